@@ -1,0 +1,39 @@
+#include "api/action_table.h"
+
+#include <array>
+
+#include "api/describe_package_state.h"
+
+namespace certplan::api {
+namespace {
+
+using enum AccessLevel;
+
+// spec/cas-api.md §3.1. When adding an Action, add its row here and nowhere else.
+constexpr std::array<Action, 1> kActions = {{
+    {"DescribePackageState", "yundun-cert:DescribePackageState", kGet, "*", &DescribePackageState},
+}};
+
+}  // namespace
+
+std::span<const Action> Actions() { return kActions; }
+
+const Action* FindAction(std::string_view name) {
+  for (const Action& a : kActions) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+std::string_view AccessLevelName(AccessLevel level) {
+  switch (level) {
+    case kGet: return "get";
+    case kList: return "list";
+    case kCreate: return "create";
+    case kUpdate: return "update";
+    case kDelete: return "delete";
+  }
+  return "get";
+}
+
+}  // namespace certplan::api

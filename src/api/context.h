@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string_view>
+
+#include "cas/plans.h"
+#include "core/clock.h"
+#include "iam/principal.h"
+
+namespace certplan::api {
+
+// The domain services handlers call; owned by the composition root (cli/serve.cc).
+struct Services {
+  cas::Plans& plans;
+};
+
+// Everything one handler invocation may use besides its parameters.
+struct Context {
+  const iam::Principal& principal;
+  std::string_view request_id;
+  const Clock& clock;
+  Services& services;
+};
+
+}  // namespace certplan::api

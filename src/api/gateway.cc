@@ -1,0 +1,127 @@
+#include "api/gateway.h"
+
+#include <exception>
+#include <string_view>
+
+#include "api/action_table.h"
+#include "auth/signed_request.h"
+#include "core/log.h"
+#include "rpc/errors.h"
+#include "rpc/params.h"
+#include "rpc/render.h"
+#include "rpc/request_id.h"
+
+namespace certplan::api {
+namespace {
+
+constexpr std::string_view kDefaultHostId = "certplan";
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? a[i] + 32 : a[i];
+    const char y = (b[i] >= 'A' && b[i] <= 'Z') ? b[i] + 32 : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// HostId is the public host name without its port (spec §2.1).
+std::string_view HostIdOf(const rpc::Request& request) {
+  std::string_view host = request.Header("host");
+  if (host.empty()) return kDefaultHostId;
+  if (host.front() == '[') return host.substr(0, host.find(']') + 1);  // [::1]:8080
+  return host.substr(0, host.find(':'));
+}
+
+Result<rpc::Format> FormatOf(const rpc::Params& params) {
+  std::optional<std::string_view> format = params.Get("Format");
+  if (!format || EqualsIgnoreCase(*format, "JSON")) return rpc::Format::kJson;
+  if (EqualsIgnoreCase(*format, "XML")) return rpc::Format::kXml;
+  return Error(ErrorCode::kInvalidFormat, "The specified parameter \"Format\" is not valid: use "
+                                          "JSON or XML.");
+}
+
+bool IsForm(const rpc::Request& request) {
+  std::string_view type = request.Header("content-type");
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  return type.size() >= kForm.size() && EqualsIgnoreCase(type.substr(0, kForm.size()), kForm);
+}
+
+// Everything between the raw request and the handler's reply; `answer` collects log fields.
+Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
+                       auth::Authenticator& authenticator, Services& services,
+                       const Clock& clock, Answer& answer) {
+  Result<auth::SignedRequest> claim = auth::ParseSignedRequest(request, params);
+  if (!claim) return claim.error();
+  answer.access_key_id = claim->access_key_id;
+  if (claim->action.empty()) return MissingParameter("Action");
+  if (claim->version.empty()) return MissingParameter("Version");
+  answer.action = claim->action;
+  if (claim->version != kApiVersion) {
+    return Error(ErrorCode::kInvalidVersion,
+                 "Specified parameter Version is not valid: this service speaks 2020-04-07.");
+  }
+  const Action* action = FindAction(claim->action);
+  if (!action) {
+    return Error(ErrorCode::kActionNotFound,
+                 "Specified api is not found, please check your url and method.");
+  }
+  Result<iam::Principal> principal = authenticator.Authenticate(*claim, request, params);
+  if (!principal) return principal.error();
+  answer.account_id = principal->account_id;
+  Context ctx{*principal, answer.request_id, clock, services};
+  return action->handler(ctx, params);
+}
+
+Result<rpc::Params> DecodeParams(const rpc::Request& request) {
+  if (request.method != "GET" && request.method != "POST") {
+    return Error(ErrorCode::kUnsupportedHttpMethod,
+                 "The specified HTTP method is not supported: use GET or POST.");
+  }
+  if (request.path != "/") {
+    return Error(ErrorCode::kActionNotFound,
+                 "Specified api is not found, please check your url and method.");
+  }
+  return rpc::Params::Decode(request.query, IsForm(request) ? std::string_view(request.body)
+                                                            : std::string_view());
+}
+
+}  // namespace
+
+Answer Gateway::Handle(const rpc::Request& request) {
+  Answer answer;
+  answer.request_id = rpc::NewRequestId();
+  rpc::AnswerMeta meta{answer.request_id, HostIdOf(request), rpc::Format::kJson};
+  auto fail = [&](const Error& error) {
+    if (error.code == ErrorCode::kInternal) {
+      log::Line(log::Level::kError, "internal error")
+          .Str("request_id", answer.request_id)
+          .Str("detail", error.detail)
+          .Write();
+    }
+    answer.code = rpc::ToWire(error.code).code;
+    answer.response = rpc::RenderError(error, meta);
+    return answer;
+  };
+  try {
+    Result<rpc::Params> params = DecodeParams(request);
+    if (!params) return fail(params.error());
+    Result<rpc::Format> format = FormatOf(*params);
+    if (!format) return fail(format.error());
+    meta.format = *format;
+    Result<rpc::Reply> reply = Run(request, *params, authenticator_, services_, clock_, answer);
+    if (!reply) return fail(reply.error());
+    answer.response = rpc::RenderSuccess(answer.action, std::move(*reply), meta);
+    return answer;
+  } catch (const std::exception& e) {
+    return fail(InternalError(std::string("exception: ") + e.what()));
+  }
+}
+
+rpc::Response RenderTransportError(const Error& error) {
+  rpc::AnswerMeta meta{rpc::NewRequestId(), kDefaultHostId, rpc::Format::kJson};
+  return rpc::RenderError(error, meta);
+}
+
+}  // namespace certplan::api

@@ -1,0 +1,56 @@
+#include "auth/authenticator.h"
+
+#include "core/time_format.h"
+
+namespace certplan::auth {
+
+Status Authenticator::CheckTimestamp(const SignedRequest& claim, int64_t now,
+                                     int64_t& signed_at) const {
+  std::optional<int64_t> parsed = ParseIso8601Utc(claim.timestamp);
+  if (!parsed) {
+    return Error(ErrorCode::kInvalidTimestampFormat,
+                 "Specified time stamp or date value is not well formatted: expected "
+                 "YYYY-MM-DDThh:mm:ssZ in UTC.");
+  }
+  const int64_t skew = now - *parsed;
+  if (skew > options_.timestamp_window_seconds || -skew > options_.timestamp_window_seconds) {
+    return Error(ErrorCode::kTimestampExpired, "Specified time stamp or date value is expired.");
+  }
+  signed_at = *parsed;
+  return Ok{};
+}
+
+Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
+                                                   const rpc::Request& request,
+                                                   const rpc::Params& params) {
+  Result<std::optional<store::AccessKey>> found = store_.FindAccessKey(claim.access_key_id);
+  if (!found) return found.error();
+  if (!*found) {
+    return Error(ErrorCode::kAccessKeyNotFound, "Specified access key is not found.");
+  }
+  const store::AccessKey& key = **found;
+  if (!key.enabled) {
+    return Error(ErrorCode::kAccessKeyInactive, "Specified access key is disabled.");
+  }
+  // certplan issues no STS tokens yet; a token it did not issue is never silently ignored.
+  if (claim.has_security_token) {
+    return Error(ErrorCode::kSecurityTokenMalformed,
+                 "The security token you provided is malformed: this service issues no STS "
+                 "tokens; sign with an AccessKey instead.");
+  }
+  const int64_t now = clock_.NowSeconds();
+  int64_t signed_at = 0;
+  Status fresh = CheckTimestamp(claim, now, signed_at);
+  if (!fresh) return fresh.error();
+  Result<std::string> secret = box_.Open(key.sealed_secret, key.id);
+  if (!secret) return secret.error();
+  Status verified = VerifySignature(claim, request, params, *secret);
+  if (!verified) return verified.error();
+  // Kept until the signed time leaves the window: after that the timestamp check refuses it.
+  Status unseen = replay_.Remember(key.id, claim.nonce,
+                                   signed_at + options_.timestamp_window_seconds, now);
+  if (!unseen) return unseen.error();
+  return iam::Principal{key.account_id, key.user_name, key.id};
+}
+
+}  // namespace certplan::auth

@@ -1,0 +1,89 @@
+#include "auth/canonical_request.h"
+
+#include <algorithm>
+
+#include "rpc/percent.h"
+
+namespace certplan::auth {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  const auto space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+void AppendPairs(std::string& out, const ParamPairs& pairs) {
+  bool first = true;
+  for (const auto& [name, value] : pairs) {
+    if (!first) out += '&';
+    first = false;
+    rpc::AppendPercentEncoded(out, name);
+    out += '=';
+    rpc::AppendPercentEncoded(out, value);
+  }
+}
+
+}  // namespace
+
+std::string CanonicalQuery(ParamPairs pairs) {
+  std::sort(pairs.begin(), pairs.end());  // by name, then value, in byte order
+  std::string out;
+  AppendPairs(out, pairs);
+  return out;
+}
+
+std::string CanonicalHeaders(const rpc::Request& request,
+                             const std::vector<std::string_view>& signed_headers) {
+  std::string out;
+  std::vector<std::string_view> values;
+  for (std::string_view name : signed_headers) {
+    values.clear();
+    for (const auto& [n, v] : request.headers) {
+      if (n == name) values.push_back(Trim(v));
+    }
+    if (values.size() > 1) std::sort(values.begin(), values.end());
+    out += name;
+    out += ':';
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) out += ',';
+      out += values[i];
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string CanonicalRequestV3(const rpc::Request& request, const ParamPairs& query,
+                               const std::vector<std::string_view>& signed_headers,
+                               std::string_view signed_headers_text,
+                               std::string_view hashed_payload) {
+  std::string out;
+  out.reserve(512 + request.query.size());
+  out += request.method;
+  out += "\n/\n";  // CanonicalURI is `/` for every RPC operation
+  out += CanonicalQuery(query);
+  out += '\n';
+  out += CanonicalHeaders(request, signed_headers);
+  out += '\n';
+  out += signed_headers_text;
+  out += '\n';
+  out += hashed_payload;
+  return out;
+}
+
+std::string CanonicalizedQueryV1(const ParamPairs& sorted_params) {
+  std::string out;
+  AppendPairs(out, sorted_params);
+  return out;
+}
+
+std::string StringToSignV1(std::string_view method, std::string_view canonicalized_query) {
+  std::string out(method);
+  out += "&%2F&";
+  rpc::AppendPercentEncoded(out, canonicalized_query);
+  return out;
+}
+
+}  // namespace certplan::auth

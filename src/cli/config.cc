@@ -1,0 +1,94 @@
+#include "cli/config.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <cstdlib>
+
+namespace certplan::cli {
+namespace {
+
+Error Bad(std::string_view key, std::string_view why) { return InvalidParameter(key, why); }
+
+template <typename T>
+Status ReadInt(const toml::table& table, std::string_view path, T& out, int64_t min, int64_t max) {
+  const toml::node* node = table.at_path(path).node();
+  if (!node) return Ok{};
+  std::optional<int64_t> v = node->value<int64_t>();
+  if (!v || *v < min || *v > max) {
+    return Bad(path, "an integer between " + std::to_string(min) + " and " + std::to_string(max) +
+                         " is required.");
+  }
+  out = static_cast<T>(*v);
+  return Ok{};
+}
+
+Status ReadString(const toml::table& table, std::string_view path, std::string& out) {
+  const toml::node* node = table.at_path(path).node();
+  if (!node) return Ok{};
+  std::optional<std::string> v = node->value<std::string>();
+  if (!v) return Bad(path, "a string is required.");
+  out = *v;
+  return Ok{};
+}
+
+}  // namespace
+
+Status ParseListen(std::string_view listen, http::ServerOptions& server) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Bad("listen", "use HOST:PORT, e.g. 127.0.0.1:8080.");
+  }
+  std::string_view host = listen.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string_view port_text = listen.substr(colon + 1);
+  unsigned port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535) {
+    return Bad("listen", "the port must be a number from 0 to 65535.");
+  }
+  server.host = std::string(host);
+  server.port = static_cast<uint16_t>(port);
+  return Ok{};
+}
+
+Status LoadConfigFile(const std::string& path, Config& config) {
+  toml::table t;
+  try {  // toml++ reports parse errors by exception when exceptions are on
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return Bad("config", std::string(e.description()) + " (" + path + ")");
+  }
+  std::string listen;
+  Status s = ReadString(t, "server.listen", listen);
+  if (s && !listen.empty()) s = ParseListen(listen, config.server);
+  if (s) s = ReadInt(t, "server.threads", config.server.threads, 0, 256);
+  if (s) s = ReadString(t, "server.data_dir", config.data_dir);
+  if (s) s = ReadString(t, "server.log_level", config.log_level);
+  if (s) s = ReadInt(t, "limits.header_bytes", config.server.limits.header_bytes, 1024, 1 << 20);
+  if (s) s = ReadInt(t, "limits.body_bytes", config.server.limits.body_bytes, 1024, 64 << 20);
+  int64_t timeout = config.server.limits.read_timeout.count();
+  if (s) s = ReadInt(t, "limits.read_timeout_seconds", timeout, 1, 3600);
+  config.server.limits.read_timeout = std::chrono::seconds(timeout);
+  if (s) s = ReadInt(t, "auth.timestamp_window_seconds", config.timestamp_window_seconds, 1, 3600);
+  if (s) s = ReadInt(t, "auth.replay_max_entries", config.replay_max_entries, 1000, 100'000'000);
+  return s;
+}
+
+Status ApplyEnvironment(Config& config) {
+  if (const char* v = std::getenv("CERTPLAN_DATA_DIR"); v && *v) config.data_dir = v;
+  if (const char* v = std::getenv("CERTPLAN_LOG_LEVEL"); v && *v) config.log_level = v;
+  if (const char* v = std::getenv("CERTPLAN_LISTEN"); v && *v) {
+    Status s = ParseListen(v, config.server);
+    if (!s) return s;
+  }
+  if (const char* v = std::getenv("CERTPLAN_THREADS"); v && *v) {
+    config.server.threads = std::atoi(v);
+    if (config.server.threads < 0 || config.server.threads > 256) {
+      return Bad("CERTPLAN_THREADS", "use 0 (one per core) to 256.");
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace certplan::cli

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/result.h"
+#include "http/server.h"
+
+namespace certplan::cli {
+
+// Everything `certplan serve` can be told. Precedence: flags > environment > TOML file >
+// defaults (see README "Configuration").
+struct Config {
+  std::string data_dir = "./certplan-data";
+  http::ServerOptions server;
+  int64_t timestamp_window_seconds = 900;
+  size_t replay_max_entries = 2'000'000;
+  std::string log_level = "info";
+};
+
+// Reads `path` (TOML) into `config`; kInvalidParameter naming the key on a bad value.
+Status LoadConfigFile(const std::string& path, Config& config);
+// Applies CERTPLAN_LISTEN, CERTPLAN_DATA_DIR, CERTPLAN_THREADS, CERTPLAN_LOG_LEVEL.
+Status ApplyEnvironment(Config& config);
+// Parses "HOST:PORT" or "[V6]:PORT" into the server options.
+Status ParseListen(std::string_view listen, http::ServerOptions& server);
+
+}  // namespace certplan::cli

@@ -1,0 +1,147 @@
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "api/gateway.h"
+#include "auth/authenticator.h"
+#include "auth/replay_guard.h"
+#include "cas/products.h"
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/runtime.h"
+#include "core/log.h"
+#include "http/server.h"
+
+namespace certplan::cli {
+namespace {
+
+struct ServeFlags {
+  std::string listen;
+  std::string data_dir;
+  std::string config_file;
+  bool dev = false;
+};
+
+constexpr std::string_view kDemoAccount = "demo";
+constexpr int64_t kDemoPlanCount = 20;
+
+// Idempotent: the demo account, one root key and a plan of each ProductCode; printed as JSON
+// so a newcomer can point the SDK at the service straight away.
+Status SeedDemo(Runtime& rt, const std::string& endpoint) {
+  Result<std::optional<store::Account>> found = rt.store->FindAccountByName(kDemoAccount);
+  if (!found) return found.error();
+  int64_t account_id;
+  std::string key_id, secret;
+  if (*found) {
+    account_id = (*found)->id;
+    Result<std::vector<store::AccessKey>> keys = rt.store->ListAccessKeys(account_id);
+    if (!keys) return keys.error();
+    auto key = std::find_if(keys->begin(), keys->end(), [](auto& k) { return k.enabled && k.user_name.empty(); });
+    if (key == keys->end()) {
+      Result<iam::IssuedKey> issued = rt.identities->CreateKey(account_id);
+      if (!issued) return issued.error();
+      key_id = issued->access_key_id, secret = issued->access_key_secret;
+    } else {
+      Result<std::string> revealed = rt.identities->RevealSecret(*key);
+      if (!revealed) return revealed.error();
+      key_id = key->id, secret = *revealed;
+    }
+  } else {
+    Result<iam::NewAccount> created = rt.identities->CreateAccount(kDemoAccount);
+    if (!created) return created.error();
+    account_id = created->account.id;
+    key_id = created->root_key.access_key_id, secret = created->root_key.access_key_secret;
+  }
+  Result<std::vector<store::Plan>> plans = rt.plans->List(account_id);
+  if (!plans) return plans.error();
+  for (const cas::Product& product : cas::Catalog()) {
+    const bool held = std::any_of(plans->begin(), plans->end(),
+                                  [&](const store::Plan& p) { return p.product_code == product.code; });
+    if (held) continue;
+    Result<store::Plan> granted = rt.plans->Grant(account_id, product.code, kDemoPlanCount, std::nullopt);
+    if (!granted) return granted.error();
+  }
+  nlohmann::ordered_json demo = {{"AccountId", account_id},
+                                 {"AccessKeyId", key_id},
+                                 {"AccessKeySecret", secret},
+                                 {"Endpoint", endpoint},
+                                 {"PlanCountPerProductCode", kDemoPlanCount}};
+  std::cout << demo.dump() << std::endl;
+  return Ok{};
+}
+
+void LogAccess(const api::Answer& a, int64_t micros) {
+  log::Line(log::Level::kInfo, "request")
+      .Str("request_id", a.request_id)
+      .Str("access_key_id", a.access_key_id)
+      .Int("account_id", a.account_id)
+      .Str("action", a.action)
+      .Str("code", a.code)
+      .Int("status", a.response.status)
+      .Int("latency_us", micros)
+      .Write();
+}
+
+log::Level ParseLevel(std::string_view name) {
+  if (name == "debug") return log::Level::kDebug;
+  if (name == "warn") return log::Level::kWarn;
+  if (name == "error") return log::Level::kError;
+  return log::Level::kInfo;
+}
+
+int Serve(const ServeFlags& flags) {
+  Config config;
+  if (!flags.config_file.empty()) {
+    Status s = LoadConfigFile(flags.config_file, config);
+    if (!s) return ReportFailure(s.error());
+  }
+  if (Status s = ApplyEnvironment(config); !s) return ReportFailure(s.error());
+  if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
+  if (!flags.listen.empty()) {
+    if (Status s = ParseListen(flags.listen, config.server); !s) return ReportFailure(s.error());
+  }
+  log::SetLevel(ParseLevel(config.log_level));
+
+  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(config.data_dir);
+  if (!rt) return ReportFailure(rt.error());
+  auth::MemoryReplayGuard replay(config.replay_max_entries);
+  auth::Authenticator authenticator(*(*rt)->store, *(*rt)->box, replay, (*rt)->clock,
+                                    auth::AuthOptions{config.timestamp_window_seconds});
+  api::Services services{*(*rt)->plans};
+  api::Gateway gateway(authenticator, services, (*rt)->clock);
+
+  http::Application app;
+  app.handle = [&gateway](const rpc::Request& request) {
+    const auto start = std::chrono::steady_clock::now();
+    api::Answer answer = gateway.Handle(request);
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - start).count();
+    LogAccess(answer, micros);
+    return std::move(answer.response);
+  };
+  app.refuse = [](const Error& error) { return api::RenderTransportError(error); };
+  Result<std::unique_ptr<http::Server>> server = http::Server::Create(config.server, std::move(app));
+  if (!server) return ReportFailure(server.error());
+  const std::string address = (*server)->address();
+  if (flags.dev) {
+    if (Status s = SeedDemo(**rt, "http://" + address); !s) return ReportFailure(s.error());
+  }
+  log::Line(log::Level::kInfo, "listening on " + address).Str("data_dir", config.data_dir).Write();
+  (*server)->Run();
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, Runner& run) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* serve = app.add_subcommand("serve", "Serve the CAS API over HTTP");
+  serve->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  serve->add_option("--data-dir", flags->data_dir, "Data directory (default ./certplan-data)");
+  serve->add_option("--config", flags->config_file, "TOML configuration file")->check(CLI::ExistingFile);
+  serve->add_flag("--dev", flags->dev, "Seed and print a demo account with a plan of each ProductCode");
+  serve->callback([flags, &run] { run = [flags] { return Serve(*flags); }; });
+}
+
+}  // namespace certplan::cli

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+namespace certplan {
+
+// One enumerator per wire `Code` (spec/cas-api.md §2.2, §2.4). rpc/errors.cc maps each to its
+// HTTP status and Code string; when adding an enumerator, add its mapping there (no default:
+// -Wswitch names any code left unmapped).
+enum class ErrorCode {
+  // Gateway (spec §2.2).
+  kMissingParameter,
+  kInvalidParameter,
+  kInvalidFormat,  // InvalidParameter.Format
+  kAccessKeyNotFound,
+  kAccessKeyInactive,
+  kSecurityTokenMalformed,
+  kIncompleteSignature,
+  kSignatureDoesNotMatch,
+  kInvalidSignatureMethod,
+  kInvalidTimestampFormat,
+  kTimestampExpired,
+  kSignatureNonceUsed,
+  kActionNotFound,
+  kInvalidVersion,
+  kUnsupportedHttpMethod,
+  kForbiddenRam,
+  kThrottling,
+  kInternal,
+  kServiceUnavailable,
+  // HTTP layer (inferred: the spec lists no code for these).
+  kBadRequest,
+  kRequestTimeout,
+  kBodyTooLarge,
+  kHeaderTooLarge,
+  // CAS business rules (spec §2.4).
+  kNotFoundPackage,
+  kNotRemainCount,
+  kNotFoundOrder,
+  kOrderStateError,
+  kCreateCertificateRequestFailed,
+};
+
+// A failure: `message` is safe to send to the caller; `detail` (library text, internal state)
+// only ever reaches the log.
+struct Error {
+  ErrorCode code;
+  std::string message;
+  std::string detail;
+
+  Error(ErrorCode c, std::string msg, std::string det = {})
+      : code(c), message(std::move(msg)), detail(std::move(det)) {}
+};
+
+// The fixed wording of spec §2.2 for the two parameter codes, so every handler names the
+// parameter the same way.
+Error MissingParameter(std::string_view name);
+Error InvalidParameter(std::string_view name, std::string_view why);
+Error InternalError(std::string detail);
+
+}  // namespace certplan

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "pki/secret_box.h"
+#include "store/store.h"
+
+namespace certplan::iam {
+
+struct IssuedKey {
+  std::string access_key_id;
+  std::string access_key_secret;  // shown once, at creation; stored only sealed
+};
+
+struct NewAccount {
+  store::Account account;
+  IssuedKey root_key;
+};
+
+struct KeyInfo {
+  std::string access_key_id;
+  int64_t account_id = 0;
+  std::string user_name;
+  bool enabled = true;
+  int64_t created_at = 0;
+};
+
+// Accounts and their AccessKeys: creation, listing, disabling. Secrets are generated here from
+// the CSPRNG and sealed under the master key before they reach the store. Thread-safe.
+class Identities {
+ public:
+  Identities(store::Store& store, const pki::SecretBox& box, const Clock& clock)
+      : store_(store), box_(box), clock_(clock) {}
+
+  // A new account with one root AccessKey. kInvalidParameter for a bad or taken name.
+  Result<NewAccount> CreateAccount(std::string_view name);
+  // kInvalidParameter when the account does not exist.
+  Result<IssuedKey> CreateKey(int64_t account_id);
+  Result<std::vector<KeyInfo>> ListKeys(int64_t account_id);
+  // kInvalidParameter when no such key exists.
+  Status SetKeyEnabled(std::string_view access_key_id, bool enabled);
+  // The plaintext secret of a stored key (for `serve --dev`, which prints the demo key).
+  Result<std::string> RevealSecret(const store::AccessKey& key) const;
+
+ private:
+  store::Store& store_;
+  const pki::SecretBox& box_;
+  const Clock& clock_;
+};
+
+}  // namespace certplan::iam

@@ -1,0 +1,82 @@
+#include "rpc/params.h"
+
+#include <charconv>
+
+#include "rpc/percent.h"
+
+namespace certplan::rpc {
+
+Result<std::vector<Params::Pair>> DecodeUrlEncoded(std::string_view text) {
+  std::vector<Params::Pair> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t amp = text.find('&', pos);
+    if (amp == std::string_view::npos) amp = text.size();
+    std::string_view part = text.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (part.empty()) continue;
+    const size_t eq = part.find('=');
+    std::string_view raw_name = part.substr(0, eq);
+    std::string_view raw_value = eq == std::string_view::npos ? "" : part.substr(eq + 1);
+    std::optional<std::string> name = PercentDecode(raw_name);
+    if (!name || !IsValidUtf8(*name)) {
+      return InvalidParameter(name ? std::string_view(*name) : raw_name,
+                              "the parameter name is not valid percent-encoded UTF-8.");
+    }
+    std::optional<std::string> value = PercentDecode(raw_value);
+    if (!value || !IsValidUtf8(*value)) {
+      return InvalidParameter(*name, "the value is not valid percent-encoded UTF-8.");
+    }
+    if (name->empty()) return InvalidParameter("", "a parameter has an empty name.");
+    out.emplace_back(std::move(*name), std::move(*value));
+  }
+  return out;
+}
+
+Result<Params> Params::Decode(std::string_view query, std::string_view form_body) {
+  Params params;
+  Result<std::vector<Pair>> from_query = DecodeUrlEncoded(query);
+  if (!from_query) return from_query.error();
+  Result<std::vector<Pair>> from_body = DecodeUrlEncoded(form_body);
+  if (!from_body) return from_body.error();
+  // A name given twice is ambiguous: which value did the client sign, which should we act on?
+  for (const std::vector<Pair>* source : {&*from_query, &*from_body}) {
+    for (const Pair& p : *source) {
+      if (!params.all_.emplace(p.first, p.second).second) {
+        return InvalidParameter(p.first, "the parameter is given more than once.");
+      }
+    }
+  }
+  params.query_ = std::move(*from_query);
+  return params;
+}
+
+std::optional<std::string_view> Params::Raw(std::string_view name) const {
+  auto it = all_.find(name);
+  if (it == all_.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+std::optional<std::string_view> Params::Get(std::string_view name) const {
+  std::optional<std::string_view> v = Raw(name);
+  if (v && v->empty()) return std::nullopt;
+  return v;
+}
+
+Result<std::string_view> Params::Require(std::string_view name) const {
+  std::optional<std::string_view> v = Get(name);
+  if (!v) return MissingParameter(name);
+  return *v;
+}
+
+Result<std::optional<int64_t>> Params::GetInt64(std::string_view name) const {
+  std::optional<std::string_view> v = Get(name);
+  if (!v) return std::optional<int64_t>();
+  int64_t out = 0;
+  const char* end = v->data() + v->size();
+  auto [ptr, ec] = std::from_chars(v->data(), end, out);
+  if (ec != std::errc() || ptr != end) return InvalidParameter(name, "it must be an integer.");
+  return std::optional<int64_t>(out);
+}
+
+}  // namespace certplan::rpc

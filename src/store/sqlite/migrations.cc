@@ -1,0 +1,81 @@
+#include "store/sqlite/migrations.h"
+
+#include <string>
+
+namespace certplan::store::sqlite {
+namespace {
+
+// Append only: a released migration never changes; version N is kMigrations[N - 1].
+constexpr const char* kMigrations[] = {
+    // 1: accounts, AccessKeys, plans and the per-package usage counters.
+    R"sql(
+CREATE TABLE accounts (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE access_keys (
+  id            TEXT PRIMARY KEY,
+  account_id    INTEGER NOT NULL REFERENCES accounts(id),
+  user_name     TEXT NOT NULL DEFAULT '',
+  sealed_secret BLOB NOT NULL,
+  enabled       INTEGER NOT NULL,
+  created_at    INTEGER NOT NULL
+);
+CREATE INDEX access_keys_by_account ON access_keys(account_id);
+CREATE TABLE plans (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id   INTEGER NOT NULL REFERENCES accounts(id),
+  product_code TEXT NOT NULL,
+  count        INTEGER NOT NULL CHECK (count > 0),
+  granted_at   INTEGER NOT NULL,
+  expires_at   INTEGER
+);
+CREATE INDEX plans_by_package ON plans(account_id, product_code);
+CREATE TABLE package_usage (
+  account_id   INTEGER NOT NULL REFERENCES accounts(id),
+  product_code TEXT NOT NULL,
+  used         INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
+  issued       INTEGER NOT NULL DEFAULT 0 CHECK (issued >= 0 AND issued <= used),
+  PRIMARY KEY (account_id, product_code)
+) WITHOUT ROWID;
+)sql",
+};
+
+Result<int64_t> SchemaVersion(Connection& conn) {
+  Result<Stmt> stmt = conn.Prepare("PRAGMA user_version");
+  if (!stmt) return stmt.error();
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return conn.Fail("read schema version");
+  return static_cast<int64_t>(sqlite3_column_int64(*stmt, 0));
+}
+
+}  // namespace
+
+Status Migrate(Connection& conn) {
+  Status begin = conn.Exec("BEGIN IMMEDIATE");
+  if (!begin) return begin;
+  Result<int64_t> current = SchemaVersion(conn);
+  if (!current) {
+    (void)conn.Exec("ROLLBACK");
+    return current.error();
+  }
+  const int64_t version = *current;
+  constexpr int64_t kLatest = std::size(kMigrations);
+  if (version > kLatest) {
+    (void)conn.Exec("ROLLBACK");
+    return Error(ErrorCode::kServiceUnavailable, "The store is not available.",
+                 "database schema version " + std::to_string(version) +
+                     " is newer than this binary (" + std::to_string(kLatest) + ")");
+  }
+  for (int64_t v = version + 1; v <= kLatest; ++v) {
+    Status s = conn.Exec(kMigrations[v - 1]);
+    if (s) s = conn.Exec("PRAGMA user_version=" + std::to_string(v));
+    if (!s) {
+      (void)conn.Exec("ROLLBACK");
+      return s;
+    }
+  }
+  return conn.Exec("COMMIT");
+}
+
+}  // namespace certplan::store::sqlite

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/sqlite/sqlite_handles.h"
+#include "store/store.h"
+
+namespace certplan::store::sqlite {
+
+// The embedded store: one SQLite file in WAL mode. Connections come from a pool (one per
+// concurrent caller); writes take SQLite's writer lock with BEGIN IMMEDIATE, so a
+// check-and-update inside one transaction is atomic across threads and processes.
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates `path` and applies migrations.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+
+  Result<Account> CreateAccount(int64_t id, std::string_view name, int64_t now) override;
+  Result<std::optional<Account>> FindAccount(int64_t id) override;
+  Result<std::optional<Account>> FindAccountByName(std::string_view name) override;
+  Status InsertAccessKey(const AccessKey& key) override;
+  Result<std::optional<AccessKey>> FindAccessKey(std::string_view id) override;
+  Result<std::vector<AccessKey>> ListAccessKeys(int64_t account_id) override;
+  Result<bool> SetAccessKeyEnabled(std::string_view id, bool enabled) override;
+  Result<Plan> GrantPlan(const Plan& plan) override;
+  Result<std::vector<Plan>> ListPlans(int64_t account_id) override;
+  Result<PackageCounters> GetPackageCounters(int64_t account_id, std::string_view product_code,
+                                             int64_t now) override;
+
+ private:
+  class Lease;
+  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+  Result<Lease> Acquire();
+  void Release(std::unique_ptr<Connection> conn);
+
+  std::string path_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+};
+
+}  // namespace certplan::store::sqlite
