@@ -1,0 +1,92 @@
+#include "rpc/params.h"
+
+#include <gtest/gtest.h>
+
+#include "rpc/percent.h"
+
+namespace certplan::rpc {
+namespace {
+
+TEST(PercentDecode, DecodesEscapesInEitherCaseAndPlusAsSpace) {
+  EXPECT_EQ(PercentDecode("a%2Fb%2fc+d%20e"), "a/b/c d e");
+  EXPECT_EQ(PercentDecode("a+b", /*plus_is_space=*/false), "a+b");
+}
+
+TEST(PercentDecode, RejectsMalformedEscapes) {
+  for (const char* bad : {"%", "%4", "abc%", "%GZ", "%-1"}) {
+    EXPECT_FALSE(PercentDecode(bad)) << bad;
+  }
+}
+
+TEST(PercentEncode, KeepsOnlyUnreserved) {
+  EXPECT_EQ(PercentEncode("AZaz09-_.~ *!'()/+=é"), "AZaz09-_.~%20%2A%21%27%28%29%2F%2B%3D%C3%A9");
+}
+
+TEST(Utf8, AcceptsValidAndRejectsMalformed) {
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("张三 é 😀"));
+  EXPECT_FALSE(IsValidUtf8("\xC3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+}
+
+TEST(Params, MergesQueryAndBody) {
+  Result<Params> p = Params::Decode("A=1&B=two%20words", "C=%E5%BC%A0");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->Get("A"), "1");
+  EXPECT_EQ(p->Get("B"), "two words");
+  EXPECT_EQ(p->Get("C"), "张");
+  EXPECT_EQ(p->query().size(), 2u);  // only the query's pairs are V3-signed
+  EXPECT_EQ(p->all().size(), 3u);
+}
+
+TEST(Params, EmptyValueIsPresentButTreatedAsAbsent) {
+  Result<Params> p = Params::Decode("SignatureType=&Flag", "");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->Raw("SignatureType"), "");
+  EXPECT_FALSE(p->Get("SignatureType"));
+  EXPECT_EQ(p->Raw("Flag"), "");
+  Result<std::string_view> required = p->Require("SignatureType");
+  ASSERT_FALSE(required);
+  EXPECT_EQ(required.error().code, ErrorCode::kMissingParameter);
+}
+
+TEST(Params, SkipsEmptySegments) {
+  Result<Params> p = Params::Decode("&&A=1&&", "");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->all().size(), 1u);
+}
+
+TEST(Params, RepeatedNameIsInvalid) {
+  for (auto [query, body] : {std::pair{"A=1&A=2", ""}, std::pair{"A=1", "A=1"}}) {
+    Result<Params> p = Params::Decode(query, body);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().code, ErrorCode::kInvalidParameter);
+    EXPECT_NE(p.error().message.find("\"A\""), std::string::npos);
+  }
+}
+
+TEST(Params, BadEscapeOrUtf8IsInvalid) {
+  for (const char* query : {"A=%ZZ", "A=%C3", "%FF=1", "=value"}) {
+    Result<Params> p = Params::Decode(query, "");
+    ASSERT_FALSE(p) << query;
+    EXPECT_EQ(p.error().code, ErrorCode::kInvalidParameter) << query;
+  }
+}
+
+TEST(Params, Int64Parsing) {
+  Result<Params> p = Params::Decode("N=123451222&Big=9007199254740991&Bad=12x&Neg=-5", "");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*p->GetInt64("N"), 123451222);
+  EXPECT_EQ(*p->GetInt64("Big"), 9007199254740991);
+  EXPECT_EQ(*p->GetInt64("Neg"), -5);
+  EXPECT_FALSE(*p->GetInt64("Absent"));
+  Result<std::optional<int64_t>> bad = p->GetInt64("Bad");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidParameter);
+}
+
+}  // namespace
+}  // namespace certplan::rpc

@@ -1,0 +1,97 @@
+#include "rpc/render.h"
+
+#include <gtest/gtest.h>
+
+#include "rpc/errors.h"
+#include "rpc/request_id.h"
+
+namespace certplan::rpc {
+namespace {
+
+TEST(ErrorMapping, SpecStatusesAndCodes) {
+  struct Row {
+    ErrorCode code;
+    int status;
+    const char* wire;
+  };
+  // spec/cas-api.md §2.2 and §2.4.
+  for (const Row& r : std::initializer_list<Row>{
+           {ErrorCode::kMissingParameter, 400, "MissingParameter"},
+           {ErrorCode::kInvalidParameter, 400, "InvalidParameter"},
+           {ErrorCode::kInvalidFormat, 400, "InvalidParameter.Format"},
+           {ErrorCode::kAccessKeyNotFound, 404, "InvalidAccessKeyId.NotFound"},
+           {ErrorCode::kAccessKeyInactive, 400, "InvalidAccessKeyId.Inactive"},
+           {ErrorCode::kIncompleteSignature, 400, "IncompleteSignature"},
+           {ErrorCode::kSignatureDoesNotMatch, 400, "SignatureDoesNotMatch"},
+           {ErrorCode::kInvalidSignatureMethod, 400, "InvalidSignatureMethod"},
+           {ErrorCode::kInvalidTimestampFormat, 400, "InvalidTimeStamp.Format"},
+           {ErrorCode::kTimestampExpired, 400, "InvalidTimeStamp.Expired"},
+           {ErrorCode::kSignatureNonceUsed, 400, "SignatureNonceUsed"},
+           {ErrorCode::kActionNotFound, 404, "InvalidAction.NotFound"},
+           {ErrorCode::kInvalidVersion, 400, "InvalidVersion"},
+           {ErrorCode::kUnsupportedHttpMethod, 403, "UnsupportedHTTPMethod"},
+           {ErrorCode::kForbiddenRam, 403, "Forbidden.RAM"},
+           {ErrorCode::kThrottling, 400, "Throttling.User"},
+           {ErrorCode::kInternal, 500, "InternalError"},
+           {ErrorCode::kServiceUnavailable, 503, "ServiceUnavailable"},
+           {ErrorCode::kNotFoundPackage, 404, "NotFoundPackage"},
+           {ErrorCode::kNotRemainCount, 404, "NotRemainCount"},
+           {ErrorCode::kNotFoundOrder, 404, "NotFoundOrder"},
+           {ErrorCode::kOrderStateError, 403, "OrderStateError"},
+       }) {
+    EXPECT_EQ(ToWire(r.code).status, r.status) << r.wire;
+    EXPECT_EQ(ToWire(r.code).code, r.wire);
+  }
+}
+
+TEST(Render, ErrorEnvelopeHasEveryField) {
+  AnswerMeta meta{"ABC", "cas.example.com", Format::kJson};
+  Response r = RenderError(Error(ErrorCode::kNotRemainCount, "used up", "secret detail"), meta);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.content_type, "application/json;charset=utf-8");
+  Reply body = Reply::parse(r.body);
+  EXPECT_EQ(body["RequestId"], "ABC");
+  EXPECT_EQ(body["HostId"], "cas.example.com");
+  EXPECT_EQ(body["Code"], "NotRemainCount");
+  EXPECT_EQ(body["Message"], "used up");
+  EXPECT_NE(body["Recommend"].get<std::string>().find("NotRemainCount"), std::string::npos);
+  EXPECT_EQ(r.body.find("secret detail"), std::string::npos);  // detail never on the wire
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "x-acs-request-id");
+}
+
+TEST(Render, SuccessJsonKeepsNumbersAsNumbers) {
+  Reply reply = Reply::object();
+  reply["TotalCount"] = 20;
+  reply["ProductCode"] = "digicert-free-1-free";
+  Response r = RenderSuccess("DescribePackageState", reply, AnswerMeta{"RID", "h", Format::kJson});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"RequestId":"RID","TotalCount":20,"ProductCode":"digicert-free-1-free"})");
+}
+
+TEST(Render, XmlUsesActionRootAndEscapes) {
+  Reply reply = Reply::object();
+  reply["Name"] = "a<b&c";
+  reply["Items"] = Reply::array({1, 2});
+  Response r = RenderSuccess("DescribePackageState", reply, AnswerMeta{"RID", "h", Format::kXml});
+  EXPECT_EQ(r.content_type, "text/xml;charset=utf-8");
+  EXPECT_EQ(r.body,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DescribePackageStateResponse>"
+            "<RequestId>RID</RequestId><Name>a&lt;b&amp;c</Name><Items>1</Items><Items>2</Items>"
+            "</DescribePackageStateResponse>");
+  Response e = RenderError(Error(ErrorCode::kInvalidVersion, "v"), AnswerMeta{"RID", "h", Format::kXml});
+  EXPECT_NE(e.body.find("<Error><RequestId>RID</RequestId>"), std::string::npos);
+  EXPECT_NE(e.body.find("<Code>InvalidVersion</Code>"), std::string::npos);
+}
+
+TEST(RequestId, IsUpperCaseUuidV4AndUnique) {
+  const std::string a = NewRequestId(), b = NewRequestId();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[8], '-');
+  EXPECT_EQ(a[14], '4');
+  for (char c : a) EXPECT_TRUE(c == '-' || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'));
+}
+
+}  // namespace
+}  // namespace certplan::rpc
