@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <optional>
 #include <thread>
@@ -27,6 +28,8 @@ using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
 constexpr std::chrono::seconds kWriteTimeout{30};
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr size_t kLingerBytes = 16 * 1024 * 1024;
 
 // State every session shares with the server.
 struct Shared {
@@ -126,6 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Refuse(const Error& error) {
+    refused_ = true;
     Send(shared_.app.refuse(error), /*keep_alive=*/false, 11);
   }
 
@@ -146,9 +150,28 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWrite(error_code ec, bool keep_alive) {
+    if (!ec && refused_) return Linger();
     if (ec || !keep_alive) return Close();
     stream_.expires_never();
     ReadRequest();
+  }
+
+  // After refusing a request the client may still be sending (a 2 MiB body, say). Closing now
+  // would reset the connection and destroy our answer in its receive buffer, so we stop
+  // writing and read-and-discard for a bounded time and amount first ("lingering close").
+  void Linger() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    discard_ = std::make_unique<std::array<char, 16 * 1024>>();
+    stream_.expires_after(kLingerTime);
+    Discard(0);
+  }
+
+  void Discard(size_t total) {
+    stream_.async_read_some(net::buffer(*discard_), [self = shared_from_this(), total](error_code ec, size_t n) {
+      if (ec || total + n > kLingerBytes) return self->Close();
+      self->Discard(total + n);
+    });
   }
 
   void Close() {
@@ -163,6 +186,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bool timed_out_ = false;
+  bool refused_ = false;
+  std::unique_ptr<std::array<char, 16 * 1024>> discard_;  // only while lingering
   uint64_t read_generation_ = 0;
   Shared& shared_;
 };

@@ -1,0 +1,72 @@
+'use strict';
+// The CLI contract: serve --dev, SIGTERM, admin errors, files at rest (issue #2).
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startServer, admin } = require('./lib/server');
+const { Cas, casClient } = require('./lib/clients');
+
+test('--dev is idempotent across restarts and SIGTERM exits 0', async () => {
+  const first = await startServer();
+  const r = await casClient(first).describePackageState(new Cas.DescribePackageStateRequest({}));
+  assert.equal(r.body.totalCount, 20);
+  assert.deepEqual(await first.stop('SIGTERM'), { code: 0, signal: null });
+  assert.match(first.logs(), /"msg":"draining"/);
+  const second = await startServer({ dataDir: first.dataDir });
+  assert.equal(second.demo.AccessKeyId, first.demo.AccessKeyId);
+  assert.equal(second.demo.AccountId, first.demo.AccountId);
+  const again = await casClient(second).describePackageState(new Cas.DescribePackageStateRequest({}));
+  assert.equal(again.body.totalCount, 20, 'plans are not granted twice');
+  assert.deepEqual(await second.stop('SIGINT'), { code: 0, signal: null });
+});
+
+test('secrets at rest: key and database are 0600, the secret is not in the database file', async () => {
+  const s = await startServer();
+  await s.stop();
+  for (const f of ['master.key', 'certplan.db']) {
+    const mode = fs.statSync(path.join(s.dataDir, f)).mode & 0o777;
+    assert.equal(mode, 0o600, f);
+  }
+  assert.equal(fs.statSync(s.dataDir).mode & 0o777, 0o700);
+  for (const f of fs.readdirSync(s.dataDir).filter((n) => n.startsWith('certplan.db'))) {
+    const bytes = fs.readFileSync(path.join(s.dataDir, f));
+    assert.ok(!bytes.includes(Buffer.from(s.demo.AccessKeySecret)), `secret found in ${f}`);
+  }
+});
+
+test('a wrong master key cannot open the secrets', async () => {
+  const s = await startServer({ env: { CERTPLAN_MASTER_KEY: 'ab'.repeat(32) } });
+  await s.stop();
+  const restarted = await startServer({ dataDir: s.dataDir, env: { CERTPLAN_MASTER_KEY: 'cd'.repeat(32) } })
+    .then(async (x) => { await x.stop(); return 'started'; }, (e) => e.message);
+  assert.match(restarted, /exited with 1/);
+});
+
+test('admin: bad arguments get a clear message and a non-zero exit', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-admin-'));
+  const created = await admin(dir, 'account', 'create', '--name', 'ops');
+  assert.equal(created.code, 0, created.stderr);
+  const id = String(created.json.AccountId);
+  const cases = [
+    [['plan', 'grant', '--account', id, '--product', 'nope', '--count', '1'], /ProductCode/],
+    [['plan', 'grant', '--account', id, '--product', 'digicert-free-1-free', '--count', '0'], /Count/],
+    [['plan', 'grant', '--account', id, '--product', 'digicert-free-1-free', '--count', '1', '--expires', 'tomorrow'], /RFC 3339/],
+    [['plan', 'grant', '--account', id, '--product', 'digicert-free-1-free', '--count', '1', '--expires', '2001-01-01T00:00:00Z'], /future/],
+    [['plan', 'grant', '--account', '42', '--product', 'digicert-free-1-free', '--count', '1'], /no such account/],
+    [['account', 'create', '--name', 'ops'], /already exists/],
+    [['account', 'create', '--name', 'bad name!'], /Name/],
+    [['key', 'disable', '--id', 'LTAInope'], /no such AccessKey/],
+    [['key', 'create', '--account', '42'], /no such account/],
+  ];
+  for (const [args, why] of cases) {
+    const r = await admin(dir, ...args);
+    assert.notEqual(r.code, 0, args.join(' '));
+    assert.match(r.stderr, why, args.join(' '));
+    assert.match(r.stderr, /"Code":"InvalidParameter"/);
+  }
+  const usage = await admin(dir, 'plan', 'grant', '--account', id);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--product/);
+});
