@@ -38,8 +38,9 @@ Result<rpc::Format> FormatOf(const rpc::Params& params) {
   std::optional<std::string_view> format = params.Get("Format");
   if (!format || EqualsIgnoreCase(*format, "JSON")) return rpc::Format::kJson;
   if (EqualsIgnoreCase(*format, "XML")) return rpc::Format::kXml;
-  return Error(ErrorCode::kInvalidFormat, "The specified parameter \"Format\" is not valid: use "
-                                          "JSON or XML.");
+  return Error(ErrorCode::kInvalidFormat,
+               "The specified parameter \"Format\" is not valid: use "
+               "JSON or XML.");
 }
 
 bool IsForm(const rpc::Request& request) {
@@ -50,8 +51,8 @@ bool IsForm(const rpc::Request& request) {
 
 // Everything between the raw request and the handler's reply; `answer` collects log fields.
 Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
-                       auth::Authenticator& authenticator, Services& services,
-                       const Clock& clock, Answer& answer) {
+                       auth::Authenticator& authenticator, Services& services, const Clock& clock,
+                       Answer& answer) {
   Result<auth::SignedRequest> claim = auth::ParseSignedRequest(request, params);
   if (!claim) return claim.error();
   answer.access_key_id = claim->access_key_id;
@@ -83,8 +84,8 @@ Result<rpc::Params> DecodeParams(const rpc::Request& request) {
     return Error(ErrorCode::kActionNotFound,
                  "Specified api is not found, please check your url and method.");
   }
-  return rpc::Params::Decode(request.query, IsForm(request) ? std::string_view(request.body)
-                                                            : std::string_view());
+  return rpc::Params::Decode(request.query,
+                             IsForm(request) ? std::string_view(request.body) : std::string_view());
 }
 
 }  // namespace

@@ -47,8 +47,8 @@ Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
   Status verified = VerifySignature(claim, request, params, *secret);
   if (!verified) return verified.error();
   // Kept until the signed time leaves the window: after that the timestamp check refuses it.
-  Status unseen = replay_.Remember(key.id, claim.nonce,
-                                   signed_at + options_.timestamp_window_seconds, now);
+  Status unseen =
+      replay_.Remember(key.id, claim.nonce, signed_at + options_.timestamp_window_seconds, now);
   if (!unseen) return unseen.error();
   return iam::Principal{key.account_id, key.user_name, key.id};
 }

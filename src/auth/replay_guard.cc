@@ -1,9 +1,9 @@
 #include "auth/replay_guard.h"
 
-#include <openssl/evp.h>
-
 #include <cstring>
 #include <string>
+
+#include <openssl/evp.h>
 
 namespace certplan::auth {
 

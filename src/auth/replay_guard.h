@@ -47,7 +47,7 @@ class MemoryReplayGuard final : public ReplayGuard {
   };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<Key, int64_t, KeyHash> seen;  // guarded by mu
+    std::unordered_map<Key, int64_t, KeyHash> seen;                             // guarded by mu
     std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries;  // guarded by mu
   };
   static constexpr size_t kShards = 16;

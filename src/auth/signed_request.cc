@@ -12,12 +12,9 @@ constexpr std::string_view kV3Prefixes[] = {"ACS3-HMAC-SHA256 ", "ACS3-HMAC-SM3 
                                             "ACS3-RSA-SHA256 "};
 
 // Headers a V3 signature must cover (spec §1.3 step 6).
-constexpr std::string_view kRequiredSigned[] = {"host",
-                                                "x-acs-action",
-                                                "x-acs-content-sha256",
-                                                "x-acs-date",
-                                                "x-acs-signature-nonce",
-                                                "x-acs-version"};
+constexpr std::string_view kRequiredSigned[] = {
+    "host",       "x-acs-action",          "x-acs-content-sha256",
+    "x-acs-date", "x-acs-signature-nonce", "x-acs-version"};
 
 Error Incomplete(std::string_view why) {
   std::string msg = "The request signature does not conform to Aliyun standards: ";
@@ -81,7 +78,8 @@ Status CheckSignedHeaderSet(const SignedRequest& claim, const rpc::Request& requ
     return std::binary_search(names.begin(), names.end(), h);
   };
   for (std::string_view h : kRequiredSigned) {
-    if (!is_signed(h)) return Incomplete(std::string("header ") + std::string(h) + " is not signed.");
+    if (!is_signed(h))
+      return Incomplete(std::string("header ") + std::string(h) + " is not signed.");
   }
   if (!request.body.empty() && request.HasHeader("content-type") && !is_signed("content-type")) {
     return Incomplete("header content-type is not signed.");
@@ -126,7 +124,8 @@ Result<SignedRequest> ParseV1(const rpc::Params& params) {
   if (method != "HMAC-SHA1") return UnsupportedMethod(method);
   std::string_view version = params.Raw("SignatureVersion").value_or("");
   if (version.empty()) return MissingParameter("SignatureVersion");
-  if (version != "1.0") return UnsupportedMethod(std::string("SignatureVersion ") + std::string(version));
+  if (version != "1.0")
+    return UnsupportedMethod(std::string("SignatureVersion ") + std::string(version));
   std::string_view type = params.Raw("SignatureType").value_or("");
   if (!type.empty()) return UnsupportedMethod(std::string("SignatureType ") + std::string(type));
   claim.algorithm = method;
@@ -151,8 +150,8 @@ Error Mismatch(std::string_view string_to_sign) {
   return Error(ErrorCode::kSignatureDoesNotMatch, std::move(msg));
 }
 
-Status VerifyV3(const SignedRequest& claim, const rpc::Request& request,
-                const rpc::Params& params, std::string_view secret) {
+Status VerifyV3(const SignedRequest& claim, const rpc::Request& request, const rpc::Params& params,
+                std::string_view secret) {
   const Digest digest = DigestOf(claim.algorithm);
   std::string_view content_hash = request.Header("x-acs-content-sha256");
   if (HexDigest(digest, request.body) != content_hash) {
@@ -172,8 +171,8 @@ Status VerifyV3(const SignedRequest& claim, const rpc::Request& request,
   return Ok{};
 }
 
-Status VerifyV1(const SignedRequest& claim, const rpc::Request& request,
-                const rpc::Params& params, std::string_view secret) {
+Status VerifyV1(const SignedRequest& claim, const rpc::Request& request, const rpc::Params& params,
+                std::string_view secret) {
   ParamPairs sorted;
   sorted.reserve(params.all().size());
   for (const auto& [name, value] : params.all()) {

@@ -8,8 +8,9 @@ namespace {
 Result<const Product*> KnownProduct(std::string_view code) {
   const Product* product = FindProduct(code);
   if (!product) {
-    return InvalidParameter("ProductCode", "it must be one of the certificate specifications of "
-                                           "DescribePackageState (e.g. digicert-free-1-free).");
+    return InvalidParameter("ProductCode",
+                            "it must be one of the certificate specifications of "
+                            "DescribePackageState (e.g. digicert-free-1-free).");
   }
   return product;
 }
@@ -26,8 +27,8 @@ Result<PackageState> Plans::Describe(int64_t account_id, std::string_view produc
   return PackageState{(*product)->code, counters->total, counters->used, counters->issued};
 }
 
-Result<store::Plan> Plans::Grant(int64_t account_id, std::string_view product_code,
-                                 int64_t count, std::optional<int64_t> expires_at) {
+Result<store::Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int64_t count,
+                                 std::optional<int64_t> expires_at) {
   Result<const Product*> product = KnownProduct(product_code);
   if (!product) return product.error();
   if (count < 1 || count > 1'000'000) {

@@ -101,9 +101,8 @@ Result<Json> PlanList(Runtime& rt, const AdminFlags& f) {
 }
 
 // Registers `name` under `parent`; when chosen, `run` executes `body` on an opened runtime.
-CLI::App* Leaf(CLI::App* parent, const char* name, const char* help,
-               std::shared_ptr<AdminFlags> f, Runner& run,
-               std::function<Result<Json>(Runtime&, const AdminFlags&)> body) {
+CLI::App* Leaf(CLI::App* parent, const char* name, const char* help, std::shared_ptr<AdminFlags> f,
+               Runner& run, std::function<Result<Json>(Runtime&, const AdminFlags&)> body) {
   CLI::App* cmd = parent->add_subcommand(name, help);
   cmd->callback([f, &run, body] {
     run = [f, body] { return WithRuntime(*f, [&](Runtime& rt) { return body(rt, *f); }); };
@@ -121,28 +120,35 @@ void AddAdminCommand(CLI::App& app, Runner& run) {
 
   CLI::App* account = admin->add_subcommand("account", "Accounts")->require_subcommand(1);
   Leaf(account, "create", "Create an account with a root AccessKey", f, run, AccountCreate)
-      ->add_option("--name", f->name, "Account name")->required();
+      ->add_option("--name", f->name, "Account name")
+      ->required();
 
   CLI::App* key = admin->add_subcommand("key", "AccessKeys")->require_subcommand(1);
   Leaf(key, "create", "Create a root AccessKey", f, run, KeyCreate)
-      ->add_option("--account", f->account, "Account id")->required();
+      ->add_option("--account", f->account, "Account id")
+      ->required();
   Leaf(key, "list", "List an account's AccessKeys", f, run, KeyList)
-      ->add_option("--account", f->account, "Account id")->required();
+      ->add_option("--account", f->account, "Account id")
+      ->required();
   Leaf(key, "disable", "Disable an AccessKey", f, run,
        [](Runtime& rt, const AdminFlags& fl) { return KeySetEnabled(rt, fl, false); })
-      ->add_option("--id", f->key_id, "AccessKeyId")->required();
+      ->add_option("--id", f->key_id, "AccessKeyId")
+      ->required();
   Leaf(key, "enable", "Enable an AccessKey", f, run,
        [](Runtime& rt, const AdminFlags& fl) { return KeySetEnabled(rt, fl, true); })
-      ->add_option("--id", f->key_id, "AccessKeyId")->required();
+      ->add_option("--id", f->key_id, "AccessKeyId")
+      ->required();
 
-  CLI::App* plan = admin->add_subcommand("plan", "Certificate resource plans")->require_subcommand(1);
+  CLI::App* plan =
+      admin->add_subcommand("plan", "Certificate resource plans")->require_subcommand(1);
   CLI::App* grant = Leaf(plan, "grant", "Grant certificates of a ProductCode", f, run, PlanGrant);
   grant->add_option("--account", f->account, "Account id")->required();
   grant->add_option("--product", f->product, "ProductCode")->required();
   grant->add_option("--count", f->count, "Number of certificates")->required();
   grant->add_option("--expires", f->expires, "Expiry, RFC 3339");
   Leaf(plan, "list", "List an account's plans", f, run, PlanList)
-      ->add_option("--account", f->account, "Account id")->required();
+      ->add_option("--account", f->account, "Account id")
+      ->required();
 }
 
 }  // namespace certplan::cli

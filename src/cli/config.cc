@@ -1,9 +1,9 @@
 #include "cli/config.h"
 
-#include <toml++/toml.h>
-
 #include <charconv>
 #include <cstdlib>
+
+#include <toml++/toml.h>
 
 namespace certplan::cli {
 namespace {

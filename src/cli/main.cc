@@ -12,8 +12,7 @@
 namespace certplan::cli {
 
 int ReportFailure(const Error& error) {
-  nlohmann::ordered_json out = {{"Code", rpc::ToWire(error.code).code},
-                                {"Message", error.message}};
+  nlohmann::ordered_json out = {{"Code", rpc::ToWire(error.code).code}, {"Message", error.message}};
   if (!error.detail.empty()) out["Detail"] = error.detail;  // operator's own terminal
   std::cerr << out.dump() << std::endl;
   return 1;

@@ -16,7 +16,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir) {
   }
   auto rt = std::make_unique<Runtime>();
   const char* env_key = std::getenv("CERTPLAN_MASTER_KEY");
-  Result<std::string> key = pki::LoadOrCreateMasterKey(env_key ? env_key : "", data_dir + "/master.key");
+  Result<std::string> key =
+      pki::LoadOrCreateMasterKey(env_key ? env_key : "", data_dir + "/master.key");
   if (!key) return key.error();
   Result<std::unique_ptr<pki::SecretBox>> box = pki::SecretBox::Create(std::move(*key));
   if (!box) return box.error();

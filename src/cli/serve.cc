@@ -36,7 +36,8 @@ Status SeedDemo(Runtime& rt, const std::string& endpoint) {
     account_id = (*found)->id;
     Result<std::vector<store::AccessKey>> keys = rt.store->ListAccessKeys(account_id);
     if (!keys) return keys.error();
-    auto key = std::find_if(keys->begin(), keys->end(), [](auto& k) { return k.enabled && k.user_name.empty(); });
+    auto key = std::find_if(keys->begin(), keys->end(),
+                            [](auto& k) { return k.enabled && k.user_name.empty(); });
     if (key == keys->end()) {
       Result<iam::IssuedKey> issued = rt.identities->CreateKey(account_id);
       if (!issued) return issued.error();
@@ -55,10 +56,12 @@ Status SeedDemo(Runtime& rt, const std::string& endpoint) {
   Result<std::vector<store::Plan>> plans = rt.plans->List(account_id);
   if (!plans) return plans.error();
   for (const cas::Product& product : cas::Catalog()) {
-    const bool held = std::any_of(plans->begin(), plans->end(),
-                                  [&](const store::Plan& p) { return p.product_code == product.code; });
+    const bool held = std::any_of(plans->begin(), plans->end(), [&](const store::Plan& p) {
+      return p.product_code == product.code;
+    });
     if (held) continue;
-    Result<store::Plan> granted = rt.plans->Grant(account_id, product.code, kDemoPlanCount, std::nullopt);
+    Result<store::Plan> granted =
+        rt.plans->Grant(account_id, product.code, kDemoPlanCount, std::nullopt);
     if (!granted) return granted.error();
   }
   nlohmann::ordered_json demo = {{"AccountId", account_id},
@@ -115,12 +118,14 @@ int Serve(const ServeFlags& flags) {
     const auto start = std::chrono::steady_clock::now();
     api::Answer answer = gateway.Handle(request);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - start).count();
+                            std::chrono::steady_clock::now() - start)
+                            .count();
     LogAccess(answer, micros);
     return std::move(answer.response);
   };
   app.refuse = [](const Error& error) { return api::RenderTransportError(error); };
-  Result<std::unique_ptr<http::Server>> server = http::Server::Create(config.server, std::move(app));
+  Result<std::unique_ptr<http::Server>> server =
+      http::Server::Create(config.server, std::move(app));
   if (!server) return ReportFailure(server.error());
   const std::string address = (*server)->address();
   if (flags.dev) {
@@ -139,8 +144,10 @@ void AddServeCommand(CLI::App& app, Runner& run) {
   CLI::App* serve = app.add_subcommand("serve", "Serve the CAS API over HTTP");
   serve->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   serve->add_option("--data-dir", flags->data_dir, "Data directory (default ./certplan-data)");
-  serve->add_option("--config", flags->config_file, "TOML configuration file")->check(CLI::ExistingFile);
-  serve->add_flag("--dev", flags->dev, "Seed and print a demo account with a plan of each ProductCode");
+  serve->add_option("--config", flags->config_file, "TOML configuration file")
+      ->check(CLI::ExistingFile);
+  serve->add_flag("--dev", flags->dev,
+                  "Seed and print a demo account with a plan of each ProductCode");
   serve->callback([flags, &run] { run = [flags] { return Serve(*flags); }; });
 }
 

@@ -1,5 +1,12 @@
 #include "http/server.h"
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <optional>
+#include <thread>
+#include <vector>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -8,13 +15,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <optional>
-#include <thread>
-#include <vector>
 
 #include "core/log.h"
 
@@ -93,7 +93,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool started = parser_->got_some() || buffer_.size() > 0;
     if (timed_out_) {
       // An idle keep-alive connection just closes; a request that stalled gets its answer.
-      if (started) return Refuse(Error(ErrorCode::kRequestTimeout, "The request was not received in time."));
+      if (started)
+        return Refuse(Error(ErrorCode::kRequestTimeout, "The request was not received in time."));
       return Close();
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
@@ -101,8 +102,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == bhttp::error::header_limit) {
-      return Refuse(Error(ErrorCode::kHeaderTooLarge,
-                          "The request line and headers exceed the size limit."));
+      return Refuse(
+          Error(ErrorCode::kHeaderTooLarge, "The request line and headers exceed the size limit."));
     }
     if (ec == bhttp::error::body_limit) {
       return Refuse(Error(ErrorCode::kBodyTooLarge, "The request body exceeds the size limit."));
@@ -143,10 +144,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->prepare_payload();
     stream_.expires_after(kWriteTimeout);
-    bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res](error_code ec, size_t) {
-                         self->OnWrite(ec, res->keep_alive());
-                       });
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, size_t) {
+      self->OnWrite(ec, res->keep_alive());
+    });
   }
 
   void OnWrite(error_code ec, bool keep_alive) {
@@ -168,10 +168,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Discard(size_t total) {
-    stream_.async_read_some(net::buffer(*discard_), [self = shared_from_this(), total](error_code ec, size_t n) {
-      if (ec || total + n > kLingerBytes) return self->Close();
-      self->Discard(total + n);
-    });
+    stream_.async_read_some(net::buffer(*discard_),
+                            [self = shared_from_this(), total](error_code ec, size_t n) {
+                              if (ec || total + n > kLingerBytes) return self->Close();
+                              self->Discard(total + n);
+                            });
   }
 
   void Close() {
@@ -252,8 +253,9 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
 Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Application app) {
-  int threads = options.threads > 0 ? options.threads
-                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   options.threads = threads;
   auto impl = std::make_unique<Impl>(std::move(options), std::move(app), threads);
   error_code ec;
@@ -279,8 +281,8 @@ std::string Server::address() const {
   error_code ec;
   const tcp::endpoint ep = impl_->acceptor.local_endpoint(ec);
   if (ec) return {};
-  const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]"
-                                                : ep.address().to_string();
+  const std::string host =
+      ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
   return host + ":" + std::to_string(ep.port());
 }
 

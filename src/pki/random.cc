@@ -1,8 +1,8 @@
 #include "pki/random.h"
 
-#include <openssl/rand.h>
-
 #include <cstdlib>
+
+#include <openssl/rand.h>
 
 #include "core/log.h"
 

@@ -3,12 +3,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <optional>
+
+#include <openssl/evp.h>
 
 #include "core/free_with.h"
 #include "pki/random.h"
@@ -77,7 +78,8 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view co
     return InternalError("sealed secret: unknown format");
   }
   const std::string_view nonce = sealed.substr(1, kNonceSize);
-  const std::string_view cipher = sealed.substr(1 + kNonceSize, sealed.size() - 1 - kNonceSize - kTagSize);
+  const std::string_view cipher =
+      sealed.substr(1 + kNonceSize, sealed.size() - 1 - kNonceSize - kTagSize);
   std::string tag(sealed.substr(sealed.size() - kTagSize));
   std::string plain(cipher.size(), '\0');
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
@@ -85,8 +87,10 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view co
   auto* out = reinterpret_cast<unsigned char*>(plain.data());
   const bool ok =
       EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key_), Bytes(nonce)) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(context), static_cast<int>(context.size())) == 1 &&
-      EVP_DecryptUpdate(ctx.get(), out, &len, Bytes(cipher), static_cast<int>(cipher.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(context),
+                        static_cast<int>(context.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), out, &len, Bytes(cipher), static_cast<int>(cipher.size())) ==
+          1 &&
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, tag.data()) == 1 &&
       EVP_DecryptFinal_ex(ctx.get(), out + len, &len) == 1;
   if (!ok) return InternalError("sealed secret: authentication failed (wrong master key?)");
@@ -96,7 +100,8 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view co
 Result<std::string> LoadOrCreateMasterKey(std::string_view env_value, const std::string& key_file) {
   if (!env_value.empty()) {
     std::optional<std::string> key = FromHex(env_value);
-    if (!key || key->size() != kKeySize) return BadKey("CERTPLAN_MASTER_KEY must be 64 hex digits.");
+    if (!key || key->size() != kKeySize)
+      return BadKey("CERTPLAN_MASTER_KEY must be 64 hex digits.");
     return *key;
   }
   struct stat st {};
@@ -120,8 +125,8 @@ Result<std::string> LoadOrCreateMasterKey(std::string_view env_value, const std:
     hex += kHex[c & 15];
   }
   hex += '\n';
-  const bool written = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) &&
-                       ::fsync(fd) == 0;
+  const bool written =
+      ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
   ::close(fd);
   if (!written) return BadKey("cannot write " + key_file);
   return key;

@@ -4,9 +4,9 @@
 
 #include "auth/canonical_request.h"
 #include "auth/crypto.h"
-#include "rpc/percent.h"
 #include "core/time_format.h"
 #include "iam/identities.h"
+#include "rpc/percent.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/temp_dir.h"
 
@@ -95,7 +95,8 @@ TEST_F(AuthenticatorTest, DisabledKey) {
 }
 
 TEST_F(AuthenticatorTest, WrongSecret) {
-  ExpectCode(Run(SignedV1("n1", FormatIso8601Utc(kNow), "wrong")), ErrorCode::kSignatureDoesNotMatch);
+  ExpectCode(Run(SignedV1("n1", FormatIso8601Utc(kNow), "wrong")),
+             ErrorCode::kSignatureDoesNotMatch);
 }
 
 TEST_F(AuthenticatorTest, SecurityTokenIsRefused) {
@@ -120,7 +121,8 @@ TEST_F(AuthenticatorTest, ReplayIsRefusedUntilTheTimestampExpires) {
 }
 
 TEST_F(AuthenticatorTest, ForgedRequestDoesNotBurnTheNonce) {
-  ExpectCode(Run(SignedV1("n1", FormatIso8601Utc(kNow), "wrong")), ErrorCode::kSignatureDoesNotMatch);
+  ExpectCode(Run(SignedV1("n1", FormatIso8601Utc(kNow), "wrong")),
+             ErrorCode::kSignatureDoesNotMatch);
   EXPECT_TRUE(Run(SignedV1("n1", FormatIso8601Utc(kNow))));
 }
 

@@ -9,7 +9,8 @@
 namespace certplan::auth {
 namespace {
 
-constexpr const char* kEmptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr const char* kEmptyHash =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 constexpr const char* kDate = "2026-01-15T08:30:00Z";
 constexpr const char* kNonce = "5c2a8f0e6b3d4a1f9e7c0b8d2a6f4e13";
 
@@ -35,7 +36,8 @@ rpc::Request BuildV3(const V3Case& c) {
     names += (names.empty() ? "" : ";") + n;
   }
   // Sent but not signed by the Node SDK: must not matter.
-  req.headers.emplace_back("user-agent", "AlibabaCloud (linux; x64) Node.js/v20.20.2 Core/1.0.1 TeaDSL/2");
+  req.headers.emplace_back("user-agent",
+                           "AlibabaCloud (linux; x64) Node.js/v20.20.2 Core/1.0.1 TeaDSL/2");
   req.headers.emplace_back("accept", "application/json");
   req.headers.emplace_back("authorization", c.algorithm + " Credential=" + c.key_id +
                                                 ",SignedHeaders=" + names +
@@ -57,9 +59,8 @@ Status VerifyV3Case(const V3Case& c) {
 std::vector<std::pair<std::string, std::string>> CasHeaders(std::string action,
                                                             std::string hash = kEmptyHash,
                                                             bool provider = true) {
-  std::vector<std::pair<std::string, std::string>> h = {{"host", "cas.aliyuncs.com"},
-                                                        {"x-acs-action", action},
-                                                        {"x-acs-content-sha256", hash}};
+  std::vector<std::pair<std::string, std::string>> h = {
+      {"host", "cas.aliyuncs.com"}, {"x-acs-action", action}, {"x-acs-content-sha256", hash}};
   if (provider) h.emplace_back("x-acs-credentials-provider", "static_ak");
   h.emplace_back("x-acs-date", kDate);
   h.emplace_back("x-acs-signature-nonce", kNonce);
@@ -170,7 +171,8 @@ TEST(SignatureV3, WrongSecretDoesNotMatch) {
   Status s = VerifyV3Case(c);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kSignatureDoesNotMatch);
-  EXPECT_NE(s.error().message.find("server string to sign is:ACS3-HMAC-SHA256\n"), std::string::npos);
+  EXPECT_NE(s.error().message.find("server string to sign is:ACS3-HMAC-SHA256\n"),
+            std::string::npos);
 }
 
 TEST(SignatureV3, TamperedQueryDoesNotMatch) {
@@ -276,31 +278,34 @@ Status VerifyV1(const std::string& method, const std::string& query, const std::
 }
 
 TEST(SignatureV1, PublishedExampleV1_0) {
-  EXPECT_TRUE(VerifyV1("GET",
-                       "AccessKeyId=testid&Action=DescribeRegions&Format=XML&SignatureMethod=HMAC-SHA1&"
-                       "SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf&SignatureVersion=1.0&"
-                       "Timestamp=2016-02-23T12%3A46%3A24Z&Version=2014-05-26&Signature="
-                       "OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D",
-                       ""));
+  EXPECT_TRUE(
+      VerifyV1("GET",
+               "AccessKeyId=testid&Action=DescribeRegions&Format=XML&SignatureMethod=HMAC-SHA1&"
+               "SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf&SignatureVersion=1.0&"
+               "Timestamp=2016-02-23T12%3A46%3A24Z&Version=2014-05-26&Signature="
+               "OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D",
+               ""));
 }
 
 TEST(SignatureV1, OpenApiCorePostInQueryV1_1) {
-  EXPECT_TRUE(VerifyV1("POST",
-                       "Action=DescribePackageState&Format=json&Version=2020-04-07&Timestamp=2026-01-"
-                       "15T08%3A30%3A00Z&SignatureNonce=5c2a8f0e6b3d4a1f9e7c0b8d2a6f4e13&ProductCode="
-                       "digicert-free-1-free&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&"
-                       "AccessKeyId=testid&Signature=F2PQNvz1uFePtXtf%2F7kArnO6O3o%3D",
-                       ""));
+  EXPECT_TRUE(
+      VerifyV1("POST",
+               "Action=DescribePackageState&Format=json&Version=2020-04-07&Timestamp=2026-01-"
+               "15T08%3A30%3A00Z&SignatureNonce=5c2a8f0e6b3d4a1f9e7c0b8d2a6f4e13&ProductCode="
+               "digicert-free-1-free&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&"
+               "AccessKeyId=testid&Signature=F2PQNvz1uFePtXtf%2F7kArnO6O3o%3D",
+               ""));
 }
 
 TEST(SignatureV1, PopCoreGetV1_2) {
-  EXPECT_TRUE(VerifyV1("GET",
-                       "AccessKeyId=testid&Action=DescribeCertificateState&Format=JSON&OrderId="
-                       "123451222&SecurityToken=STS.TestToken%2Fabc%2B%3D&SignatureMethod=HMAC-SHA1&"
-                       "SignatureNonce=5c2a8f0e6b3d4a1f9e7c0b8d2a6f4e13&SignatureVersion=1.0&"
-                       "Timestamp=2026-01-15T08%3A30%3A00Z&Version=2020-04-07&Signature=%"
-                       "2BkmULI75Idt6SgVMxUEaKf%2B7adE%3D",
-                       ""));
+  EXPECT_TRUE(
+      VerifyV1("GET",
+               "AccessKeyId=testid&Action=DescribeCertificateState&Format=JSON&OrderId="
+               "123451222&SecurityToken=STS.TestToken%2Fabc%2B%3D&SignatureMethod=HMAC-SHA1&"
+               "SignatureNonce=5c2a8f0e6b3d4a1f9e7c0b8d2a6f4e13&SignatureVersion=1.0&"
+               "Timestamp=2026-01-15T08%3A30%3A00Z&Version=2020-04-07&Signature=%"
+               "2BkmULI75Idt6SgVMxUEaKf%2B7adE%3D",
+               ""));
 }
 
 TEST(SignatureV1, GoSdkFormBodyWithEmptySignatureTypeV1_3) {
@@ -325,12 +330,13 @@ TEST(SignatureV1, PlusInFormMeansSpace) {
 }
 
 TEST(SignatureV1, WrongMethodDoesNotMatch) {
-  Status s = VerifyV1("POST",
-                      "AccessKeyId=testid&Action=DescribeRegions&Format=XML&SignatureMethod=HMAC-SHA1&"
-                      "SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf&SignatureVersion=1.0&"
-                      "Timestamp=2016-02-23T12%3A46%3A24Z&Version=2014-05-26&Signature="
-                      "OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D",
-                      "");
+  Status s =
+      VerifyV1("POST",
+               "AccessKeyId=testid&Action=DescribeRegions&Format=XML&SignatureMethod=HMAC-SHA1&"
+               "SignatureNonce=3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf&SignatureVersion=1.0&"
+               "Timestamp=2016-02-23T12%3A46%3A24Z&Version=2014-05-26&Signature="
+               "OLeaidS1JvxuMvnyHOwuJ%2BuX5qY%3D",
+               "");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kSignatureDoesNotMatch);
 }
@@ -339,9 +345,10 @@ TEST(SignatureV1, UnsupportedSignatureMethodOrVersion) {
   const std::string base =
       "AccessKeyId=testid&Action=DescribePackageState&Timestamp=2026-01-15T08%3A30%3A00Z&"
       "SignatureNonce=n1&Version=2020-04-07&Signature=x&";
-  for (std::string tail : {"SignatureMethod=HMAC-SHA256&SignatureVersion=1.0",
-                           "SignatureMethod=HMAC-SHA1&SignatureVersion=2.0",
-                           "SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&SignatureType=BEARERTOKEN"}) {
+  for (std::string tail :
+       {"SignatureMethod=HMAC-SHA256&SignatureVersion=1.0",
+        "SignatureMethod=HMAC-SHA1&SignatureVersion=2.0",
+        "SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&SignatureType=BEARERTOKEN"}) {
     Status s = VerifyV1("GET", base + tail, "");
     ASSERT_FALSE(s) << tail;
     EXPECT_EQ(s.error().code, ErrorCode::kInvalidSignatureMethod) << tail;
@@ -352,8 +359,8 @@ TEST(SignatureV1, MissingCommonParameters) {
   const std::string full =
       "AccessKeyId=testid&Timestamp=2026-01-15T08%3A30%3A00Z&SignatureNonce=n1&"
       "SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&Signature=x";
-  for (std::string name : {"AccessKeyId", "Timestamp", "SignatureNonce", "SignatureMethod",
-                           "SignatureVersion"}) {
+  for (std::string name :
+       {"AccessKeyId", "Timestamp", "SignatureNonce", "SignatureMethod", "SignatureVersion"}) {
     std::string query = full;
     const size_t at = query.find(name + "=");
     const size_t end = query.find('&', at);

@@ -25,9 +25,7 @@ TEST(Rfc3339, AcceptsOffsetsAndFractions) {
   EXPECT_FALSE(ParseRfc3339("2026-01-15T08:30:00+8"));
 }
 
-TEST(Iso8601, FormatsRoundTrip) {
-  EXPECT_EQ(FormatIso8601Utc(1768465800), "2026-01-15T08:30:00Z");
-}
+TEST(Iso8601, FormatsRoundTrip) { EXPECT_EQ(FormatIso8601Utc(1768465800), "2026-01-15T08:30:00Z"); }
 
 }  // namespace
 }  // namespace certplan

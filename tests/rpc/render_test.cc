@@ -79,7 +79,8 @@ TEST(Render, XmlUsesActionRootAndEscapes) {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DescribePackageStateResponse>"
             "<RequestId>RID</RequestId><Name>a&lt;b&amp;c</Name><Items>1</Items><Items>2</Items>"
             "</DescribePackageStateResponse>");
-  Response e = RenderError(Error(ErrorCode::kInvalidVersion, "v"), AnswerMeta{"RID", "h", Format::kXml});
+  Response e =
+      RenderError(Error(ErrorCode::kInvalidVersion, "v"), AnswerMeta{"RID", "h", Format::kXml});
   EXPECT_NE(e.body.find("<Error><RequestId>RID</RequestId>"), std::string::npos);
   EXPECT_NE(e.body.find("<Code>InvalidVersion</Code>"), std::string::npos);
 }

@@ -4,9 +4,9 @@ namespace certplan::store::sqlite {
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
     return Error(ErrorCode::kServiceUnavailable, "The store is not available.",
@@ -83,12 +83,14 @@ void BindOptionalInt(sqlite3_stmt* stmt, int index, std::optional<int64_t> value
 
 std::string ColumnText(sqlite3_stmt* stmt, int column) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt, column))) : std::string();
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt, column)))
+           : std::string();
 }
 
 std::string ColumnBlob(sqlite3_stmt* stmt, int column) {
   const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt, column));
-  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt, column))) : std::string();
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt, column)))
+           : std::string();
 }
 
 std::optional<int64_t> ColumnOptionalInt(sqlite3_stmt* stmt, int column) {

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -9,6 +7,8 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+
+#include <sqlite3.h>
 
 #include "core/free_with.h"
 #include "core/result.h"

@@ -47,20 +47,19 @@ class WriteTransaction {
 };
 
 Account ReadAccount(sqlite3_stmt* stmt) {
-  return Account{sqlite3_column_int64(stmt, 0), ColumnText(stmt, 1),
-                 sqlite3_column_int64(stmt, 2)};
+  return Account{sqlite3_column_int64(stmt, 0), ColumnText(stmt, 1), sqlite3_column_int64(stmt, 2)};
 }
 
 AccessKey ReadAccessKey(sqlite3_stmt* stmt) {
-  return AccessKey{ColumnText(stmt, 0), sqlite3_column_int64(stmt, 1), ColumnText(stmt, 2),
-                   ColumnBlob(stmt, 3), sqlite3_column_int64(stmt, 4) != 0,
-                   sqlite3_column_int64(stmt, 5)};
+  return AccessKey{
+      ColumnText(stmt, 0), sqlite3_column_int64(stmt, 1),      ColumnText(stmt, 2),
+      ColumnBlob(stmt, 3), sqlite3_column_int64(stmt, 4) != 0, sqlite3_column_int64(stmt, 5)};
 }
 
 Plan ReadPlan(sqlite3_stmt* stmt) {
-  return Plan{sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1), ColumnText(stmt, 2),
-              sqlite3_column_int64(stmt, 3), sqlite3_column_int64(stmt, 4),
-              ColumnOptionalInt(stmt, 5)};
+  return Plan{sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+              ColumnText(stmt, 2),           sqlite3_column_int64(stmt, 3),
+              sqlite3_column_int64(stmt, 4), ColumnOptionalInt(stmt, 5)};
 }
 
 constexpr const char* kKeyColumns =
@@ -118,8 +117,7 @@ Result<Account> SqliteStore::CreateAccount(int64_t id, std::string_view name, in
 Result<std::optional<Account>> SqliteStore::FindAccount(int64_t id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<Stmt> stmt =
-      (*conn)->Prepare("SELECT id, name, created_at FROM accounts WHERE id = ?1");
+  Result<Stmt> stmt = (*conn)->Prepare("SELECT id, name, created_at FROM accounts WHERE id = ?1");
   if (!stmt) return stmt.error();
   BindInt(*stmt, 1, id);
   const int rc = sqlite3_step(*stmt);
@@ -131,8 +129,7 @@ Result<std::optional<Account>> SqliteStore::FindAccount(int64_t id) {
 Result<std::optional<Account>> SqliteStore::FindAccountByName(std::string_view name) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<Stmt> stmt =
-      (*conn)->Prepare("SELECT id, name, created_at FROM accounts WHERE name = ?1");
+  Result<Stmt> stmt = (*conn)->Prepare("SELECT id, name, created_at FROM accounts WHERE name = ?1");
   if (!stmt) return stmt.error();
   BindText(*stmt, 1, name);
   const int rc = sqlite3_step(*stmt);
@@ -187,8 +184,7 @@ Result<std::vector<AccessKey>> SqliteStore::ListAccessKeys(int64_t account_id) {
 Result<bool> SqliteStore::SetAccessKeyEnabled(std::string_view id, bool enabled) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<Stmt> stmt =
-      (*conn)->Prepare("UPDATE access_keys SET enabled = ?2 WHERE id = ?1");
+  Result<Stmt> stmt = (*conn)->Prepare("UPDATE access_keys SET enabled = ?2 WHERE id = ?1");
   if (!stmt) return stmt.error();
   BindText(*stmt, 1, id);
   BindInt(*stmt, 2, enabled ? 1 : 0);
@@ -252,7 +248,8 @@ Result<PackageCounters> SqliteStore::GetPackageCounters(int64_t account_id,
       "SELECT (SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = ?1 AND "
       "product_code = ?2 AND (expires_at IS NULL OR expires_at > ?3)), "
       "COALESCE((SELECT used FROM package_usage WHERE account_id = ?1 AND product_code = ?2), 0), "
-      "COALESCE((SELECT issued FROM package_usage WHERE account_id = ?1 AND product_code = ?2), 0)");
+      "COALESCE((SELECT issued FROM package_usage WHERE account_id = ?1 AND product_code = ?2), "
+      "0)");
   if (!stmt) return stmt.error();
   BindInt(*stmt, 1, account_id);
   BindText(*stmt, 2, product_code);

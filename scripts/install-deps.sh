@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages certplan needs to build and test, skipping what is present.
+# Needs root (or sudo). Usage: scripts/install-deps.sh [--test]
+set -euo pipefail
+
+build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
+            nlohmann-json3-dev libcli11-dev libtomlplusplus-dev)
+test_pkgs=(libgtest-dev libgmock-dev clang-format)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+# Node.js and npm run the SDK end-to-end tests; keep a newer Node if one is already installed.
+if [[ "${1:-}" == "--test" ]] && ! command -v node >/dev/null; then want+=(nodejs); fi
+if [[ "${1:-}" == "--test" ]] && ! command -v npm >/dev/null; then want+=(npm); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

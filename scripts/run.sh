@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds a release binary and serves on 127.0.0.1:8080 with the
+# embedded SQLite store and a demo account (printed on start). Extra args go to `serve`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DCERTPLAN_TESTS=OFF
+exec build-release/src/cli/certplan serve --dev "$@"
