@@ -3,6 +3,7 @@
 #include <array>
 
 #include "api/describe_package_state.h"
+#include "api/order_actions.h"
 
 namespace certplan::api {
 namespace {
@@ -10,8 +11,25 @@ namespace {
 using enum AccessLevel;
 
 // spec/cas-api.md §3.1. When adding an Action, add its row here and nowhere else.
-constexpr std::array<Action, 1> kActions = {{
+constexpr std::array<Action, 10> kActions = {{
     {"DescribePackageState", "yundun-cert:DescribePackageState", kGet, "*", &DescribePackageState},
+    {"CreateCertificateForPackageRequest", "yundun-cert:CreateCertificateForPackageRequest",
+     kCreate, "*", &CreateCertificateForPackageRequest},
+    {"CreateCertificateRequest", "yundun-cert:CreateCertificateRequest", kCreate, "*",
+     &CreateCertificateRequest},
+    {"CreateCertificateWithCsrRequest", "yundun-cert:CreateCertificateWithCsrRequest", kCreate, "*",
+     &CreateCertificateWithCsrRequest},
+    {"DescribeCertificateState", "yundun-cert:DescribeCertificateState", kGet, "*",
+     &DescribeCertificateState},
+    {"CancelOrderRequest", "yundun-cert:CancelOrderRequest", kUpdate, "*", &CancelOrderRequest},
+    {"CancelCertificateForPackageRequest", "yundun-cert:CancelCertificateForPackageRequest",
+     kUpdate, "*", &CancelCertificateForPackageRequest},
+    {"DeleteCertificateRequest", "yundun-cert:DeleteCertificateRequest", kDelete, "*",
+     &DeleteCertificateRequest},
+    {"ListUserCertificateOrder", "yundun-cert:ListUserCertificateOrder", kList, "*",
+     &ListUserCertificateOrder},
+    {"RenewCertificateOrderForPackageRequest", "yundun-cert:RenewCertificateOrderForPackageRequest",
+     kCreate, "*", &RenewCertificateOrderForPackageRequest},
 }};
 
 }  // namespace

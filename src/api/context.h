@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "cas/orders.h"
 #include "cas/plans.h"
 #include "core/clock.h"
 #include "iam/principal.h"
@@ -11,6 +12,7 @@ namespace certplan::api {
 // The domain services handlers call; owned by the composition root (cli/serve.cc).
 struct Services {
   cas::Plans& plans;
+  cas::Orders& orders;
 };
 
 // Everything one handler invocation may use besides its parameters.

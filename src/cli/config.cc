@@ -32,6 +32,37 @@ Status ReadString(const toml::table& table, std::string_view path, std::string& 
   return Ok{};
 }
 
+Status ReadValidation(const toml::table& t, Config& config) {
+  Status s = ReadString(t, "validation.mode", config.validation_mode);
+  if (s && !config.validation_mode.empty() && config.validation_mode != "auto" &&
+      config.validation_mode != "live") {
+    return Bad("validation.mode", "use \"auto\" or \"live\".");
+  }
+  std::string dns;
+  if (s) s = ReadString(t, "validation.dns_server", dns);
+  if (s && !dns.empty()) {
+    http::ServerOptions parsed;
+    s = ParseListen(dns, parsed);
+    if (!s) return Bad("validation.dns_server", "use IPV4:PORT, e.g. 127.0.0.1:5353.");
+    config.checker.dns = {parsed.host, parsed.port};
+  }
+  cas::OrderSettings& o = config.orders;
+  if (s)
+    s = ReadInt(t, "validation.deadline_seconds", o.validation_deadline_seconds, 1, 30 * 86400);
+  if (s) s = ReadInt(t, "validation.retry_initial_seconds", o.retry_initial_seconds, 1, 3600);
+  if (s) s = ReadInt(t, "validation.retry_max_seconds", o.retry_max_seconds, 1, 86400);
+  if (s) s = ReadInt(t, "validation.poll_ms", config.validator_poll_ms, 10, 60000);
+  if (!s) return s;
+  if (const toml::table* addresses = t.at_path("validation.addresses").as_table()) {
+    for (const auto& [domain, node] : *addresses) {
+      std::optional<std::string> target = node.value<std::string>();
+      if (!target) return Bad("validation.addresses", "values are \"HOST:PORT\" strings.");
+      config.checker.addresses[std::string(domain.str())] = *target;
+    }
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Status ParseListen(std::string_view listen, http::ServerOptions& server) {
@@ -72,6 +103,15 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   config.server.limits.read_timeout = std::chrono::seconds(timeout);
   if (s) s = ReadInt(t, "auth.timestamp_window_seconds", config.timestamp_window_seconds, 1, 3600);
   if (s) s = ReadInt(t, "auth.replay_max_entries", config.replay_max_entries, 1000, 100'000'000);
+  if (s) s = ReadValidation(t, config);
+  if (s) s = ReadString(t, "ca.root_cert", config.ca.root_cert_file);
+  if (s) s = ReadString(t, "ca.issuing_cert", config.ca.issuing_cert_file);
+  if (s) s = ReadString(t, "ca.issuing_key", config.ca.issuing_key_file);
+  const bool any = !config.ca.root_cert_file.empty() || !config.ca.issuing_cert_file.empty() ||
+                   !config.ca.issuing_key_file.empty();
+  const bool all = !config.ca.root_cert_file.empty() && !config.ca.issuing_cert_file.empty() &&
+                   !config.ca.issuing_key_file.empty();
+  if (s && any && !all) return Bad("ca", "give root_cert, issuing_cert and issuing_key together.");
   return s;
 }
 

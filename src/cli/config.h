@@ -3,8 +3,11 @@
 #include <cstdint>
 #include <string>
 
+#include "cas/orders.h"
 #include "core/result.h"
 #include "http/server.h"
+#include "pki/builtin_ca.h"
+#include "validation/live_checker.h"
 
 namespace certplan::cli {
 
@@ -16,6 +19,13 @@ struct Config {
   int64_t timestamp_window_seconds = 900;
   size_t replay_max_entries = 2'000'000;
   std::string log_level = "info";
+  // validation.mode: "live" (real DNS/HTTP checks) or "auto" (approve at once). Unset: auto
+  // with --dev, live otherwise.
+  std::string validation_mode;
+  cas::OrderSettings orders;
+  validation::CheckerSettings checker;
+  int64_t validator_poll_ms = 500;
+  pki::CaFiles ca;  // dir defaults to DATA_DIR/ca
 };
 
 // Reads `path` (TOML) into `config`; kInvalidParameter naming the key on a bad value.

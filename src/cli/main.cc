@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   cli::Runner run;
   cli::AddServeCommand(app, run);
   cli::AddAdminCommand(app, run);
+  cli::AddFsckCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

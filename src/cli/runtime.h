@@ -3,26 +3,37 @@
 #include <memory>
 #include <string>
 
+#include "cas/orders.h"
 #include "cas/plans.h"
 #include "core/clock.h"
 #include "iam/identities.h"
+#include "pki/builtin_ca.h"
 #include "pki/secret_box.h"
 #include "store/store.h"
 
 namespace certplan::cli {
 
+struct RuntimeOptions {
+  std::string clock_offset_file;  // testing: seconds to add to the system clock, re-read per call
+  pki::CaFiles ca;                // dir empty: DATA_DIR/ca
+  cas::OrderSettings orders;
+};
+
 // The objects every command works with, opened from one data directory: the store, the
-// master key and the domain services over them.
+// master key, the CA and the domain services over them.
 struct Runtime {
-  SystemClock clock;
+  std::unique_ptr<Clock> clock;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<pki::SecretBox> box;
+  std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<iam::Identities> identities;
   std::unique_ptr<cas::Plans> plans;
+  std::unique_ptr<cas::Orders> orders;
 
   // Creates the directory (0700) if needed, loads or creates the master key
-  // (CERTPLAN_MASTER_KEY, else DIR/master.key) and opens DIR/certplan.db.
-  static Result<std::unique_ptr<Runtime>> Open(const std::string& data_dir);
+  // (CERTPLAN_MASTER_KEY, else DIR/master.key) and the CA, and opens DIR/certplan.db.
+  static Result<std::unique_ptr<Runtime>> Open(const std::string& data_dir,
+                                               RuntimeOptions options = {});
 };
 
 }  // namespace certplan::cli

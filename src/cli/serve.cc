@@ -11,6 +11,8 @@
 #include "cli/runtime.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "validation/live_checker.h"
+#include "validation/validator.h"
 
 namespace certplan::cli {
 namespace {
@@ -19,6 +21,7 @@ struct ServeFlags {
   std::string listen;
   std::string data_dir;
   std::string config_file;
+  std::string clock_offset_file;
   bool dev = false;
 };
 
@@ -105,13 +108,21 @@ int Serve(const ServeFlags& flags) {
   }
   log::SetLevel(ParseLevel(config.log_level));
 
-  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(config.data_dir);
+  if (config.validation_mode.empty()) config.validation_mode = flags.dev ? "auto" : "live";
+  config.orders.auto_approve = config.validation_mode == "auto";
+  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(
+      config.data_dir, RuntimeOptions{flags.clock_offset_file, config.ca, config.orders});
   if (!rt) return ReportFailure(rt.error());
+  Runtime& r = **rt;
   auth::MemoryReplayGuard replay(config.replay_max_entries);
-  auth::Authenticator authenticator(*(*rt)->store, *(*rt)->box, replay, (*rt)->clock,
+  auth::Authenticator authenticator(*r.store, *r.box, replay, *r.clock,
                                     auth::AuthOptions{config.timestamp_window_seconds});
-  api::Services services{*(*rt)->plans};
-  api::Gateway gateway(authenticator, services, (*rt)->clock);
+  api::Services services{*r.plans, *r.orders};
+  api::Gateway gateway(authenticator, services, *r.clock);
+  validation::LiveChecker checker(config.checker);
+  validation::Validator validator(*r.orders, checker,
+                                  std::chrono::milliseconds(config.validator_poll_ms));
+  r.orders->OnNewOrder([&validator] { validator.Wake(); });
 
   http::Application app;
   app.handle = [&gateway](const rpc::Request& request) {
@@ -131,8 +142,13 @@ int Serve(const ServeFlags& flags) {
   if (flags.dev) {
     if (Status s = SeedDemo(**rt, "http://" + address); !s) return ReportFailure(s.error());
   }
-  log::Line(log::Level::kInfo, "listening on " + address).Str("data_dir", config.data_dir).Write();
+  validator.Start();
+  log::Line(log::Level::kInfo, "listening on " + address)
+      .Str("data_dir", config.data_dir)
+      .Str("validation", config.validation_mode)
+      .Write();
   (*server)->Run();
+  validator.Stop();
   log::Info("stopped");
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cas/order.h"
 #include "core/result.h"
 
 namespace certplan::store {
@@ -44,6 +45,14 @@ struct PackageCounters {
   int64_t issued = 0;
 };
 
+// An (account, ProductCode) whose stored counters disagree with a recount of its orders.
+struct CounterDrift {
+  int64_t account_id = 0;
+  std::string product_code;
+  PackageCounters stored;
+  PackageCounters recounted;  // total unused
+};
+
 // The repository every module reads and writes through. Each method is one transaction;
 // implementations are thread-safe and return kInternal (detail: the database's text) or
 // kServiceUnavailable (database unreachable) on storage failures. A write is acknowledged
@@ -71,6 +80,24 @@ class Store {
   virtual Result<PackageCounters> GetPackageCounters(int64_t account_id,
                                                      std::string_view product_code,
                                                      int64_t now) = 0;
+
+  // Orders. CreateOrder takes one unit of the order's package and stores the order in one
+  // transaction, assigning its id (unique, below 2^53): kNotFoundPackage when no plan is in
+  // force at `now`, kNotRemainCount when UsedCount = TotalCount; nothing changes then.
+  virtual Result<cas::Order> CreateOrder(cas::Order order, int64_t now) = 0;
+  // The order if it exists, is not deleted and belongs to `account_id` (0: any account).
+  virtual Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) = 0;
+  // Stores `t.order` and applies `t.delta` to its package counters, atomically, provided the
+  // stored order is still in `expected`; kOrderStateError when it moved meanwhile.
+  virtual Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) = 0;
+  // Pending orders (domain_verify, process) whose next check is due at `now`, oldest first.
+  virtual Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) = 0;
+  // The account's orders that are not deleted, newest first, optionally only those with
+  // `keyword` in a domain or the order id.
+  virtual Result<std::vector<cas::Order>> ListOrders(int64_t account_id,
+                                                     std::string_view keyword) = 0;
+  // Recounts every package's UsedCount/IssuedCount from its orders; the drifted ones.
+  virtual Result<std::vector<CounterDrift>> AuditCounters() = 0;
 };
 
 }  // namespace certplan::store

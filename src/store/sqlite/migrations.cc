@@ -40,6 +40,43 @@ CREATE TABLE package_usage (
   PRIMARY KEY (account_id, product_code)
 ) WITHOUT ROWID;
 )sql",
+    // 2: certificate orders.
+    R"sql(
+CREATE TABLE orders (
+  id                  INTEGER PRIMARY KEY,
+  account_id          INTEGER NOT NULL REFERENCES accounts(id),
+  product_code        TEXT NOT NULL,
+  origin              INTEGER NOT NULL,
+  status              TEXT NOT NULL,
+  validate_type       TEXT NOT NULL,
+  domains             TEXT NOT NULL,
+  token               TEXT NOT NULL,
+  csr_pem             TEXT NOT NULL DEFAULT '',
+  sealed_private_key  BLOB NOT NULL DEFAULT x'',
+  certificate_pem     TEXT NOT NULL DEFAULT '',
+  chain_pem           TEXT NOT NULL DEFAULT '',
+  serial_hex          TEXT NOT NULL DEFAULT '',
+  not_before          INTEGER NOT NULL DEFAULT 0,
+  not_after           INTEGER NOT NULL DEFAULT 0,
+  issued_at           INTEGER NOT NULL DEFAULT 0,
+  holds_unit          INTEGER NOT NULL,
+  counts_issued       INTEGER NOT NULL,
+  username            TEXT NOT NULL DEFAULT '',
+  phone               TEXT NOT NULL DEFAULT '',
+  email               TEXT NOT NULL DEFAULT '',
+  company_name        TEXT NOT NULL DEFAULT '',
+  tags_json           TEXT NOT NULL DEFAULT '[]',
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL,
+  validation_deadline INTEGER NOT NULL,
+  next_check_at       INTEGER NOT NULL,
+  attempts            INTEGER NOT NULL DEFAULT 0,
+  renewed_from        INTEGER NOT NULL DEFAULT 0,
+  failure_reason      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX orders_by_account ON orders(account_id, id);
+CREATE INDEX orders_due ON orders(next_check_at) WHERE status IN ('domain_verify', 'process');
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

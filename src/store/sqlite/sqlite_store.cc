@@ -1,6 +1,9 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <random>
+
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/order_rows.h"
 
 namespace certplan::store::sqlite {
 
@@ -60,6 +63,38 @@ Plan ReadPlan(sqlite3_stmt* stmt) {
   return Plan{sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
               ColumnText(stmt, 2),           sqlite3_column_int64(stmt, 3),
               sqlite3_column_int64(stmt, 4), ColumnOptionalInt(stmt, 5)};
+}
+
+// Order ids: random, 16 digits, below 2^53 so the Node SDK reads them exactly (spec §1.5),
+// and not guessable from one's own ids.
+int64_t NewOrderId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
+  return static_cast<int64_t>(kLow + rng() % kSpan);
+}
+
+Status ApplyDelta(Connection& conn, int64_t account_id, std::string_view product,
+                  cas::CounterDelta delta) {
+  if (delta.used == 0 && delta.issued == 0) return Ok{};
+  Result<Stmt> stmt = conn.Prepare(
+      "UPDATE package_usage SET used = used + ?3, issued = issued + ?4 "
+      "WHERE account_id = ?1 AND product_code = ?2");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  BindText(*stmt, 2, product);
+  BindInt(*stmt, 3, delta.used);
+  BindInt(*stmt, 4, delta.issued);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("apply counter delta");
+  if (sqlite3_changes(conn.db()) != 1) return InternalError("package usage row missing");
+  return Ok{};
+}
+
+Result<std::vector<cas::Order>> ReadOrders(Connection& conn, sqlite3_stmt* stmt) {
+  std::vector<cas::Order> out;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) out.push_back(ReadOrder(stmt));
+  if (rc != SQLITE_DONE) return conn.Fail("read orders");
+  return out;
 }
 
 constexpr const char* kKeyColumns =
@@ -258,6 +293,144 @@ Result<PackageCounters> SqliteStore::GetPackageCounters(int64_t account_id,
   PackageCounters c{sqlite3_column_int64(*stmt, 0), sqlite3_column_int64(*stmt, 1),
                     sqlite3_column_int64(*stmt, 2)};
   return c;
+}
+
+Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  WriteTransaction txn(**conn);
+  if (Status s = txn.Begin(); !s) return s.error();
+  // UsedCount never passes TotalCount: BEGIN IMMEDIATE holds the writer lock from the read
+  // of the total to the increment, across threads and processes.
+  Result<Stmt> total_stmt = (*conn)->Prepare(
+      "SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = ?1 AND product_code = ?2 "
+      "AND (expires_at IS NULL OR expires_at > ?3)");
+  if (!total_stmt) return total_stmt.error();
+  BindInt(*total_stmt, 1, order.account_id);
+  BindText(*total_stmt, 2, order.product_code);
+  BindInt(*total_stmt, 3, now);
+  if (sqlite3_step(*total_stmt) != SQLITE_ROW) return (*conn)->Fail("read total");
+  const int64_t total = sqlite3_column_int64(*total_stmt, 0);
+  if (total == 0) {
+    return Error(ErrorCode::kNotFoundPackage,
+                 "No certificate resource plan of " + order.product_code + " is in force.");
+  }
+  Result<Stmt> take = (*conn)->Prepare(
+      "UPDATE package_usage SET used = used + 1 WHERE account_id = ?1 AND product_code = ?2 "
+      "AND used < ?3");
+  if (!take) return take.error();
+  BindInt(*take, 1, order.account_id);
+  BindText(*take, 2, order.product_code);
+  BindInt(*take, 3, total);
+  if (sqlite3_step(*take) != SQLITE_DONE) return (*conn)->Fail("take quota");
+  if (sqlite3_changes((*conn)->db()) != 1) {
+    return Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
+                                                 order.product_code + " has no remaining count.");
+  }
+  for (int attempt = 0;; ++attempt) {
+    order.id = NewOrderId();
+    Result<Stmt> insert = (*conn)->Prepare(kInsertOrder);
+    if (!insert) return insert.error();
+    BindOrder(*insert, order);
+    if (sqlite3_step(*insert) == SQLITE_DONE) break;
+    const bool collision = sqlite3_extended_errcode((*conn)->db()) == SQLITE_CONSTRAINT_PRIMARYKEY;
+    if (!collision || attempt == 3) return (*conn)->Fail("insert order");
+  }
+  if (Status s = txn.Commit(); !s) return s.error();
+  return order;
+}
+
+Result<std::optional<cas::Order>> SqliteStore::FindOrder(int64_t account_id, int64_t order_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      std::string("SELECT ") + kOrderColumns +
+      " FROM orders WHERE id = ?1 AND (?2 = 0 OR account_id = ?2) AND status <> 'deleted'");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, order_id);
+  BindInt(*stmt, 2, account_id);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return std::optional<cas::Order>(ReadOrder(*stmt));
+  if (rc == SQLITE_DONE) return std::optional<cas::Order>();
+  return (*conn)->Fail("find order");
+}
+
+Status SqliteStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  WriteTransaction txn(**conn);
+  if (Status s = txn.Begin(); !s) return s;
+  Result<Stmt> update = (*conn)->Prepare(kUpdateOrder);
+  if (!update) return update.error();
+  BindOrder(*update, t.order);
+  BindText(*update, 31, cas::StatusName(expected));
+  if (sqlite3_step(*update) != SQLITE_DONE) return (*conn)->Fail("update order");
+  // Compare-and-set on the state: a concurrent cancel and issuance cannot both win.
+  if (sqlite3_changes((*conn)->db()) != 1) {
+    return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
+  }
+  if (Status s = ApplyDelta(**conn, t.order.account_id, t.order.product_code, t.delta); !s)
+    return s;
+  return txn.Commit();
+}
+
+Result<std::vector<cas::Order>> SqliteStore::DueOrders(int64_t now, int limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      std::string("SELECT ") + kOrderColumns +
+      " FROM orders WHERE status IN ('domain_verify', 'process') AND next_check_at <= ?1 "
+      "ORDER BY next_check_at LIMIT ?2");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, now);
+  BindInt(*stmt, 2, limit);
+  return ReadOrders(**conn, *stmt);
+}
+
+Result<std::vector<cas::Order>> SqliteStore::ListOrders(int64_t account_id,
+                                                        std::string_view keyword) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      std::string("SELECT ") + kOrderColumns +
+      " FROM orders WHERE account_id = ?1 AND status <> 'deleted' AND (?2 = '' OR "
+      "instr(domains, ?2) > 0 OR CAST(id AS TEXT) = ?2) ORDER BY created_at DESC, id DESC");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  BindText(*stmt, 2, keyword);
+  return ReadOrders(**conn, *stmt);
+}
+
+Result<std::vector<CounterDrift>> SqliteStore::AuditCounters() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // One read transaction: counters and orders from the same snapshot.
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT u.account_id, u.product_code, u.used, u.issued, "
+      "(SELECT COUNT(*) FROM orders o WHERE o.account_id = u.account_id AND "
+      " o.product_code = u.product_code AND o.holds_unit = 1), "
+      "(SELECT COUNT(*) FROM orders o WHERE o.account_id = u.account_id AND "
+      " o.product_code = u.product_code AND o.counts_issued = 1) "
+      "FROM package_usage u "
+      "UNION ALL "
+      "SELECT o.account_id, o.product_code, 0, 0, SUM(o.holds_unit), SUM(o.counts_issued) "
+      "FROM orders o WHERE NOT EXISTS (SELECT 1 FROM package_usage u WHERE "
+      "u.account_id = o.account_id AND u.product_code = o.product_code) "
+      "GROUP BY o.account_id, o.product_code");
+  if (!stmt) return stmt.error();
+  std::vector<CounterDrift> drifts;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    CounterDrift d{
+        sqlite3_column_int64(*stmt, 0), ColumnText(*stmt, 1),
+        PackageCounters{0, sqlite3_column_int64(*stmt, 2), sqlite3_column_int64(*stmt, 3)},
+        PackageCounters{0, sqlite3_column_int64(*stmt, 4), sqlite3_column_int64(*stmt, 5)}};
+    if (d.stored.used != d.recounted.used || d.stored.issued != d.recounted.issued) {
+      drifts.push_back(std::move(d));
+    }
+  }
+  if (rc != SQLITE_DONE) return (*conn)->Fail("audit counters");
+  return drifts;
 }
 
 }  // namespace certplan::store::sqlite

@@ -29,6 +29,12 @@ class SqliteStore final : public Store {
   Result<std::vector<Plan>> ListPlans(int64_t account_id) override;
   Result<PackageCounters> GetPackageCounters(int64_t account_id, std::string_view product_code,
                                              int64_t now) override;
+  Result<cas::Order> CreateOrder(cas::Order order, int64_t now) override;
+  Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
+  Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
+  Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
+  Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
+  Result<std::vector<CounterDrift>> AuditCounters() override;
 
  private:
   class Lease;

@@ -1,0 +1,145 @@
+#include <algorithm>
+#include <set>
+
+#include "api/order_actions.h"
+#include "cas/domain_names.h"
+#include "cas/products.h"
+
+namespace certplan::api {
+namespace {
+
+constexpr std::string_view kStatuses[] = {"PAYED",        "CHECKING",    "CHECKED_FAIL",
+                                          "ISSUED",       "WILLEXPIRED", "EXPIRED",
+                                          "NOTACTIVATED", "REVOKED",     "CANCELLED"};
+
+struct Paging {
+  int64_t page = 1;
+  int64_t size = 50;
+};
+
+Result<Paging> DecodePaging(const rpc::Params& params) {
+  Paging p;
+  Result<std::optional<int64_t>> page = params.GetInt64("CurrentPage");
+  if (!page) return page.error();
+  Result<std::optional<int64_t>> size = params.GetInt64("ShowSize");
+  if (!size) return size.error();
+  p.page = page->value_or(1);
+  p.size = size->value_or(50);
+  if (p.page < 1) return InvalidParameter("CurrentPage", "it must be 1 or more.");
+  if (p.size < 1 || p.size > 100) return InvalidParameter("ShowSize", "it must be from 1 to 100.");
+  return p;
+}
+
+std::string_view DomainType(const cas::Order& o) {
+  const auto wild = std::count_if(o.domains.begin(), o.domains.end(),
+                                  [](const std::string& d) { return cas::IsWildcard(d); });
+  if (wild == 0) return o.domains.size() == 1 ? "ONE" : "MULTIPLE";
+  if (static_cast<size_t>(wild) == o.domains.size()) return wild == 1 ? "WILDCARD" : "M_WILDCARD";
+  return "MIX";
+}
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+std::string Date(int64_t seconds) {  // yyyy-MM-dd
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+rpc::Reply PackageItem(const cas::Order& o, std::string_view status) {
+  const cas::Product* p = cas::FindProduct(o.product_code);
+  const auto wild = std::count_if(o.domains.begin(), o.domains.end(),
+                                  [](const std::string& d) { return cas::IsWildcard(d); });
+  rpc::Reply item = {
+      {"OrderId", o.id},
+      {"InstanceId", "cas-" + std::to_string(o.id)},
+      {"ProductCode", o.product_code},
+      {"ProductName",
+       p ? std::string(p->brand) + (p->level == cas::ValidationLevel::kDv ? " DV" : " OV") : ""},
+      {"Domain", Joined(o.domains)},
+      {"DomainCount", o.domains.size()},
+      {"WildDomainCount", wild},
+      {"DomainType", DomainType(o)},
+      {"CertType",
+       p && p->free ? "FREE" : (p && p->level == cas::ValidationLevel::kOv ? "OV" : "DV")},
+      {"RootBrand", p ? p->brand : ""},
+      {"Status", status},
+      {"SourceType", "cpack"},
+      {"BuyDate", o.created_at * 1000},
+      {"TrusteeStatus", "unTrustee"}};
+  if (o.origin == cas::OrderOrigin::kGeneratedKey || o.csr_pem.empty()) item["Algorithm"] = "RSA";
+  if (o.issued_at > 0) {
+    item["CertStartTime"] = o.not_before * 1000;
+    item["CertEndTime"] = o.not_after * 1000;
+  }
+  return item;
+}
+
+rpc::Reply CertificateItem(const cas::Order& o, std::string_view status, int64_t now) {
+  return {{"CertificateId", o.id},
+          {"InstanceId", "cas-" + std::to_string(o.id)},
+          {"Name", "cert-" + std::to_string(o.id)},
+          {"CommonName", o.domains.front()},
+          {"Sans", Joined(o.domains)},
+          {"Issuer", "certplan Issuing CA"},
+          {"SerialNo", o.serial_hex},
+          {"StartDate", Date(o.not_before)},
+          {"EndDate", Date(o.not_after)},
+          {"Expired", now >= o.not_after},
+          {"Upload", false},
+          {"Status", status}};
+}
+
+}  // namespace
+
+Result<rpc::Reply> ListUserCertificateOrder(Context& ctx, const rpc::Params& params) {
+  const std::string_view type = params.Get("OrderType").value_or("CPACK");
+  if (type != "CPACK" && type != "BUY" && type != "CERT" && type != "UPLOAD") {
+    return InvalidParameter("OrderType", "use CPACK, BUY, CERT or UPLOAD.");
+  }
+  Result<Paging> paging = DecodePaging(params);
+  if (!paging) return paging.error();
+  std::set<std::string_view> wanted;
+  if (std::optional<std::string_view> status = params.Get("Status")) {
+    if (std::find(std::begin(kStatuses), std::end(kStatuses), *status) == std::end(kStatuses)) {
+      return InvalidParameter("Status", "not a certificate status.");
+    }
+    wanted.insert(*status);
+  } else if (type == "CERT" || type == "UPLOAD") {
+    wanted = {"ISSUED", "WILLEXPIRED"};
+  }
+  const int64_t now = ctx.clock.NowSeconds();
+  rpc::Reply items = rpc::Reply::array();
+  int64_t total = 0;
+  if (type == "CPACK" || type == "CERT") {
+    Result<std::vector<cas::Order>> orders =
+        ctx.services.orders.List(ctx.principal.account_id, params.Get("Keyword").value_or(""));
+    if (!orders) return orders.error();
+    const int64_t first = (paging->page - 1) * paging->size;
+    for (const cas::Order& o : *orders) {
+      const std::string_view status = cas::ListStatusName(o, now);
+      const bool shown = wanted.empty() ? status != "CANCELLED" : wanted.count(status) > 0;
+      if (!shown || (type == "CERT" && o.issued_at == 0)) continue;
+      if (total >= first && total < first + paging->size) {
+        items.push_back(type == "CERT" ? CertificateItem(o, status, now) : PackageItem(o, status));
+      }
+      ++total;
+    }
+  }
+  // BUY (plan purchases) and UPLOAD (uploaded certificates) hold nothing in certplan yet.
+  rpc::Reply reply = rpc::Reply::object();
+  reply["CertificateOrderList"] = std::move(items);
+  reply["CurrentPage"] = paging->page;
+  reply["ShowSize"] = paging->size;
+  reply["TotalCount"] = total;
+  return reply;
+}
+
+}  // namespace certplan::api

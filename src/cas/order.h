@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace certplan::cas {
+
+// The states of spec/cas-api.md §4.1. kDeleted orders are kept for audit but never shown.
+enum class OrderStatus {
+  kDomainVerify,
+  kProcess,
+  kCertificate,
+  kVerifyFail,
+  kPayed,
+  kCancelled,
+  kRevoked,
+  kDeleted,
+};
+
+enum class ValidateType { kDns, kFile };
+
+// Which operation created the order; decides where the key comes from.
+enum class OrderOrigin { kForPackage, kGeneratedKey, kWithCsr, kRenewal };
+
+struct Contact {
+  std::string username;
+  std::string phone;
+  std::string email;
+  std::string company_name;
+};
+
+// Days after issuance within which a revocation gives the unit back (spec §3.3).
+inline constexpr int64_t kRefundWindowSeconds = 30 * 86400;
+// A certificate within this long of NotAfter is WILLEXPIRED and may be renewed (spec §4.1).
+inline constexpr int64_t kWillExpireSeconds = 30 * 86400;
+
+// One certificate application and everything that happened to it.
+struct Order {
+  int64_t id = 0;
+  int64_t account_id = 0;
+  std::string product_code;
+  OrderOrigin origin = OrderOrigin::kForPackage;
+  OrderStatus status = OrderStatus::kDomainVerify;
+  ValidateType validate_type = ValidateType::kDns;
+  std::vector<std::string> domains;  // lower-case; domains[0] is the common name
+  std::string token;                 // the validation token, shared by all names
+  std::string csr_pem;               // empty: certplan makes the key at issuance
+  std::string sealed_private_key;  // PKCS#8 PEM sealed under the master key, when certplan made it
+  std::string certificate_pem;     // leaf
+  std::string chain_pem;           // intermediates
+  std::string serial_hex;
+  int64_t not_before = 0;
+  int64_t not_after = 0;
+  int64_t issued_at = 0;
+  bool holds_unit = true;      // counted in UsedCount
+  bool counts_issued = false;  // counted in IssuedCount
+  Contact contact;
+  std::string tags_json;  // [{"Key":…,"Value":…}]
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+  int64_t validation_deadline = 0;
+  int64_t next_check_at = 0;
+  int64_t attempts = 0;
+  int64_t renewed_from = 0;
+  std::string failure_reason;
+};
+
+// How one transition moves the package counters.
+struct CounterDelta {
+  int64_t used = 0;
+  int64_t issued = 0;
+};
+
+// The result of applying an operation to an order: the order as it must be stored and the
+// counter change that goes in the same transaction.
+struct Transition {
+  Order order;
+  CounterDelta delta;
+};
+
+// The transitions of spec §4.2 with the counter effects of §3.3, as pure functions. Each
+// returns kOrderStateError when the operation is not allowed in the order's state.
+Result<Transition> CancelOrder(Order order, int64_t now);       // → payed
+Result<Transition> DeleteOrder(Order order, int64_t now);       // → deleted, unit back
+Result<Transition> CancelForPackage(Order order, int64_t now);  // → cancelled / revoked
+Result<Transition> ValidationPassed(Order order, int64_t now);  // → process
+Result<Transition> ValidationFailed(Order order, int64_t now, std::string reason);  // → verify_fail
+Result<Transition> Issued(Order order, int64_t now);  // → certificate (fields set)
+// Allowed only for a renewable (non-free) issued order within 30 days of NotAfter.
+Status CheckRenewable(const Order& order, bool free_product, int64_t now);
+
+// Wire vocabularies (spec §4.1).
+std::string_view TypeName(const Order& order);  // DescribeCertificateState Type
+std::string_view ListStatusName(const Order& order,
+                                int64_t now);  // ListUserCertificateOrder Status
+std::string_view ValidateTypeName(ValidateType type);
+std::string_view StatusName(OrderStatus status);  // storage name
+std::optional<OrderStatus> ParseStatusName(std::string_view name);
+
+}  // namespace certplan::cas

@@ -1,0 +1,292 @@
+#include "cas/orders.h"
+
+#include <algorithm>
+
+#include "cas/domain_names.h"
+#include "core/time_format.h"
+#include "pki/random.h"
+
+namespace certplan::cas {
+namespace {
+
+constexpr size_t kMaxNames = 5;  // spec §3.4
+
+Error NotFound() { return Error(ErrorCode::kNotFoundOrder, "The specified order does not exist."); }
+
+Result<const Product*> ProductFor(const Application& a) {
+  const std::string_view code = a.product_code.empty() ? kDefaultProductCode : a.product_code;
+  const Product* product = FindProduct(code);
+  if (!product) return InvalidParameter("ProductCode", "unknown certificate specification.");
+  // CreateCertificateRequest and …WithCsrRequest sell DV certificates only (spec §3.2).
+  if (a.origin != OrderOrigin::kForPackage && product->level != ValidationLevel::kDv) {
+    return InvalidParameter("ProductCode", "this operation issues DV certificates only.");
+  }
+  return product;
+}
+
+Status CheckNamesFitProduct(const std::vector<std::string>& names, const Product& product,
+                            ValidateType type, std::string_view param) {
+  const bool wildcard = IsWildcard(names.front());
+  for (const std::string& n : names) {
+    if (IsWildcard(n) != wildcard) {
+      return InvalidParameter(param, "names must be all wildcard or all single names.");
+    }
+  }
+  if (wildcard != product.wildcard) {
+    return InvalidParameter(param, std::string(product.code) + " certifies " +
+                                       (product.wildcard ? "wildcard" : "single") + " names only.");
+  }
+  if (wildcard && type == ValidateType::kFile) {
+    return InvalidParameter("ValidateType", "wildcard names need DNS validation.");
+  }
+  return Ok{};
+}
+
+// The name that proves control: `*.example.com` is validated at example.com.
+std::string_view BaseName(std::string_view name) {
+  return IsWildcard(name) ? name.substr(2) : name;
+}
+
+}  // namespace
+
+std::string NewValidationToken(int64_t now) {
+  std::string stamp = FormatIso8601Utc(now);  // YYYY-MM-DDThh:mm:ssZ
+  std::string digits;
+  for (char c : stamp) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  return digits + pki::RandomString(50, "0123456789abcdefghijklmnopqrstuvwxyz");
+}
+
+Result<std::vector<std::string>> Orders::NamesFor(const Application& a, const Product& product) {
+  const ValidateType type = a.validate_type.value_or(ValidateType::kDns);
+  std::vector<std::string> names;
+  if (!a.csr_pem.empty()) {
+    Result<pki::CsrFacts> facts = ca_.InspectCsr(a.csr_pem);
+    if (!facts) return facts.error();
+    // The CSR's CN wins over Domain (spec §3.4); WithCsr adds its DNS SANs.
+    std::string list = facts->common_name;
+    if (a.origin == OrderOrigin::kWithCsr) {
+      for (const std::string& san : facts->dns_names) list += "," + san;
+    }
+    Result<std::vector<std::string>> parsed = ParseDomainList(list, "Csr", kMaxNames);
+    if (!parsed) return parsed.error();
+    names = std::move(*parsed);
+  } else {
+    if (a.domain.empty()) return MissingParameter("Domain");
+    Result<std::vector<std::string>> parsed = ParseDomainList(a.domain, "Domain", kMaxNames);
+    if (!parsed) return parsed.error();
+    names = std::move(*parsed);
+    if (a.origin == OrderOrigin::kGeneratedKey && names.size() != 1) {
+      return InvalidParameter("Domain", "CreateCertificateRequest takes exactly one name.");
+    }
+  }
+  if (Status s = CheckNamesFitProduct(names, product, type, a.csr_pem.empty() ? "Domain" : "Csr");
+      !s) {
+    return s.error();
+  }
+  return names;
+}
+
+Result<Order> Orders::Apply(int64_t account_id, const Application& a) {
+  Result<const Product*> product = ProductFor(a);
+  if (!product) return product.error();
+  Result<std::vector<std::string>> names = NamesFor(a, **product);
+  if (!names) return names.error();
+  const int64_t now = clock_.NowSeconds();
+  Order order;
+  order.account_id = account_id;
+  order.product_code = (*product)->code;
+  order.origin = a.origin;
+  order.validate_type = a.validate_type.value_or(ValidateType::kDns);
+  order.domains = std::move(*names);
+  order.token = NewValidationToken(now);
+  order.csr_pem = a.csr_pem;
+  order.contact = a.contact;
+  order.tags_json = a.tags_json;
+  return Store(std::move(order));
+}
+
+Result<Order> Orders::Store(Order order) {
+  const int64_t now = clock_.NowSeconds();
+  order.status = OrderStatus::kDomainVerify;
+  order.holds_unit = true;
+  order.created_at = order.updated_at = now;
+  order.validation_deadline = now + settings_.validation_deadline_seconds;
+  order.next_check_at = now;
+  Result<Order> stored = store_.CreateOrder(std::move(order), now);
+  if (stored && on_new_order_) on_new_order_();
+  return stored;
+}
+
+Result<Order> Orders::Find(int64_t account_id, int64_t order_id) {
+  Result<std::optional<Order>> found = store_.FindOrder(account_id, order_id);
+  if (!found) return found.error();
+  if (!*found) return NotFound();
+  return std::move(**found);
+}
+
+Result<Order> Orders::Describe(int64_t account_id, int64_t order_id) {
+  return Find(account_id, order_id);
+}
+
+Result<std::string> Orders::PrivateKeyOf(const Order& order) const {
+  if (order.sealed_private_key.empty() || order.status != OrderStatus::kCertificate) {
+    return std::string();
+  }
+  return box_.Open(order.sealed_private_key, "order:" + std::to_string(order.id));
+}
+
+Status Orders::Commit(const Result<Transition>& transition, OrderStatus expected) {
+  if (!transition) return transition.error();
+  return store_.ApplyTransition(*transition, expected);
+}
+
+Status Orders::Cancel(int64_t account_id, int64_t order_id) {
+  Result<Order> order = Find(account_id, order_id);
+  if (!order) return order.error();
+  const OrderStatus was = order->status;
+  return Commit(CancelOrder(std::move(*order), clock_.NowSeconds()), was);
+}
+
+Status Orders::Delete(int64_t account_id, int64_t order_id) {
+  Result<Order> order = Find(account_id, order_id);
+  if (!order) return order.error();
+  const OrderStatus was = order->status;
+  return Commit(DeleteOrder(std::move(*order), clock_.NowSeconds()), was);
+}
+
+Status Orders::CancelForPackage(int64_t account_id, int64_t order_id) {
+  Result<Order> order = Find(account_id, order_id);
+  if (!order) return order.error();
+  const OrderStatus was = order->status;
+  return Commit(cas::CancelForPackage(std::move(*order), clock_.NowSeconds()), was);
+}
+
+Result<Order> Orders::Renew(int64_t account_id, int64_t order_id, const std::string& csr_pem,
+                            const std::string& tags_json) {
+  Result<Order> old = Find(account_id, order_id);
+  if (!old) return old.error();
+  const Product* product = FindProduct(old->product_code);
+  if (Status s = CheckRenewable(*old, product && product->free, clock_.NowSeconds()); !s) {
+    return s.error();
+  }
+  Order order;
+  order.account_id = account_id;
+  order.product_code = old->product_code;
+  order.origin = OrderOrigin::kRenewal;
+  order.validate_type = old->validate_type;
+  order.domains = old->domains;
+  order.contact = old->contact;
+  order.tags_json = tags_json.empty() ? old->tags_json : tags_json;
+  order.renewed_from = old->id;
+  order.token = NewValidationToken(clock_.NowSeconds());
+  if (!csr_pem.empty()) {
+    Result<pki::CsrFacts> facts = ca_.InspectCsr(csr_pem);
+    if (!facts) return facts.error();
+    Result<std::string> cn = NormalizeDomain(facts->common_name, "Csr");
+    if (!cn || *cn != old->domains.front()) {
+      return InvalidParameter("Csr", "the CSR's CN must be the renewed certificate's name.");
+    }
+    order.csr_pem = csr_pem;
+  }
+  return Store(std::move(order));
+}
+
+Result<std::vector<Order>> Orders::List(int64_t account_id, std::string_view keyword) {
+  return store_.ListOrders(account_id, keyword);
+}
+
+Status Orders::Validate(const Order& order, validation::DomainChecker& checker) {
+  const validation::Method method = order.validate_type == ValidateType::kDns
+                                        ? validation::Method::kDns
+                                        : validation::Method::kFile;
+  for (const std::string& name : order.domains) {
+    if (Status s = checker.Check(method, BaseName(name), order.token); !s) return s;
+  }
+  return Ok{};
+}
+
+Status Orders::Issue(const Order& order) {
+  const int64_t now = clock_.NowSeconds();
+  const Product* product = FindProduct(order.product_code);
+  Order next = order;
+  pki::IssueRequest request;
+  request.csr_pem = order.csr_pem;
+  request.domains = order.domains;
+  if (product && product->level == ValidationLevel::kOv)
+    request.organization = order.contact.company_name;
+  request.not_before = now;
+  request.not_after = now + int64_t{product ? product->validity_days : 365} * 86400;
+  if (order.csr_pem.empty()) {
+    // certplan makes the key (CreateCertificateRequest, or no Csr): sealed at rest, bound to
+    // this order.
+    Result<pki::GeneratedKey> key = ca_.GenerateKey();
+    if (!key) return key.error();
+    request.public_key_pem = key->public_key_pem;
+    next.sealed_private_key = box_.Seal(key->private_key_pem, "order:" + std::to_string(order.id));
+  }
+  Result<pki::IssuedCertificate> cert = ca_.Issue(request);
+  if (!cert) {
+    return Commit(ValidationFailed(std::move(next), now, "the CA refused the request"),
+                  order.status);
+  }
+  next.certificate_pem = cert->certificate_pem;
+  next.chain_pem = cert->chain_pem;
+  next.serial_hex = cert->serial_hex;
+  next.not_before = cert->not_before;
+  next.not_after = cert->not_after;
+  return Commit(Issued(std::move(next), now), order.status);
+}
+
+void Orders::DeferAfterFailure(int64_t order_id) {
+  Result<Order> order = Find(0, order_id);
+  if (!order) return;
+  const OrderStatus was = order->status;
+  order->next_check_at = clock_.NowSeconds() + settings_.retry_max_seconds;
+  (void)store_.ApplyTransition(Transition{std::move(*order), {}}, was);
+}
+
+Result<int> Orders::AdvanceDue(validation::DomainChecker& checker, int limit) {
+  Result<std::vector<Order>> due = store_.DueOrders(clock_.NowSeconds(), limit);
+  if (!due) return due.error();
+  std::optional<Error> first_error;
+  for (Order& order : *due) {
+    Status s = Ok{};
+    if (order.status == OrderStatus::kProcess) {
+      s = Issue(order);
+    } else if (settings_.auto_approve) {
+      s = Commit(ValidationPassed(order, clock_.NowSeconds()), order.status);
+    } else {
+      Status checked = Validate(order, checker);
+      const int64_t now = clock_.NowSeconds();
+      const OrderStatus was = order.status;
+      if (checked) {
+        s = Commit(ValidationPassed(std::move(order), now), was);
+      } else if (now >= order.validation_deadline) {
+        s = Commit(ValidationFailed(std::move(order), now, checked.error().message), was);
+      } else {
+        // Back off: 10 s, 20 s, 40 s … up to 10 min (spec §5), remembering why.
+        order.attempts += 1;
+        const int64_t shift = std::min<int64_t>(order.attempts - 1, 20);
+        const int64_t wait =
+            std::min(settings_.retry_max_seconds, settings_.retry_initial_seconds << shift);
+        order.next_check_at = std::min(now + wait, order.validation_deadline);
+        order.failure_reason = checked.error().message;
+        order.updated_at = now;
+        s = store_.ApplyTransition(Transition{std::move(order), {}}, was);
+      }
+    }
+    // A lost race (the client cancelled meanwhile) is normal; the order moved on. Anything
+    // else is reported once the batch is done, and the order waits before its next try so one
+    // bad order cannot spin the worker.
+    if (!s && s.error().code != ErrorCode::kOrderStateError) {
+      if (!first_error) first_error = s.error();
+      DeferAfterFailure(order.id);
+    }
+  }
+  if (first_error) return *first_error;
+  return static_cast<int>(due->size());
+}
+
+}  // namespace certplan::cas

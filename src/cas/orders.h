@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cas/order.h"
+#include "cas/products.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "pki/authority.h"
+#include "pki/secret_box.h"
+#include "store/store.h"
+#include "validation/domain_checker.h"
+
+namespace certplan::cas {
+
+// A Create* call after wire decoding; Orders checks every rule.
+struct Application {
+  OrderOrigin origin = OrderOrigin::kForPackage;
+  std::string product_code;  // empty: the default code (ForPackage only)
+  std::string domain;        // the Domain parameter as sent (comma-separated)
+  std::string csr_pem;
+  std::optional<ValidateType> validate_type;  // absent: DNS
+  Contact contact;
+  std::string tags_json = "[]";
+};
+
+struct OrderSettings {
+  int64_t validation_deadline_seconds = 72 * 3600;
+  int64_t retry_initial_seconds = 10;  // doubles per attempt …
+  int64_t retry_max_seconds = 600;     // … up to this
+  bool auto_approve = false;           // validation.mode = "auto"
+};
+
+// Certificate orders: applying (quota taken atomically), their life through validation and
+// issuance, cancellation, deletion, revocation, renewal (spec §3.3, §4.2). An order of another
+// account is indistinguishable from a missing one (kNotFoundOrder). Thread-safe.
+class Orders {
+ public:
+  Orders(store::Store& store, const pki::Authority& ca, const pki::SecretBox& box,
+         const Clock& clock, OrderSettings settings)
+      : store_(store), ca_(ca), box_(box), clock_(clock), settings_(settings) {}
+
+  // Called after each new order is stored (the validator wakes up).
+  void OnNewOrder(std::function<void()> callback) { on_new_order_ = std::move(callback); }
+
+  // Errors: kMissingParameter/kInvalidParameter (bad input), kCreateCertificateRequestFailed
+  // (CSR), kNotFoundPackage/kNotRemainCount (quota) — and then nothing changed.
+  Result<Order> Apply(int64_t account_id, const Application& application);
+  Result<Order> Describe(int64_t account_id, int64_t order_id);
+  // The PKCS#8 PEM of a key certplan generated for an issued order, else empty.
+  Result<std::string> PrivateKeyOf(const Order& order) const;
+  Status Cancel(int64_t account_id, int64_t order_id);
+  Status Delete(int64_t account_id, int64_t order_id);
+  Status CancelForPackage(int64_t account_id, int64_t order_id);
+  Result<Order> Renew(int64_t account_id, int64_t order_id, const std::string& csr_pem,
+                      const std::string& tags_json);
+  Result<std::vector<Order>> List(int64_t account_id, std::string_view keyword);
+
+  // Background work: moves every due pending order one step (validation, issuance).
+  // Returns how many orders were looked at.
+  Result<int> AdvanceDue(validation::DomainChecker& checker, int limit);
+
+ private:
+  Result<Order> Find(int64_t account_id, int64_t order_id);
+  Status Commit(const Result<Transition>& transition, OrderStatus expected);
+  Result<std::vector<std::string>> NamesFor(const Application& a, const Product& product);
+  Result<Order> Store(Order order);
+  Status Validate(const Order& order, validation::DomainChecker& checker);
+  Status Issue(const Order& order);
+  void DeferAfterFailure(int64_t order_id);
+
+  store::Store& store_;
+  const pki::Authority& ca_;
+  const pki::SecretBox& box_;
+  const Clock& clock_;
+  OrderSettings settings_;
+  std::function<void()> on_new_order_;
+};
+
+// 64 characters: the creation time YYYYMMDDhhmmss (UTC) and 50 random [0-9a-z] (spec §4.3).
+std::string NewValidationToken(int64_t now);
+
+}  // namespace certplan::cas

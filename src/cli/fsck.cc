@@ -1,0 +1,42 @@
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/runtime.h"
+
+namespace certplan::cli {
+namespace {
+
+// Recounts every package's UsedCount and IssuedCount from its orders; prints the drift as
+// JSON and exits 1 when there is any (0 when clean).
+int Fsck(const std::string& data_dir) {
+  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(data_dir);
+  if (!rt) return ReportFailure(rt.error());
+  Result<std::vector<store::CounterDrift>> drifts = (*rt)->store->AuditCounters();
+  if (!drifts) return ReportFailure(drifts.error());
+  nlohmann::ordered_json out = {{"Clean", drifts->empty()},
+                                {"Drift", nlohmann::ordered_json::array()}};
+  for (const store::CounterDrift& d : *drifts) {
+    out["Drift"].push_back({{"AccountId", d.account_id},
+                            {"ProductCode", d.product_code},
+                            {"UsedCount", d.stored.used},
+                            {"UsedCountRecounted", d.recounted.used},
+                            {"IssuedCount", d.stored.issued},
+                            {"IssuedCountRecounted", d.recounted.issued}});
+  }
+  std::cout << out.dump(2) << std::endl;
+  return drifts->empty() ? 0 : 1;
+}
+
+}  // namespace
+
+void AddFsckCommand(CLI::App& app, Runner& run) {
+  auto data_dir = std::make_shared<std::string>("./certplan-data");
+  CLI::App* fsck =
+      app.add_subcommand("fsck", "Recount quota counters from orders; exit 1 on drift");
+  fsck->add_option("--data-dir", *data_dir, "Data directory (default ./certplan-data)");
+  fsck->callback([data_dir, &run] { run = [data_dir] { return Fsck(*data_dir); }; });
+}
+
+}  // namespace certplan::cli

@@ -1,0 +1,184 @@
+#include "pki/builtin_ca.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "pki/certificate_builder.h"
+#include "pki/csr_check.h"
+#include "pki/openssl_handles.h"
+
+namespace certplan::pki {
+namespace {
+
+constexpr int64_t kYear = 365 * 86400;
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidParameter("ca", "cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes `text` to a new file with `mode`; never overwrites (O_EXCL).
+Status WriteNewFile(const std::string& path, const std::string& text, mode_t mode) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
+  if (fd < 0) return InternalError("create " + path + ": " + std::strerror(errno));
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return InternalError("write " + path);
+  return Ok{};
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<PkeyPtr> NewEcKey() {
+  ERR_clear_error();
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) return OpenSslError("EVP_EC_gen");
+  return key;
+}
+
+}  // namespace
+
+struct BuiltinCa::Keys {
+  X509Ptr root;
+  X509Ptr issuing;
+  PkeyPtr issuing_key;
+};
+
+BuiltinCa::BuiltinCa(std::unique_ptr<Keys> keys) : keys_(std::move(keys)) {
+  root_pem_ = CertificatePem(keys_->root.get());
+  issuing_pem_ = CertificatePem(keys_->issuing.get());
+}
+
+BuiltinCa::~BuiltinCa() = default;
+
+namespace {
+
+// First start: a root and an issuing intermediate, written once and reused afterwards.
+Status CreateHierarchy(const std::string& dir, int64_t now) {
+  Result<PkeyPtr> root_key = NewEcKey();
+  if (!root_key) return root_key.error();
+  Result<PkeyPtr> issuing_key = NewEcKey();
+  if (!issuing_key) return issuing_key.error();
+  CertificateSpec root{
+      "certplan Root CA", "certplan", {}, root_key->get(), nullptr, root_key->get(), now - 3600,
+      now + 20 * kYear,   true,       -1};
+  Result<X509Ptr> root_cert = BuildCertificate(root);
+  if (!root_cert) return root_cert.error();
+  CertificateSpec issuing{"certplan Issuing CA",
+                          "certplan",
+                          {},
+                          issuing_key->get(),
+                          root_cert->get(),
+                          root_key->get(),
+                          now - 3600,
+                          now + 10 * kYear,
+                          true,
+                          0};
+  Result<X509Ptr> issuing_cert = BuildCertificate(issuing);
+  if (!issuing_cert) return issuing_cert.error();
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return InternalError("mkdir " + dir + ": " + std::strerror(errno));
+  }
+  // Keys before certificates: a crash in between leaves no certificate without its key, and the
+  // issuing certificate is written last, so its presence means the hierarchy is complete.
+  for (auto [file, text, mode] :
+       {std::tuple{"/root.key", PrivateKeyPem(root_key->get()), 0600},
+        std::tuple{"/issuing.key", PrivateKeyPem(issuing_key->get()), 0600},
+        std::tuple{"/root.pem", CertificatePem(root_cert->get()), 0644},
+        std::tuple{"/issuing.pem", CertificatePem(issuing_cert->get()), 0644}}) {
+    if (Status s = WriteNewFile(dir + file, text, static_cast<mode_t>(mode)); !s) return s;
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BuiltinCa>> BuiltinCa::Open(const CaFiles& files, int64_t now) {
+  CaFiles f = files;
+  if (f.root_cert_file.empty()) {
+    f.root_cert_file = f.dir + "/root.pem";
+    f.issuing_cert_file = f.dir + "/issuing.pem";
+    f.issuing_key_file = f.dir + "/issuing.key";
+    if (!Exists(f.issuing_cert_file)) {
+      if (Status s = CreateHierarchy(f.dir, now); !s) return s.error();
+    }
+  }
+  auto keys = std::make_unique<Keys>();
+  for (auto [path, out] : {std::pair{&f.root_cert_file, &keys->root},
+                           std::pair{&f.issuing_cert_file, &keys->issuing}}) {
+    Result<std::string> pem = ReadFile(*path);
+    if (!pem) return pem.error();
+    Result<X509Ptr> cert = ParseCertificatePem(*pem);
+    if (!cert) return InvalidParameter("ca", "not a PEM certificate: " + *path);
+    *out = std::move(*cert);
+  }
+  Result<std::string> key_pem = ReadFile(f.issuing_key_file);
+  if (!key_pem) return key_pem.error();
+  Result<PkeyPtr> key = ParsePrivateKeyPem(*key_pem);
+  if (!key) return InvalidParameter("ca", "not a PEM private key: " + f.issuing_key_file);
+  if (X509_check_private_key(keys->issuing.get(), key->get()) != 1) {
+    ERR_clear_error();
+    return InvalidParameter("ca", "the issuing key does not match the issuing certificate.");
+  }
+  keys->issuing_key = std::move(*key);
+  return std::unique_ptr<BuiltinCa>(new BuiltinCa(std::move(keys)));
+}
+
+Result<CsrFacts> BuiltinCa::InspectCsr(const std::string& csr_pem) const {
+  return CheckCsr(csr_pem);
+}
+
+Result<GeneratedKey> BuiltinCa::GenerateKey() const {
+  ERR_clear_error();
+  PkeyPtr key(EVP_RSA_gen(2048));
+  if (!key) return OpenSslError("EVP_RSA_gen");
+  return GeneratedKey{PrivateKeyPem(key.get()), PublicKeyPem(key.get())};
+}
+
+Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) const {
+  ERR_clear_error();
+  PkeyPtr subject_key;
+  if (!request.csr_pem.empty()) {
+    BioPtr bio = ReadBio(request.csr_pem);
+    X509ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+    if (!req) return OpenSslError("CSR");
+    subject_key.reset(X509_REQ_get_pubkey(req.get()));
+  } else {
+    BioPtr bio = ReadBio(request.public_key_pem);
+    subject_key.reset(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  }
+  if (!subject_key || request.domains.empty()) return OpenSslError("subject key");
+  CertificateSpec leaf{request.domains.front(),
+                       request.organization,
+                       request.domains,
+                       subject_key.get(),
+                       keys_->issuing.get(),
+                       keys_->issuing_key.get(),
+                       request.not_before,
+                       request.not_after,
+                       false,
+                       -1};
+  Result<X509Ptr> cert = BuildCertificate(leaf);
+  if (!cert) return cert.error();
+  return IssuedCertificate{CertificatePem(cert->get()), issuing_pem_, SerialHex(cert->get()),
+                           request.not_before, request.not_after};
+}
+
+}  // namespace certplan::pki

@@ -1,0 +1,130 @@
+#include "pki/certificate_builder.h"
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "pki/random.h"
+
+namespace certplan::pki {
+namespace {
+
+template <typename T, auto kFree>
+using Owned = std::unique_ptr<T, FreeWith<kFree>>;
+
+bool AddExtension(X509* cert, int nid, void* value, bool critical) {
+  return X509_add1_ext_i2d(cert, nid, value, critical ? 1 : 0, X509V3_ADD_REPLACE) == 1;
+}
+
+bool SetSerial(X509* cert) {
+  std::string bytes = RandomBytes(16);
+  bytes[0] = static_cast<char>((bytes[0] & 0x7F) | 0x01);  // positive, full 128-bit length
+  BignumPtr bn(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), 16, nullptr));
+  return bn && BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) != nullptr;
+}
+
+bool SetName(X509* cert, const CertificateSpec& spec) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  auto add = [&](const char* field, const std::string& value) {
+    return value.empty() ||
+           X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+                                      reinterpret_cast<const unsigned char*>(value.data()),
+                                      static_cast<int>(value.size()), -1, 0) == 1;
+  };
+  if (!add("O", spec.organization) || !add("CN", spec.common_name)) return false;
+  return X509_set_issuer_name(cert, spec.issuer ? X509_get_subject_name(spec.issuer) : name) == 1;
+}
+
+bool SetKeyIdentifiers(X509* cert, const CertificateSpec& spec) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_pubkey_digest(cert, EVP_sha1(), md, &len) != 1) return false;
+  Owned<ASN1_OCTET_STRING, &ASN1_OCTET_STRING_free> ski(ASN1_OCTET_STRING_new());
+  if (!ski || ASN1_OCTET_STRING_set(ski.get(), md, static_cast<int>(len)) != 1) return false;
+  if (!AddExtension(cert, NID_subject_key_identifier, ski.get(), false)) return false;
+  // AKI = the issuer's SKI (self-signed: our own).
+  const ASN1_OCTET_STRING* issuer_ski =
+      spec.issuer ? X509_get0_subject_key_id(spec.issuer) : ski.get();
+  if (!issuer_ski) return true;
+  Owned<AUTHORITY_KEYID, &AUTHORITY_KEYID_free> aki(AUTHORITY_KEYID_new());
+  if (!aki) return false;
+  aki->keyid = ASN1_OCTET_STRING_dup(issuer_ski);
+  return aki->keyid && AddExtension(cert, NID_authority_key_identifier, aki.get(), false);
+}
+
+bool SetConstraintsAndUsage(X509* cert, const CertificateSpec& spec) {
+  Owned<BASIC_CONSTRAINTS, &BASIC_CONSTRAINTS_free> bc(BASIC_CONSTRAINTS_new());
+  if (!bc) return false;
+  bc->ca = spec.is_ca ? 0xFF : 0;
+  if (spec.is_ca && spec.path_length >= 0) {
+    bc->pathlen = ASN1_INTEGER_new();
+    if (!bc->pathlen || ASN1_INTEGER_set(bc->pathlen, spec.path_length) != 1) return false;
+  }
+  if (!AddExtension(cert, NID_basic_constraints, bc.get(), true)) return false;
+  Owned<ASN1_BIT_STRING, &ASN1_BIT_STRING_free> usage(ASN1_BIT_STRING_new());
+  if (!usage) return false;
+  if (spec.is_ca) {
+    ASN1_BIT_STRING_set_bit(usage.get(), 5, 1);  // keyCertSign
+    ASN1_BIT_STRING_set_bit(usage.get(), 6, 1);  // cRLSign
+  } else {
+    ASN1_BIT_STRING_set_bit(usage.get(), 0, 1);  // digitalSignature
+    if (EVP_PKEY_get_base_id(spec.subject_key) == EVP_PKEY_RSA) {
+      ASN1_BIT_STRING_set_bit(usage.get(), 2, 1);  // keyEncipherment
+    }
+  }
+  return AddExtension(cert, NID_key_usage, usage.get(), true);
+}
+
+bool SetLeafExtensions(X509* cert, const CertificateSpec& spec) {
+  Owned<EXTENDED_KEY_USAGE, &EXTENDED_KEY_USAGE_free> eku(sk_ASN1_OBJECT_new_null());
+  if (!eku || !sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_server_auth))) return false;
+  if (!AddExtension(cert, NID_ext_key_usage, eku.get(), false)) return false;
+  GeneralNamesPtr sans(sk_GENERAL_NAME_new_null());
+  if (!sans) return false;
+  for (const std::string& dns : spec.dns_names) {
+    GENERAL_NAME* gn = GENERAL_NAME_new();
+    ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+    if (!gn || !ia5 || ASN1_STRING_set(ia5, dns.data(), static_cast<int>(dns.size())) != 1) {
+      GENERAL_NAME_free(gn);
+      ASN1_IA5STRING_free(ia5);
+      return false;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+    sk_GENERAL_NAME_push(sans.get(), gn);
+  }
+  return AddExtension(cert, NID_subject_alt_name, sans.get(), false);
+}
+
+}  // namespace
+
+Result<X509Ptr> BuildCertificate(const CertificateSpec& spec) {
+  ERR_clear_error();
+  X509Ptr cert(X509_new());
+  if (!cert) return OpenSslError("X509_new");
+  if (X509_set_version(cert.get(), X509_VERSION_3) != 1 || !SetSerial(cert.get()) ||
+      !SetName(cert.get(), spec)) {
+    return OpenSslError("certificate fields");
+  }
+  const time_t nb = static_cast<time_t>(spec.not_before), na = static_cast<time_t>(spec.not_after);
+  if (!ASN1_TIME_set(X509_getm_notBefore(cert.get()), nb) ||
+      !ASN1_TIME_set(X509_getm_notAfter(cert.get()), na) ||
+      X509_set_pubkey(cert.get(), spec.subject_key) != 1) {
+    return OpenSslError("certificate validity or key");
+  }
+  if (!SetKeyIdentifiers(cert.get(), spec) || !SetConstraintsAndUsage(cert.get(), spec) ||
+      (!spec.is_ca && !SetLeafExtensions(cert.get(), spec))) {
+    return OpenSslError("certificate extensions");
+  }
+  if (X509_sign(cert.get(), spec.signing_key, EVP_sha256()) <= 0) return OpenSslError("X509_sign");
+  return cert;
+}
+
+std::string SerialHex(X509* cert) {
+  BignumPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  if (!bn) return {};
+  char* hex = BN_bn2hex(bn.get());
+  std::string out = hex ? hex : "";
+  OPENSSL_free(hex);
+  return out;
+}
+
+}  // namespace certplan::pki

@@ -1,0 +1,25 @@
+#pragma once
+
+#include "validation/dns_txt_check.h"
+#include "validation/domain_checker.h"
+#include "validation/http_file_check.h"
+
+namespace certplan::validation {
+
+struct CheckerSettings {
+  DnsServer dns;               // validation.dns_server
+  AddressOverrides addresses;  // validation.addresses
+};
+
+// Real checks (spec §4.3): DNS — a TXT record equal to the token at `_dnsauth.<domain>` (or at
+// the domain itself); FILE — the body of fileauth.txt, trimmed, equal to the token.
+class LiveChecker final : public DomainChecker {
+ public:
+  explicit LiveChecker(CheckerSettings settings);
+  Status Check(Method method, std::string_view domain, std::string_view token) override;
+
+ private:
+  CheckerSettings settings_;
+};
+
+}  // namespace certplan::validation
