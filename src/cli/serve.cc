@@ -115,7 +115,9 @@ int Serve(const ServeFlags& flags) {
   if (!rt) return ReportFailure(rt.error());
   Runtime& r = **rt;
   auth::MemoryReplayGuard replay(config.replay_max_entries);
-  auth::Authenticator authenticator(*r.store, *r.box, replay, *r.clock,
+  // Signatures are judged by the wall clock even when a test moves the domain's clock.
+  SystemClock wall_clock;
+  auth::Authenticator authenticator(*r.store, *r.box, replay, wall_clock,
                                     auth::AuthOptions{config.timestamp_window_seconds});
   api::Services services{*r.plans, *r.orders};
   api::Gateway gateway(authenticator, services, *r.clock);
@@ -163,7 +165,10 @@ void AddServeCommand(CLI::App& app, Runner& run) {
   serve->add_option("--config", flags->config_file, "TOML configuration file")
       ->check(CLI::ExistingFile);
   serve->add_flag("--dev", flags->dev,
-                  "Seed and print a demo account with a plan of each ProductCode");
+                  "Seed and print a demo account with a plan of each ProductCode; validation "
+                  "mode auto unless configured");
+  serve->add_option("--clock-offset-file", flags->clock_offset_file,
+                    "Testing only: add the seconds written in this file to the clock");
   serve->callback([flags, &run] { run = [flags] { return Serve(*flags); }; });
 }
 
