@@ -182,3 +182,19 @@ test('ListUserCertificateOrder: paging, keyword, status filter, items', async ()
   await expectCode(page({ status: 'SHINY' }), 'InvalidParameter', 400);
   await expectCode(page({ orderType: 'OTHER' }), 'InvalidParameter', 400);
 });
+
+test('issued and revoked orders refuse the transitions spec §4.2 does not allow', async () => {
+  const code = 'geotrust-dv-1-starter';
+  const a = await newAccount(server, { [code]: 2 });
+  const id = (await a.client.createCertificateForPackageRequest(new Cas.CreateCertificateForPackageRequestRequest({
+    productCode: code, domain: 'states.example.com' }))).body.orderId;
+  await waitForType(a.client, id, 'certificate');
+  const cancel = () => a.client.cancelOrderRequest(new Cas.CancelOrderRequestRequest({ orderId: id }));
+  const del = () => a.client.deleteCertificateRequest(new Cas.DeleteCertificateRequestRequest({ orderId: id }));
+  const renew = () => a.client.renewCertificateOrderForPackageRequest(new Cas.RenewCertificateOrderForPackageRequestRequest({ orderId: id }));
+  const revoke = () => a.client.cancelCertificateForPackageRequest(new Cas.CancelCertificateForPackageRequestRequest({ orderId: id }));
+  for (const op of [cancel, del]) await expectCode(op(), 'OrderStateError', 403);
+  await revoke();
+  for (const op of [cancel, del, renew, revoke]) await expectCode(op(), 'OrderStateError', 403);
+  assert.deepEqual(await counters(a.client, code), { total: 2, used: 0, issued: 0 });
+});

@@ -102,6 +102,11 @@ test('validation deadline: verify_fail keeps the unit until the order is deleted
     const id = (await create(a.client, { productCode: 'geotrust-dv-1-starter', domain: 'never.example.test' })).body.orderId;
     await waitForType(a.client, id, 'verify_fail', 15000);
     assert.deepEqual(await counters(a.client, 'geotrust-dv-1-starter'), { total: 1, used: 1, issued: 0 });
+    for (const op of [
+      () => a.client.cancelOrderRequest(new Cas.CancelOrderRequestRequest({ orderId: id })),
+      () => a.client.cancelCertificateForPackageRequest(new Cas.CancelCertificateForPackageRequestRequest({ orderId: id })),
+      () => a.client.renewCertificateOrderForPackageRequest(new Cas.RenewCertificateOrderForPackageRequestRequest({ orderId: id })),
+    ]) await expectCode(op(), 'OrderStateError', 403);
     await expectCode(create(a.client, { productCode: 'geotrust-dv-1-starter', domain: 'again.example.test' }), 'NotRemainCount', 404);
     await a.client.deleteCertificateRequest(new Cas.DeleteCertificateRequestRequest({ orderId: id }));
     assert.deepEqual(await counters(a.client, 'geotrust-dv-1-starter'), { total: 1, used: 0, issued: 0 });
