@@ -4,8 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
-            nlohmann-json3-dev libcli11-dev libtomlplusplus-dev)
-test_pkgs=(libgtest-dev libgmock-dev clang-format)
+            nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev)
+test_pkgs=(libgtest-dev libgmock-dev clang-format openssl dnsmasq-base sqlite3)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi

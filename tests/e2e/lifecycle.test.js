@@ -70,3 +70,20 @@ test('admin: bad arguments get a clear message and a non-zero exit', async () =>
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--product/);
 });
+
+test('fsck: clean data exits 0, drifted counters exit 1 and are named', async () => {
+  const { execFileSync, spawnSync } = require('node:child_process');
+  const { BIN } = require('./lib/server');
+  const s = await startServer();
+  await s.stop();
+  const clean = spawnSync(BIN, ['fsck', '--data-dir', s.dataDir], { encoding: 'utf8' });
+  assert.equal(clean.status, 0, clean.stderr);
+  assert.equal(JSON.parse(clean.stdout).Clean, true);
+  execFileSync('sqlite3', [path.join(s.dataDir, 'certplan.db'),
+    "UPDATE package_usage SET used = used + 1 WHERE product_code = 'geotrust-dv-1-starter'"]);
+  const drift = spawnSync(BIN, ['fsck', '--data-dir', s.dataDir], { encoding: 'utf8' });
+  assert.equal(drift.status, 1);
+  const report = JSON.parse(drift.stdout);
+  assert.equal(report.Clean, false);
+  assert.deepEqual(report.Drift.map((d) => [d.ProductCode, d.UsedCount, d.UsedCountRecounted]), [['geotrust-dv-1-starter', 1, 0]]);
+});

@@ -101,3 +101,83 @@ TEST(SqliteStoreOpen, UnwritablePathIsUnavailable) {
 
 }  // namespace
 }  // namespace certplan::store::sqlite
+
+namespace certplan::store::sqlite {
+namespace {
+
+cas::Order NewOrder(int64_t account, const char* product) {
+  cas::Order o;
+  o.account_id = account;
+  o.product_code = product;
+  o.domains = {"a.example.com"};
+  o.token = "t";
+  o.created_at = o.updated_at = o.next_check_at = 100;
+  o.validation_deadline = 1000;
+  return o;
+}
+
+class SqliteOrdersTest : public SqliteStoreTest {
+ protected:
+  void SetUp() override {
+    SqliteStoreTest::SetUp();
+    ASSERT_TRUE(store_->CreateAccount(1001, "a", 1));
+    ASSERT_TRUE(store_->CreateAccount(2002, "b", 1));
+    ASSERT_TRUE(store_->GrantPlan(Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt}));
+  }
+};
+
+TEST_F(SqliteOrdersTest, CreateTakesQuotaUntilUsedUp) {
+  Result<cas::Order> one = store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  ASSERT_TRUE(one);
+  EXPECT_GT(one->id, 0);
+  EXPECT_LT(one->id, int64_t{1} << 53);
+  ASSERT_TRUE(store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));
+  Result<cas::Order> three = store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  ASSERT_FALSE(three);
+  EXPECT_EQ(three.error().code, ErrorCode::kNotRemainCount);
+  Result<cas::Order> none = store_->CreateOrder(NewOrder(1001, "digicert-free-1-free"), 100);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kNotFoundPackage);
+  EXPECT_EQ(store_->GetPackageCounters(1001, "geotrust-dv-1-starter", 100)->used, 2);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
+}
+
+TEST_F(SqliteOrdersTest, OrdersAreScopedToTheirAccount) {
+  Result<cas::Order> one = store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  ASSERT_TRUE(one);
+  EXPECT_TRUE(*store_->FindOrder(1001, one->id));
+  EXPECT_FALSE(*store_->FindOrder(2002, one->id));
+  EXPECT_TRUE(store_->ListOrders(2002, "")->empty());
+  EXPECT_EQ(store_->ListOrders(1001, "a.example")->size(), 1u);
+  EXPECT_EQ(store_->ListOrders(1001, "zzz")->size(), 0u);
+}
+
+TEST_F(SqliteOrdersTest, TransitionIsCompareAndSetOnTheState) {
+  Result<cas::Order> one = store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  ASSERT_TRUE(one);
+  Result<cas::Transition> cancel = cas::CancelForPackage(*one, 200);
+  ASSERT_TRUE(cancel);
+  ASSERT_TRUE(store_->ApplyTransition(*cancel, cas::OrderStatus::kDomainVerify));
+  Status again = store_->ApplyTransition(*cancel, cas::OrderStatus::kDomainVerify);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kOrderStateError);
+  EXPECT_EQ(store_->GetPackageCounters(1001, "geotrust-dv-1-starter", 100)->used, 0);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
+}
+
+TEST_F(SqliteOrdersTest, AuditFindsDrift) {
+  ASSERT_TRUE(store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));
+  {
+    Result<std::unique_ptr<Connection>> raw = Connection::Open(dir_.File("certplan.db"));
+    ASSERT_TRUE(raw);
+    ASSERT_TRUE((*raw)->Exec("UPDATE package_usage SET used = 2"));
+  }
+  Result<std::vector<CounterDrift>> drift = store_->AuditCounters();
+  ASSERT_TRUE(drift);
+  ASSERT_EQ(drift->size(), 1u);
+  EXPECT_EQ((*drift)[0].stored.used, 2);
+  EXPECT_EQ((*drift)[0].recounted.used, 1);
+}
+
+}  // namespace
+}  // namespace certplan::store::sqlite

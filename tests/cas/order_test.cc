@@ -1,0 +1,133 @@
+#include "cas/order.h"
+
+#include <gtest/gtest.h>
+
+#include "cas/domain_names.h"
+
+namespace certplan::cas {
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000;
+constexpr int64_t kDay = 86400;
+
+Order InState(OrderStatus s) {
+  Order o;
+  o.id = 1;
+  o.status = s;
+  o.holds_unit = s != OrderStatus::kCancelled && s != OrderStatus::kDeleted;
+  if (s == OrderStatus::kCertificate || s == OrderStatus::kRevoked) {
+    o.issued_at = kNow;
+    o.not_after = kNow + 365 * kDay;
+    o.counts_issued = true;
+  }
+  return o;
+}
+
+constexpr OrderStatus kAll[] = {OrderStatus::kDomainVerify, OrderStatus::kProcess,
+                                OrderStatus::kCertificate,  OrderStatus::kVerifyFail,
+                                OrderStatus::kPayed,        OrderStatus::kCancelled,
+                                OrderStatus::kRevoked};
+
+TEST(OrderTransitions, CancelOrderOnlyWhilePendingAndKeepsTheUnit) {
+  for (OrderStatus s : kAll) {
+    Result<Transition> t = CancelOrder(InState(s), kNow);
+    const bool allowed = s == OrderStatus::kDomainVerify || s == OrderStatus::kProcess;
+    ASSERT_EQ(static_cast<bool>(t), allowed) << StatusName(s);
+    if (allowed) {
+      EXPECT_EQ(t->order.status, OrderStatus::kPayed);
+      EXPECT_EQ(t->delta.used, 0);
+    } else {
+      EXPECT_EQ(t.error().code, ErrorCode::kOrderStateError);
+    }
+  }
+}
+
+TEST(OrderTransitions, DeleteOnlyFailedOrPayedAndReleasesTheUnit) {
+  for (OrderStatus s : kAll) {
+    Result<Transition> t = DeleteOrder(InState(s), kNow);
+    const bool allowed = s == OrderStatus::kVerifyFail || s == OrderStatus::kPayed;
+    ASSERT_EQ(static_cast<bool>(t), allowed) << StatusName(s);
+    if (allowed) {
+      EXPECT_EQ(t->order.status, OrderStatus::kDeleted);
+      EXPECT_EQ(t->delta.used, -1);
+      EXPECT_FALSE(t->order.holds_unit);
+    }
+  }
+}
+
+TEST(OrderTransitions, CancelForPackagePendingRefunds) {
+  Result<Transition> t = CancelForPackage(InState(OrderStatus::kProcess), kNow);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->order.status, OrderStatus::kCancelled);
+  EXPECT_EQ(t->delta.used, -1);
+  EXPECT_EQ(t->delta.issued, 0);
+}
+
+TEST(OrderTransitions, RevokeRefundsWithinThirtyDaysOnly) {
+  Result<Transition> early = CancelForPackage(InState(OrderStatus::kCertificate), kNow + 30 * kDay);
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->order.status, OrderStatus::kRevoked);
+  EXPECT_EQ(early->delta.used, -1);
+  EXPECT_EQ(early->delta.issued, -1);
+  Result<Transition> late =
+      CancelForPackage(InState(OrderStatus::kCertificate), kNow + 30 * kDay + 1);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->delta.used, 0);
+  EXPECT_EQ(late->delta.issued, 0);
+  EXPECT_TRUE(late->order.holds_unit);
+  Result<Transition> expired =
+      CancelForPackage(InState(OrderStatus::kCertificate), kNow + 366 * kDay);
+  ASSERT_FALSE(expired);
+  EXPECT_EQ(expired.error().code, ErrorCode::kOrderStateError);
+  for (OrderStatus s : {OrderStatus::kVerifyFail, OrderStatus::kPayed, OrderStatus::kCancelled,
+                        OrderStatus::kRevoked}) {
+    EXPECT_FALSE(CancelForPackage(InState(s), kNow)) << StatusName(s);
+  }
+}
+
+TEST(OrderTransitions, IssuanceCountsOnce) {
+  Result<Transition> t = Issued(InState(OrderStatus::kProcess), kNow);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->delta.issued, 1);
+  EXPECT_TRUE(t->order.counts_issued);
+  EXPECT_FALSE(Issued(InState(OrderStatus::kCertificate), kNow));
+  EXPECT_FALSE(ValidationPassed(InState(OrderStatus::kProcess), kNow));
+  EXPECT_TRUE(ValidationFailed(InState(OrderStatus::kProcess), kNow, "CA refused"));
+  EXPECT_FALSE(ValidationFailed(InState(OrderStatus::kPayed), kNow, "late"));
+}
+
+TEST(OrderTransitions, RenewalWindow) {
+  Order o = InState(OrderStatus::kCertificate);
+  EXPECT_FALSE(CheckRenewable(o, false, kNow));
+  EXPECT_TRUE(CheckRenewable(o, false, o.not_after - 30 * kDay));
+  EXPECT_FALSE(CheckRenewable(o, true, o.not_after - 10 * kDay));  // free codes never renew
+  EXPECT_FALSE(CheckRenewable(o, false, o.not_after));
+}
+
+TEST(OrderVocabulary, ListStatusFollowsExpiry) {
+  Order o = InState(OrderStatus::kCertificate);
+  EXPECT_EQ(ListStatusName(o, kNow), "ISSUED");
+  EXPECT_EQ(ListStatusName(o, o.not_after - 30 * kDay), "WILLEXPIRED");
+  EXPECT_EQ(ListStatusName(o, o.not_after), "EXPIRED");
+  EXPECT_EQ(TypeName(InState(OrderStatus::kRevoked)), "unknow");
+  EXPECT_EQ(ListStatusName(InState(OrderStatus::kVerifyFail), kNow), "CHECKED_FAIL");
+}
+
+TEST(DomainNames, NormalizesAndRejects) {
+  Result<std::vector<std::string>> ok =
+      ParseDomainList("WWW.Example.com, example.com,www.example.com", "Domain", 5);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, (std::vector<std::string>{"www.example.com", "example.com"}));
+  EXPECT_TRUE(ParseDomainList("*.example.com", "Domain", 5));
+  EXPECT_TRUE(ParseDomainList("xn--bcher-kva.example", "Domain", 5));
+  for (const char* bad : {"", "a,,b.com", "localhost", "bücher.example", "a..b.com", "-a.b.com",
+                          "a-.b.com", "a.*.b.com", "**.b.com", "a b.com", "a.b.com,c,d"}) {
+    Result<std::vector<std::string>> r = ParseDomainList(bad, "Domain", 5);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidParameter) << bad;
+  }
+  EXPECT_FALSE(ParseDomainList("a.com,b.com,c.com,d.com,e.com,f.com", "Domain", 5));
+}
+
+}  // namespace
+}  // namespace certplan::cas
