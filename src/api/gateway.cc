@@ -51,8 +51,8 @@ bool IsForm(const rpc::Request& request) {
 
 // Everything between the raw request and the handler's reply; `answer` collects log fields.
 Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
-                       auth::Authenticator& authenticator, Services& services, const Clock& clock,
-                       Answer& answer) {
+                       auth::Authenticator& authenticator, iam::Authorizer& authorizer,
+                       Services& services, const Clock& clock, Answer& answer) {
   Result<auth::SignedRequest> claim = auth::ParseSignedRequest(request, params);
   if (!claim) return claim.error();
   answer.access_key_id = claim->access_key_id;
@@ -71,6 +71,12 @@ Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
   Result<iam::Principal> principal = authenticator.Authenticate(*claim, request, params);
   if (!principal) return principal.error();
   answer.account_id = principal->account_id;
+  // Every served operation passes the RAM authorizer (spec §2.3: after the nonce, before the
+  // parameters).
+  Status allowed = authorizer.Authorize(
+      *principal,
+      iam::RequestContext{action->ram_action, request.peer_ip, request.secure, clock.NowSeconds()});
+  if (!allowed) return allowed.error();
   Context ctx{*principal, answer.request_id, clock, services};
   return action->handler(ctx, params);
 }
@@ -111,7 +117,8 @@ Answer Gateway::Handle(const rpc::Request& request) {
     Result<rpc::Format> format = FormatOf(*params);
     if (!format) return fail(format.error());
     meta.format = *format;
-    Result<rpc::Reply> reply = Run(request, *params, authenticator_, services_, clock_, answer);
+    Result<rpc::Reply> reply =
+        Run(request, *params, authenticator_, authorizer_, services_, clock_, answer);
     if (!reply) return fail(reply.error());
     answer.response = rpc::RenderSuccess(answer.action, std::move(*reply), meta);
     return answer;

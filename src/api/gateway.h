@@ -6,6 +6,7 @@
 #include "api/context.h"
 #include "auth/authenticator.h"
 #include "core/clock.h"
+#include "iam/authorizer.h"
 #include "rpc/request.h"
 
 namespace certplan::api {
@@ -25,13 +26,18 @@ struct Answer {
 // becomes InternalError).
 class Gateway {
  public:
-  Gateway(auth::Authenticator& authenticator, Services& services, const Clock& clock)
-      : authenticator_(authenticator), services_(services), clock_(clock) {}
+  Gateway(auth::Authenticator& authenticator, iam::Authorizer& authorizer, Services& services,
+          const Clock& clock)
+      : authenticator_(authenticator),
+        authorizer_(authorizer),
+        services_(services),
+        clock_(clock) {}
 
   Answer Handle(const rpc::Request& request);
 
  private:
   auth::Authenticator& authenticator_;
+  iam::Authorizer& authorizer_;
   Services& services_;
   const Clock& clock_;
 };

@@ -1,4 +1,7 @@
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +22,9 @@ struct AdminFlags {
   std::string product;
   int64_t count = 0;
   std::string expires;
+  std::string user;
+  std::string policy;
+  std::string document;  // file path, or "-" for standard input
 };
 
 int Print(const Json& json) {
@@ -54,11 +60,71 @@ Result<Json> AccountCreate(Runtime& rt, const AdminFlags& f) {
 }
 
 Result<Json> KeyCreate(Runtime& rt, const AdminFlags& f) {
-  Result<iam::IssuedKey> key = rt.identities->CreateKey(f.account);
+  Result<iam::IssuedKey> key = rt.identities->CreateKey(f.account, f.user);
   if (!key) return key.error();
-  return Json{{"AccountId", f.account},
+  Json out = {{"AccountId", f.account},
               {"AccessKeyId", key->access_key_id},
               {"AccessKeySecret", key->access_key_secret}};
+  if (!f.user.empty()) out["User"] = f.user;
+  return out;
+}
+
+Result<Json> Done(const Status& s, Json out) {
+  if (!s) return s.error();
+  return out;
+}
+
+Result<Json> UserCreate(Runtime& rt, const AdminFlags& f) {
+  return Done(rt.identities->CreateUser(f.account, f.user),
+              {{"AccountId", f.account}, {"User", f.user}});
+}
+
+Result<Json> UserList(Runtime& rt, const AdminFlags& f) {
+  Result<std::vector<store::User>> users = rt.identities->ListUsers(f.account);
+  if (!users) return users.error();
+  Json out = Json::array();
+  for (const store::User& u : *users) {
+    out.push_back({{"User", u.name}, {"CreatedAt", FormatIso8601Utc(u.created_at)}});
+  }
+  return out;
+}
+
+Result<Json> UserDelete(Runtime& rt, const AdminFlags& f) {
+  return Done(rt.identities->DeleteUser(f.account, f.user),
+              {{"AccountId", f.account}, {"Deleted", f.user}});
+}
+
+Result<Json> PolicyCreate(Runtime& rt, const AdminFlags& f) {
+  std::string document;
+  if (f.document == "-") {
+    document.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    std::ifstream in(f.document);
+    if (!in) return InvalidParameter("document", "cannot read " + f.document);
+    document.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return Done(rt.identities->CreatePolicy(f.account, f.policy, document),
+              {{"AccountId", f.account}, {"PolicyName", f.policy}});
+}
+
+Result<Json> PolicyList(Runtime& rt, const AdminFlags& f) {
+  Result<std::vector<store::PolicyRecord>> policies = rt.identities->ListPolicies(f.account);
+  if (!policies) return policies.error();
+  Json out = Json::array();
+  for (const store::PolicyRecord& p : *policies) {
+    out.push_back({{"PolicyName", p.name}, {"PolicyDocument", Json::parse(p.document)}});
+  }
+  return out;
+}
+
+Result<Json> PolicyAttach(Runtime& rt, const AdminFlags& f) {
+  return Done(rt.identities->AttachPolicy(f.account, f.user, f.policy),
+              {{"User", f.user}, {"PolicyName", f.policy}, {"Attached", true}});
+}
+
+Result<Json> PolicyDetach(Runtime& rt, const AdminFlags& f) {
+  return Done(rt.identities->DetachPolicy(f.account, f.user, f.policy),
+              {{"User", f.user}, {"PolicyName", f.policy}, {"Attached", false}});
 }
 
 Result<Json> KeyList(Runtime& rt, const AdminFlags& f) {
@@ -124,9 +190,10 @@ void AddAdminCommand(CLI::App& app, Runner& run) {
       ->required();
 
   CLI::App* key = admin->add_subcommand("key", "AccessKeys")->require_subcommand(1);
-  Leaf(key, "create", "Create a root AccessKey", f, run, KeyCreate)
-      ->add_option("--account", f->account, "Account id")
-      ->required();
+  CLI::App* key_create =
+      Leaf(key, "create", "Create an AccessKey (root, or a RAM user's)", f, run, KeyCreate);
+  key_create->add_option("--account", f->account, "Account id")->required();
+  key_create->add_option("--user", f->user, "RAM user (default: the account's root identity)");
   Leaf(key, "list", "List an account's AccessKeys", f, run, KeyList)
       ->add_option("--account", f->account, "Account id")
       ->required();
@@ -138,6 +205,39 @@ void AddAdminCommand(CLI::App& app, Runner& run) {
        [](Runtime& rt, const AdminFlags& fl) { return KeySetEnabled(rt, fl, true); })
       ->add_option("--id", f->key_id, "AccessKeyId")
       ->required();
+
+  CLI::App* user = admin->add_subcommand("user", "RAM users")->require_subcommand(1);
+  for (auto [name, help, body] :
+       {std::tuple{"create", "Create a RAM user", &UserCreate},
+        std::tuple{"delete", "Delete a RAM user with its keys", &UserDelete}}) {
+    CLI::App* cmd = Leaf(user, name, help, f, run, body);
+    cmd->add_option("--account", f->account, "Account id")->required();
+    cmd->add_option("--name", f->user, "User name")->required();
+  }
+  Leaf(user, "list", "List an account's RAM users", f, run, UserList)
+      ->add_option("--account", f->account, "Account id")
+      ->required();
+
+  CLI::App* policy = admin->add_subcommand("policy", "RAM policies")->require_subcommand(1);
+  CLI::App* create =
+      Leaf(policy, "create", "Create a custom policy (validated)", f, run, PolicyCreate);
+  create->add_option("--account", f->account, "Account id")->required();
+  create->add_option("--name", f->policy, "Policy name")->required();
+  create->add_option("--document", f->document, "Policy JSON file, or - for stdin")->required();
+  Leaf(policy, "list", "List an account's custom policies", f, run, PolicyList)
+      ->add_option("--account", f->account, "Account id")
+      ->required();
+  for (auto [name, help, body] :
+       {std::tuple{"attach", "Attach a policy to a user", &PolicyAttach},
+        std::tuple{"detach", "Detach a policy from a user", &PolicyDetach}}) {
+    CLI::App* cmd = Leaf(policy, name, help, f, run, body);
+    cmd->add_option("--account", f->account, "Account id")->required();
+    cmd->add_option("--user", f->user, "User name")->required();
+    cmd->add_option("--policy", f->policy,
+                    "Policy name (custom, or AliyunYundunCertReadOnlyAccess / "
+                    "AliyunYundunCertFullAccess)")
+        ->required();
+  }
 
   CLI::App* plan =
       admin->add_subcommand("plan", "Certificate resource plans")->require_subcommand(1);

@@ -120,7 +120,8 @@ int Serve(const ServeFlags& flags) {
   auth::Authenticator authenticator(*r.store, *r.box, replay, wall_clock,
                                     auth::AuthOptions{config.timestamp_window_seconds});
   api::Services services{*r.plans, *r.orders};
-  api::Gateway gateway(authenticator, services, *r.clock);
+  iam::Authorizer authorizer(*r.store);
+  api::Gateway gateway(authenticator, authorizer, services, *r.clock);
   validation::LiveChecker checker(config.checker);
   validation::Validator validator(*r.orders, checker,
                                   std::chrono::milliseconds(config.validator_poll_ms));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -42,12 +43,23 @@ enum class ErrorCode {
   kCreateCertificateRequestFailed,
 };
 
+// Why a RAM policy refused a request (spec §2.1), rendered as AccessDeniedDetail.
+struct AccessDenied {
+  std::string auth_action;     // "yundun-cert:CreateCertificateRequest"
+  std::string principal_type;  // "SubUser"
+  std::string principal_owner_id;
+  std::string principal_display_name;
+  std::string policy_type;         // "AccountLevelIdentityBasedPolicy"
+  std::string no_permission_type;  // "ImplicitDeny" | "ExplicitDeny"
+};
+
 // A failure: `message` is safe to send to the caller; `detail` (library text, internal state)
 // only ever reaches the log.
 struct Error {
   ErrorCode code;
   std::string message;
   std::string detail;
+  std::optional<AccessDenied> access_denied;  // kForbiddenRam only
 
   Error(ErrorCode c, std::string msg, std::string det = {})
       : code(c), message(std::move(msg)), detail(std::move(det)) {}

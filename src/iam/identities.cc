@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "iam/policy.h"
+#include "iam/system_policies.h"
 #include "pki/random.h"
 
 namespace certplan::iam {
@@ -43,15 +45,21 @@ Result<NewAccount> Identities::CreateAccount(std::string_view name) {
   return NewAccount{std::move(*account), std::move(*key)};
 }
 
-Result<IssuedKey> Identities::CreateKey(int64_t account_id) {
+Result<IssuedKey> Identities::CreateKey(int64_t account_id, std::string_view user) {
   Result<std::optional<store::Account>> account = store_.FindAccount(account_id);
   if (!account) return account.error();
   if (!*account) return InvalidParameter("AccountId", "no such account.");
+  if (!user.empty()) {
+    Result<bool> exists = store_.UserExists(account_id, user);
+    if (!exists) return exists.error();
+    if (!*exists) return InvalidParameter("User", "no such user.");
+  }
   // The shapes Alibaba uses: "LTAI" + 20 characters, a 30-character secret.
   IssuedKey issued{"LTAI" + pki::RandomString(20, kAlnum), pki::RandomString(30, kAlnum)};
   store::AccessKey key;
   key.id = issued.access_key_id;
   key.account_id = account_id;
+  key.user_name = std::string(user);
   key.sealed_secret = box_.Seal(issued.access_key_secret, key.id);
   key.enabled = true;
   key.created_at = clock_.NowSeconds();
@@ -74,6 +82,60 @@ Status Identities::SetKeyEnabled(std::string_view access_key_id, bool enabled) {
   Result<bool> found = store_.SetAccessKeyEnabled(access_key_id, enabled);
   if (!found) return found.error();
   if (!*found) return InvalidParameter("AccessKeyId", "no such AccessKey.");
+  return Ok{};
+}
+
+Status Identities::CreateUser(int64_t account_id, std::string_view name) {
+  if (!ValidName(name))
+    return InvalidParameter("User", "1-64 characters of letters, digits, '-', '_' or '.'.");
+  Result<std::optional<store::Account>> account = store_.FindAccount(account_id);
+  if (!account) return account.error();
+  if (!*account) return InvalidParameter("AccountId", "no such account.");
+  return store_.CreateUser(store::User{account_id, std::string(name), clock_.NowSeconds()});
+}
+
+Result<std::vector<store::User>> Identities::ListUsers(int64_t account_id) {
+  return store_.ListUsers(account_id);
+}
+
+Status Identities::DeleteUser(int64_t account_id, std::string_view name) {
+  return store_.DeleteUser(account_id, name);
+}
+
+Status Identities::CreatePolicy(int64_t account_id, std::string_view name,
+                                std::string_view document) {
+  if (!ValidName(name))
+    return InvalidParameter("PolicyName", "1-64 characters of letters, digits, '-', '_' or '.'.");
+  if (!SystemPolicyDocument(name).empty()) {
+    return InvalidParameter("PolicyName", "the name of a built-in policy.");
+  }
+  // A malformed policy is refused here, with the reason, never discovered at request time.
+  Result<Policy> parsed = Policy::Parse(document);
+  if (!parsed) return parsed.error();
+  Result<std::optional<store::Account>> account = store_.FindAccount(account_id);
+  if (!account) return account.error();
+  if (!*account) return InvalidParameter("AccountId", "no such account.");
+  return store_.CreatePolicy(store::PolicyRecord{account_id, std::string(name),
+                                                 std::string(document), clock_.NowSeconds()});
+}
+
+Result<std::vector<store::PolicyRecord>> Identities::ListPolicies(int64_t account_id) {
+  return store_.ListPolicies(account_id);
+}
+
+Status Identities::AttachPolicy(int64_t account_id, std::string_view user,
+                                std::string_view policy) {
+  Result<bool> exists = store_.UserExists(account_id, user);
+  if (!exists) return exists.error();
+  if (!*exists) return InvalidParameter("User", "no such user.");
+  return store_.AttachPolicy(account_id, user, policy, !SystemPolicyDocument(policy).empty());
+}
+
+Status Identities::DetachPolicy(int64_t account_id, std::string_view user,
+                                std::string_view policy) {
+  Result<bool> detached = store_.DetachPolicy(account_id, user, policy);
+  if (!detached) return detached.error();
+  if (!*detached) return InvalidParameter("PolicyName", "the policy is not attached to this user.");
   return Ok{};
 }
 

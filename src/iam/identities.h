@@ -39,11 +39,22 @@ class Identities {
 
   // A new account with one root AccessKey. kInvalidParameter for a bad or taken name.
   Result<NewAccount> CreateAccount(std::string_view name);
-  // kInvalidParameter when the account does not exist.
-  Result<IssuedKey> CreateKey(int64_t account_id);
+  // A key for the account's root identity (empty `user`) or one of its RAM users.
+  // kInvalidParameter when the account or user does not exist.
+  Result<IssuedKey> CreateKey(int64_t account_id, std::string_view user = {});
   Result<std::vector<KeyInfo>> ListKeys(int64_t account_id);
   // kInvalidParameter when no such key exists.
   Status SetKeyEnabled(std::string_view access_key_id, bool enabled);
+  // RAM users and policies (issue #4). kInvalidParameter for bad or taken names, unknown
+  // accounts, users or policies, and malformed policy documents (with the reason).
+  Status CreateUser(int64_t account_id, std::string_view name);
+  Result<std::vector<store::User>> ListUsers(int64_t account_id);
+  Status DeleteUser(int64_t account_id, std::string_view name);
+  Status CreatePolicy(int64_t account_id, std::string_view name, std::string_view document);
+  Result<std::vector<store::PolicyRecord>> ListPolicies(int64_t account_id);
+  Status AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy);
+  Status DetachPolicy(int64_t account_id, std::string_view user, std::string_view policy);
+
   // The plaintext secret of a stored key (for `serve --dev`, which prints the demo key).
   Result<std::string> RevealSecret(const store::AccessKey& key) const;
 

@@ -88,6 +88,15 @@ Response RenderError(const Error& error, const AnswerMeta& meta) {
   recommend += "&requestId=";
   recommend += meta.request_id;
   body["Recommend"] = recommend;
+  if (error.access_denied) {
+    const AccessDenied& d = *error.access_denied;
+    body["AccessDeniedDetail"] = {{"AuthAction", d.auth_action},
+                                  {"AuthPrincipalType", d.principal_type},
+                                  {"AuthPrincipalOwnerId", d.principal_owner_id},
+                                  {"AuthPrincipalDisplayName", d.principal_display_name},
+                                  {"PolicyType", d.policy_type},
+                                  {"NoPermissionType", d.no_permission_type}};
+  }
   return Render("Error", body, meta, wire.status);
 }
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cas/order.h"
@@ -43,6 +44,21 @@ struct PackageCounters {
   int64_t total = 0;
   int64_t used = 0;
   int64_t issued = 0;
+};
+
+// A RAM user under an account; signs with its own AccessKeys, rights from attached policies.
+struct User {
+  int64_t account_id = 0;
+  std::string name;
+  int64_t created_at = 0;
+};
+
+// A custom policy document, stored as given (validated before it is stored).
+struct PolicyRecord {
+  int64_t account_id = 0;
+  std::string name;
+  std::string document;
+  int64_t created_at = 0;
 };
 
 // An (account, ProductCode) whose stored counters disagree with a recount of its orders.
@@ -96,6 +112,24 @@ class Store {
   // `keyword` in a domain or the order id.
   virtual Result<std::vector<cas::Order>> ListOrders(int64_t account_id,
                                                      std::string_view keyword) = 0;
+  // RAM users and policies. Names are unique per account; kInvalidParameter when taken or
+  // missing. Deleting a user removes its AccessKeys and attachments in the same transaction.
+  virtual Status CreateUser(const User& user) = 0;
+  virtual Result<std::vector<User>> ListUsers(int64_t account_id) = 0;
+  virtual Result<bool> UserExists(int64_t account_id, std::string_view name) = 0;
+  virtual Status DeleteUser(int64_t account_id, std::string_view name) = 0;
+  virtual Status CreatePolicy(const PolicyRecord& policy) = 0;
+  virtual Result<std::vector<PolicyRecord>> ListPolicies(int64_t account_id) = 0;
+  // Attaches a custom policy (stored) or a system policy (`system` true, name only).
+  virtual Status AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
+                              bool system) = 0;
+  // False when it was not attached.
+  virtual Result<bool> DetachPolicy(int64_t account_id, std::string_view user,
+                                    std::string_view policy) = 0;
+  // The user's attached policies: (name, document); a system policy has an empty document.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> AttachedPolicies(
+      int64_t account_id, std::string_view user) = 0;
+
   // Recounts every package's UsedCount/IssuedCount from its orders; the drifted ones.
   virtual Result<std::vector<CounterDrift>> AuditCounters() = 0;
 };

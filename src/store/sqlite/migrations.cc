@@ -77,6 +77,30 @@ CREATE TABLE orders (
 CREATE INDEX orders_by_account ON orders(account_id, id);
 CREATE INDEX orders_due ON orders(next_check_at) WHERE status IN ('domain_verify', 'process');
 )sql",
+    // 3: RAM users, custom policies and attachments.
+    R"sql(
+CREATE TABLE users (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+CREATE TABLE policies (
+  account_id INTEGER NOT NULL REFERENCES accounts(id),
+  name       TEXT NOT NULL,
+  document   TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+CREATE TABLE policy_attachments (
+  account_id  INTEGER NOT NULL,
+  user_name   TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  system      INTEGER NOT NULL,
+  PRIMARY KEY (account_id, user_name, policy_name),
+  FOREIGN KEY (account_id, user_name) REFERENCES users(account_id, name)
+) WITHOUT ROWID;
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

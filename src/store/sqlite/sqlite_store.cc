@@ -433,4 +433,174 @@ Result<std::vector<CounterDrift>> SqliteStore::AuditCounters() {
   return drifts;
 }
 
+namespace {
+
+// Runs one prepared write that binds (account, a, b, …) and maps a uniqueness clash to
+// kInvalidParameter with `taken`.
+Status RunWrite(Connection& conn, sqlite3_stmt* stmt, std::string_view what,
+                std::string_view taken) {
+  if (sqlite3_step(stmt) == SQLITE_DONE) return Ok{};
+  const int ext = sqlite3_extended_errcode(conn.db());
+  if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE) {
+    return Error(ErrorCode::kInvalidParameter, std::string(taken));
+  }
+  if (ext == SQLITE_CONSTRAINT_FOREIGNKEY) {
+    return Error(ErrorCode::kInvalidParameter, "No such account or user.");
+  }
+  return conn.Fail(what);
+}
+
+}  // namespace
+
+Status SqliteStore::CreateUser(const User& user) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt =
+      (*conn)->Prepare("INSERT INTO users (account_id, name, created_at) VALUES (?1, ?2, ?3)");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, user.account_id);
+  BindText(*stmt, 2, user.name);
+  BindInt(*stmt, 3, user.created_at);
+  return RunWrite(**conn, *stmt, "insert user", "A user with this name already exists.");
+}
+
+Result<std::vector<User>> SqliteStore::ListUsers(int64_t account_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT account_id, name, created_at FROM users WHERE account_id = ?1 ORDER BY name");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  std::vector<User> users;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    users.push_back(
+        User{sqlite3_column_int64(*stmt, 0), ColumnText(*stmt, 1), sqlite3_column_int64(*stmt, 2)});
+  }
+  if (rc != SQLITE_DONE) return (*conn)->Fail("list users");
+  return users;
+}
+
+Result<bool> SqliteStore::UserExists(int64_t account_id, std::string_view name) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare("SELECT 1 FROM users WHERE account_id = ?1 AND name = ?2");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  BindText(*stmt, 2, name);
+  const int rc = sqlite3_step(*stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return (*conn)->Fail("find user");
+  return rc == SQLITE_ROW;
+}
+
+Status SqliteStore::DeleteUser(int64_t account_id, std::string_view name) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  WriteTransaction txn(**conn);
+  if (Status s = txn.Begin(); !s) return s;
+  for (const char* sql : {"DELETE FROM access_keys WHERE account_id = ?1 AND user_name = ?2",
+                          "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2",
+                          "DELETE FROM users WHERE account_id = ?1 AND name = ?2"}) {
+    Result<Stmt> stmt = (*conn)->Prepare(sql);
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, account_id);
+    BindText(*stmt, 2, name);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("delete user");
+  }
+  if (sqlite3_changes((*conn)->db()) == 0) {
+    return Error(ErrorCode::kInvalidParameter, "No such user.");
+  }
+  return txn.Commit();
+}
+
+Status SqliteStore::CreatePolicy(const PolicyRecord& policy) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "INSERT INTO policies (account_id, name, document, created_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, policy.account_id);
+  BindText(*stmt, 2, policy.name);
+  BindText(*stmt, 3, policy.document);
+  BindInt(*stmt, 4, policy.created_at);
+  return RunWrite(**conn, *stmt, "insert policy", "A policy with this name already exists.");
+}
+
+Result<std::vector<PolicyRecord>> SqliteStore::ListPolicies(int64_t account_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT account_id, name, document, created_at FROM policies WHERE account_id = ?1 "
+      "ORDER BY name");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  std::vector<PolicyRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    out.push_back(PolicyRecord{sqlite3_column_int64(*stmt, 0), ColumnText(*stmt, 1),
+                               ColumnText(*stmt, 2), sqlite3_column_int64(*stmt, 3)});
+  }
+  if (rc != SQLITE_DONE) return (*conn)->Fail("list policies");
+  return out;
+}
+
+Status SqliteStore::AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
+                                 bool system) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  if (!system) {
+    Result<Stmt> exists =
+        (*conn)->Prepare("SELECT 1 FROM policies WHERE account_id = ?1 AND name = ?2");
+    if (!exists) return exists.error();
+    BindInt(*exists, 1, account_id);
+    BindText(*exists, 2, policy);
+    if (sqlite3_step(*exists) != SQLITE_ROW) {
+      return Error(ErrorCode::kInvalidParameter, "No such policy.");
+    }
+  }
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  BindText(*stmt, 2, user);
+  BindText(*stmt, 3, policy);
+  BindInt(*stmt, 4, system ? 1 : 0);
+  return RunWrite(**conn, *stmt, "attach policy", "The policy is already attached.");
+}
+
+Result<bool> SqliteStore::DetachPolicy(int64_t account_id, std::string_view user,
+                                       std::string_view policy) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2 AND policy_name = "
+      "?3");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  BindText(*stmt, 2, user);
+  BindText(*stmt, 3, policy);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("detach policy");
+  return sqlite3_changes((*conn)->db()) > 0;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPolicies(
+    int64_t account_id, std::string_view user) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT a.policy_name, COALESCE(p.document, '') FROM policy_attachments a "
+      "LEFT JOIN policies p ON a.system = 0 AND p.account_id = a.account_id AND "
+      "p.name = a.policy_name WHERE a.account_id = ?1 AND a.user_name = ?2 ORDER BY a.policy_name");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  BindText(*stmt, 2, user);
+  std::vector<std::pair<std::string, std::string>> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW)
+    out.emplace_back(ColumnText(*stmt, 0), ColumnText(*stmt, 1));
+  if (rc != SQLITE_DONE) return (*conn)->Fail("attached policies");
+  return out;
+}
+
 }  // namespace certplan::store::sqlite

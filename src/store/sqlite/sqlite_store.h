@@ -35,6 +35,18 @@ class SqliteStore final : public Store {
   Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
   Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
   Result<std::vector<CounterDrift>> AuditCounters() override;
+  Status CreateUser(const User& user) override;
+  Result<std::vector<User>> ListUsers(int64_t account_id) override;
+  Result<bool> UserExists(int64_t account_id, std::string_view name) override;
+  Status DeleteUser(int64_t account_id, std::string_view name) override;
+  Status CreatePolicy(const PolicyRecord& policy) override;
+  Result<std::vector<PolicyRecord>> ListPolicies(int64_t account_id) override;
+  Status AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
+                      bool system) override;
+  Result<bool> DetachPolicy(int64_t account_id, std::string_view user,
+                            std::string_view policy) override;
+  Result<std::vector<std::pair<std::string, std::string>>> AttachedPolicies(
+      int64_t account_id, std::string_view user) override;
 
  private:
   class Lease;

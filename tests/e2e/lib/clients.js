@@ -31,10 +31,10 @@ const nonce = () => crypto.randomBytes(16).toString('hex');
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
 // Sends bytes and parses the answer; {status, headers, body, json}.
-function send(server, { method = 'POST', path = '/', headers = {}, body = '', agent } = {}) {
+function send(server, { method = 'POST', path = '/', headers = {}, body = '', agent, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     let socket = null;
-    const req = http.request({ host: server.host, port: server.port, method, path, headers, agent }, (res) => {
+    const req = http.request({ host: server.host, port: server.port, method, path, headers, agent, localAddress }, (res) => {
       let data = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { data += c; });
