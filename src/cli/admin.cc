@@ -16,6 +16,7 @@ using Json = nlohmann::ordered_json;
 
 struct AdminFlags {
   std::string data_dir = "./certplan-data";
+  std::string store_url;
   std::string name;
   int64_t account = 0;
   std::string key_id;
@@ -44,7 +45,9 @@ Json PlanJson(const store::Plan& p) {
 
 // Opens the data directory and runs `body` with it, reporting failures uniformly.
 int WithRuntime(const AdminFlags& f, const std::function<Result<Json>(Runtime&)>& body) {
-  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(f.data_dir);
+  RuntimeOptions options;
+  options.store_url = f.store_url;
+  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(f.data_dir, options);
   if (!rt) return ReportFailure(rt.error());
   Result<Json> out = body(**rt);
   if (!out) return ReportFailure(out.error());
@@ -182,6 +185,8 @@ void AddAdminCommand(CLI::App& app, Runner& run) {
   auto f = std::make_shared<AdminFlags>();
   CLI::App* admin = app.add_subcommand("admin", "Manage accounts, AccessKeys and plans");
   admin->add_option("--data-dir", f->data_dir, "Data directory (default ./certplan-data)");
+  admin->add_option("--store-url", f->store_url, "postgresql://… (default: SQLite in the data directory)")
+      ->envname("CERTPLAN_STORE_URL");
   admin->require_subcommand(1);
 
   CLI::App* account = admin->add_subcommand("account", "Accounts")->require_subcommand(1);

@@ -96,6 +96,7 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   if (s) s = ReadInt(t, "server.threads", config.server.threads, 0, 256);
   if (s) s = ReadString(t, "server.data_dir", config.data_dir);
   if (s) s = ReadString(t, "server.log_level", config.log_level);
+  if (s) s = ReadString(t, "store.url", config.store_url);
   if (s) s = ReadInt(t, "limits.header_bytes", config.server.limits.header_bytes, 1024, 1 << 20);
   if (s) s = ReadInt(t, "limits.body_bytes", config.server.limits.body_bytes, 1024, 64 << 20);
   int64_t timeout = config.server.limits.read_timeout.count();
@@ -118,6 +119,7 @@ Status LoadConfigFile(const std::string& path, Config& config) {
 Status ApplyEnvironment(Config& config) {
   if (const char* v = std::getenv("CERTPLAN_DATA_DIR"); v && *v) config.data_dir = v;
   if (const char* v = std::getenv("CERTPLAN_LOG_LEVEL"); v && *v) config.log_level = v;
+  if (const char* v = std::getenv("CERTPLAN_STORE_URL"); v && *v) config.store_url = v;
   if (const char* v = std::getenv("CERTPLAN_LISTEN"); v && *v) {
     Status s = ParseListen(v, config.server);
     if (!s) return s;

@@ -19,6 +19,7 @@ struct Config {
   int64_t timestamp_window_seconds = 900;
   size_t replay_max_entries = 2'000'000;
   std::string log_level = "info";
+  std::string store_url;  // [store] url, CERTPLAN_STORE_URL, --store-url
   // validation.mode: "live" (real DNS/HTTP checks) or "auto" (approve at once). Unset: auto
   // with --dev, live otherwise.
   std::string validation_mode;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace certplan::cli {
@@ -27,6 +28,30 @@ class OffsetFileClock final : public Clock {
  private:
   std::string path_;
 };
+
+bool IsPostgresUrl(std::string_view url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions& options) {
+  if (options.store_url.empty()) {
+    Result<std::unique_ptr<store::sqlite::SqliteStore>> db =
+        store::sqlite::SqliteStore::Open(data_dir + "/certplan.db");
+    if (!db) return db.error();
+    rt.store = std::move(*db);
+    rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay_max_entries);
+    return Ok{};
+  }
+  if (!IsPostgresUrl(options.store_url)) {
+    return InvalidParameter("store.url", "use postgresql://USER@HOST:PORT/DB (or leave it empty).");
+  }
+  Result<std::unique_ptr<store::postgres::PostgresStore>> db =
+      store::postgres::PostgresStore::Open(options.store_url);
+  if (!db) return db.error();
+  rt.replay = std::make_unique<store::postgres::PostgresReplayGuard>(**db);
+  rt.store = std::move(*db);
+  return Ok{};
+}
 
 }  // namespace
 
@@ -53,10 +78,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
       pki::BuiltinCa::Open(options.ca, rt->clock->NowSeconds());
   if (!ca) return ca.error();
   rt->ca = std::move(*ca);
-  Result<std::unique_ptr<store::sqlite::SqliteStore>> db =
-      store::sqlite::SqliteStore::Open(data_dir + "/certplan.db");
-  if (!db) return db.error();
-  rt->store = std::move(*db);
+  if (Status s = OpenStore(*rt, data_dir, options); !s) return s.error();
   rt->identities = std::make_unique<iam::Identities>(*rt->store, *rt->box, *rt->clock);
   rt->plans = std::make_unique<cas::Plans>(*rt->store, *rt->clock);
   rt->orders =

@@ -9,11 +9,14 @@
 #include "iam/identities.h"
 #include "pki/builtin_ca.h"
 #include "pki/secret_box.h"
+#include "auth/replay_guard.h"
 #include "store/store.h"
 
 namespace certplan::cli {
 
 struct RuntimeOptions {
+  std::string store_url;  // "postgresql://…" selects PostgreSQL; empty: DATA_DIR/certplan.db
+  size_t replay_max_entries = 2'000'000;
   std::string clock_offset_file;  // testing: seconds to add to the system clock, re-read per call
   pki::CaFiles ca;                // dir empty: DATA_DIR/ca
   cas::OrderSettings orders;
@@ -29,6 +32,9 @@ struct Runtime {
   std::unique_ptr<iam::Identities> identities;
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;
+  // In process memory on SQLite (one node per file); in the database on PostgreSQL, so every
+  // node sees every nonce.
+  std::unique_ptr<auth::ReplayGuard> replay;
 
   // Creates the directory (0700) if needed, loads or creates the master key
   // (CERTPLAN_MASTER_KEY, else DIR/master.key) and the CA, and opens DIR/certplan.db.

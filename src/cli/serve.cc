@@ -22,6 +22,7 @@ struct ServeFlags {
   std::string data_dir;
   std::string config_file;
   std::string clock_offset_file;
+  std::string store_url;
   bool dev = false;
 };
 
@@ -103,6 +104,7 @@ int Serve(const ServeFlags& flags) {
   }
   if (Status s = ApplyEnvironment(config); !s) return ReportFailure(s.error());
   if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
+  if (!flags.store_url.empty()) config.store_url = flags.store_url;
   if (!flags.listen.empty()) {
     if (Status s = ParseListen(flags.listen, config.server); !s) return ReportFailure(s.error());
   }
@@ -111,13 +113,12 @@ int Serve(const ServeFlags& flags) {
   if (config.validation_mode.empty()) config.validation_mode = flags.dev ? "auto" : "live";
   config.orders.auto_approve = config.validation_mode == "auto";
   Result<std::unique_ptr<Runtime>> rt = Runtime::Open(
-      config.data_dir, RuntimeOptions{flags.clock_offset_file, config.ca, config.orders});
+      config.data_dir, RuntimeOptions{config.store_url, config.replay_max_entries, flags.clock_offset_file, config.ca, config.orders});
   if (!rt) return ReportFailure(rt.error());
   Runtime& r = **rt;
-  auth::MemoryReplayGuard replay(config.replay_max_entries);
   // Signatures are judged by the wall clock even when a test moves the domain's clock.
   SystemClock wall_clock;
-  auth::Authenticator authenticator(*r.store, *r.box, replay, wall_clock,
+  auth::Authenticator authenticator(*r.store, *r.box, *r.replay, wall_clock,
                                     auth::AuthOptions{config.timestamp_window_seconds});
   api::Services services{*r.plans, *r.orders};
   iam::Authorizer authorizer(*r.store);
@@ -163,6 +164,9 @@ void AddServeCommand(CLI::App& app, Runner& run) {
   CLI::App* serve = app.add_subcommand("serve", "Serve the CAS API over HTTP");
   serve->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   serve->add_option("--data-dir", flags->data_dir, "Data directory (default ./certplan-data)");
+  serve->add_option("--store-url", flags->store_url,
+                    "postgresql://… to share one PostgreSQL among nodes (default: SQLite in the "
+                    "data directory)");
   serve->add_option("--config", flags->config_file, "TOML configuration file")
       ->check(CLI::ExistingFile);
   serve->add_flag("--dev", flags->dev,

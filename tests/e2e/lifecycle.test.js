@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer, admin } = require('./lib/server');
+const { startServer, admin, fsck, sql, storeUrlOf } = require('./lib/server');
 const { Cas, casClient } = require('./lib/clients');
 
 test('--dev is idempotent across restarts and SIGTERM exits 0', async () => {
@@ -22,17 +22,21 @@ test('--dev is idempotent across restarts and SIGTERM exits 0', async () => {
   assert.deepEqual(await second.stop('SIGINT'), { code: 0, signal: null });
 });
 
-test('secrets at rest: key and database are 0600, the secret is not in the database file', async () => {
+test('secrets at rest: key and database are 0600, the secret is not stored in clear', async () => {
   const s = await startServer();
   await s.stop();
-  for (const f of ['master.key', 'certplan.db']) {
-    const mode = fs.statSync(path.join(s.dataDir, f)).mode & 0o777;
-    assert.equal(mode, 0o600, f);
-  }
+  assert.equal(fs.statSync(path.join(s.dataDir, 'master.key')).mode & 0o777, 0o600);
+  assert.equal(fs.statSync(path.join(s.dataDir, 'ca', 'issuing.key')).mode & 0o777, 0o600);
   assert.equal(fs.statSync(s.dataDir).mode & 0o777, 0o700);
-  for (const f of fs.readdirSync(s.dataDir).filter((n) => n.startsWith('certplan.db'))) {
-    const bytes = fs.readFileSync(path.join(s.dataDir, f));
-    assert.ok(!bytes.includes(Buffer.from(s.demo.AccessKeySecret)), `secret found in ${f}`);
+  const stored = sql(s.dataDir, 'SELECT sealed_secret FROM access_keys');
+  assert.ok(stored.length > 0);
+  assert.ok(!stored.includes(s.demo.AccessKeySecret));
+  if (!storeUrlOf(s.dataDir)) {
+    assert.equal(fs.statSync(path.join(s.dataDir, 'certplan.db')).mode & 0o777, 0o600);
+    for (const f of fs.readdirSync(s.dataDir).filter((n) => n.startsWith('certplan.db'))) {
+      const bytes = fs.readFileSync(path.join(s.dataDir, f));
+      assert.ok(!bytes.includes(Buffer.from(s.demo.AccessKeySecret)), `secret found in ${f}`);
+    }
   }
 });
 
@@ -72,18 +76,14 @@ test('admin: bad arguments get a clear message and a non-zero exit', async () =>
 });
 
 test('fsck: clean data exits 0, drifted counters exit 1 and are named', async () => {
-  const { execFileSync, spawnSync } = require('node:child_process');
-  const { BIN } = require('./lib/server');
   const s = await startServer();
   await s.stop();
-  const clean = spawnSync(BIN, ['fsck', '--data-dir', s.dataDir], { encoding: 'utf8' });
+  const clean = fsck(s.dataDir);
   assert.equal(clean.status, 0, clean.stderr);
-  assert.equal(JSON.parse(clean.stdout).Clean, true);
-  execFileSync('sqlite3', [path.join(s.dataDir, 'certplan.db'),
-    "UPDATE package_usage SET used = used + 1 WHERE product_code = 'geotrust-dv-1-starter'"]);
-  const drift = spawnSync(BIN, ['fsck', '--data-dir', s.dataDir], { encoding: 'utf8' });
+  assert.equal(clean.report.Clean, true);
+  sql(s.dataDir, "UPDATE package_usage SET used = used + 1 WHERE product_code = 'geotrust-dv-1-starter'");
+  const drift = fsck(s.dataDir);
   assert.equal(drift.status, 1);
-  const report = JSON.parse(drift.stdout);
-  assert.equal(report.Clean, false);
-  assert.deepEqual(report.Drift.map((d) => [d.ProductCode, d.UsedCount, d.UsedCountRecounted]), [['geotrust-dv-1-starter', 1, 0]]);
+  assert.equal(drift.report.Clean, false);
+  assert.deepEqual(drift.report.Drift.map((d) => [d.ProductCode, d.UsedCount, d.UsedCountRecounted]), [['geotrust-dv-1-starter', 1, 0]]);
 });

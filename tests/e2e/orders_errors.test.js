@@ -4,8 +4,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { execFileSync } = require('node:child_process');
-const { startServer, BIN } = require('./lib/server');
+const { startServer, fsck } = require('./lib/server');
 const { Cas, send, signV3 } = require('./lib/clients');
 const { newAccount, counters, state, waitForType, expectCode } = require('./lib/orders');
 const { makeCsr, corruptSignature } = require('./lib/pki');
@@ -17,8 +16,9 @@ before(async () => {
 });
 after(async () => {
   await server.stop();
-  const fsck = execFileSync(BIN, ['fsck', '--data-dir', server.dataDir], { encoding: 'utf8' });
-  assert.equal(JSON.parse(fsck).Clean, true, fsck);
+  const check = fsck(server.dataDir);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.equal(check.report.Clean, true);
 });
 
 const forPackage = (client, req) =>

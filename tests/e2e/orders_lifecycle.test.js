@@ -5,8 +5,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
-const { startServer, BIN } = require('./lib/server');
+const { startServer, fsck } = require('./lib/server');
 const { Cas } = require('./lib/clients');
 const { newAccount, counters, state, waitForType, expectCode } = require('./lib/orders');
 const { leafText, makeCsr, opensslVerify, leafOf, keyMatches, splitPem } = require('./lib/pki');
@@ -25,8 +24,9 @@ before(async () => {
 });
 after(async () => {
   await server.stop();
-  const fsck = execFileSync(BIN, ['fsck', '--data-dir', server.dataDir], { encoding: 'utf8' });
-  assert.equal(JSON.parse(fsck).Clean, true, fsck);
+  const check = fsck(server.dataDir);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.equal(check.report.Clean, true);
 });
 
 const root = () => fs.readFileSync(path.join(server.dataDir, 'ca', 'root.pem'), 'utf8');

@@ -3,8 +3,7 @@
 // server, the validation deadline, and an order that survives a restart mid-validation.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
-const { startServer, BIN } = require('./lib/server');
+const { startServer, fsck } = require('./lib/server');
 const { Cas } = require('./lib/clients');
 const { newAccount, counters, state, waitForType, expectCode } = require('./lib/orders');
 const { freeUdpPort, startDnsmasq, startFileServer } = require('./lib/peers');
@@ -36,8 +35,9 @@ after(async () => {
   await server.stop();
   if (dns) await dns.stop();
   await files.stop();
-  const fsck = execFileSync(BIN, ['fsck', '--data-dir', server.dataDir], { encoding: 'utf8' });
-  assert.equal(JSON.parse(fsck).Clean, true, fsck);
+  const check = fsck(server.dataDir);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.equal(check.report.Clean, true);
 });
 
 const create = (client, req) =>

@@ -1,12 +1,58 @@
 'use strict';
 // Starts the real certplan binary for a test: a fresh data directory, a free loopback port,
 // `serve --dev`; resolves once it logs "listening on HOST:PORT".
-const { spawn, execFile } = require('node:child_process');
+const { spawn, execFile, execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const BIN = process.env.CERTPLAN_BIN || path.resolve(__dirname, '../../../build/src/cli/certplan');
+
+// CERTPLAN_E2E_PG_URL: an admin URL of a PostgreSQL server (the scaling tests need it always).
+// CERTPLAN_E2E_STORE=postgres: every data directory gets a database of its own there and the
+// whole suite runs on the PostgreSQL backend; otherwise on SQLite.
+const PG_ADMIN_URL = process.env.CERTPLAN_E2E_PG_URL || '';
+const USE_PG = process.env.CERTPLAN_E2E_STORE === 'postgres';
+let dbSeq = 0;
+
+// The store URL of a data directory: '' for SQLite; on PostgreSQL created on first use.
+function storeUrlOf(dataDir) {
+  const file = path.join(dataDir, 'store-url');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
+  if (!USE_PG) return '';
+  return newDatabase(dataDir);
+}
+
+// A fresh PostgreSQL database for `dataDir` (remembered in DATA_DIR/store-url).
+function newDatabase(dataDir) {
+  if (!PG_ADMIN_URL) throw new Error('CERTPLAN_E2E_PG_URL is not set: PostgreSQL tests cannot run');
+  const file = path.join(dataDir, 'store-url');
+  const db = `certplan_e2e_${process.pid}_${++dbSeq}_${Date.now() % 100000}`;
+  execFileSync('psql', ['-q', PG_ADMIN_URL, '-c', `CREATE DATABASE ${db}`]);
+  const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
+  fs.writeFileSync(file, url);
+  return url;
+}
+
+// Runs SQL against a data directory's store (sqlite3 or psql); returns stdout.
+function sql(dataDir, statement) {
+  const url = storeUrlOf(dataDir);
+  if (url) return execFileSync('psql', ['-qtA', url, '-c', statement], { encoding: 'utf8' });
+  return execFileSync('sqlite3', [path.join(dataDir, 'certplan.db'), statement], { encoding: 'utf8' });
+}
+
+// `certplan fsck` on a data directory: {status, report}.
+function fsck(dataDir) {
+  const r = spawnSync(BIN, ['fsck', '--data-dir', dataDir], { encoding: 'utf8', env: storeEnv(dataDir) });
+  let report = null;
+  try { report = JSON.parse(r.stdout); } catch (_) { /* printed an error instead */ }
+  return { status: r.status, report, stdout: r.stdout, stderr: r.stderr };
+}
+
+function storeEnv(dataDir, env = {}) {
+  const url = storeUrlOf(dataDir);
+  return { ...process.env, ...env, ...(url ? { CERTPLAN_STORE_URL: url } : {}) };
+}
 
 function startServer({ config, dataDir, extraArgs = [], env = {} } = {}) {
   dataDir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-e2e-'));
@@ -16,7 +62,7 @@ function startServer({ config, dataDir, extraArgs = [], env = {} } = {}) {
     fs.writeFileSync(file, config);
     args.push('--config', file);
   }
-  const child = spawn(BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, args, { env: storeEnv(dataDir, env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -59,7 +105,7 @@ function stopChild(child, signal) {
 // Runs `certplan admin --data-dir DIR ARGS…`; resolves {code, json, stdout, stderr}.
 function admin(dataDir, ...args) {
   return new Promise((resolve) => {
-    execFile(BIN, ['admin', '--data-dir', dataDir, ...args], (err, stdout, stderr) => {
+    execFile(BIN, ['admin', '--data-dir', dataDir, ...args], { env: storeEnv(dataDir) }, (err, stdout, stderr) => {
       let json = null;
       try { json = JSON.parse(stdout); } catch (_) { /* not JSON: left null */ }
       resolve({ code: err ? err.code : 0, json, stdout, stderr });
@@ -67,4 +113,4 @@ function admin(dataDir, ...args) {
   });
 }
 
-module.exports = { startServer, admin, BIN };
+module.exports = { startServer, admin, fsck, sql, storeUrlOf, newDatabase, BIN, PG_ADMIN_URL };

@@ -1,0 +1,77 @@
+#include "store/postgres/pg_handles.h"
+
+#include <cstdlib>
+
+namespace certplan::store::postgres {
+
+Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url) {
+  PgConnPtr conn(PQconnectdb(url.c_str()));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    return Error(ErrorCode::kServiceUnavailable, "The store is not available.",
+                 std::string("postgres connect: ") + (conn ? PQerrorMessage(conn.get()) : "out of memory"));
+  }
+  // Server notices ("already exists, skipping") are not errors and would only clutter stderr.
+  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<PgConnection>(new PgConnection(std::move(conn)));
+}
+
+Result<PgResultPtr> PgConnection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  sqlstate_.clear();
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
+  const std::string text(sql);
+  // Without parameters the simple protocol runs scripts of several statements (migrations).
+  PgResultPtr res(params.empty()
+                      ? PQexec(conn_.get(), text.c_str())
+                      : PQexecParams(conn_.get(), text.c_str(), static_cast<int>(params.size()),
+                                     nullptr, values.data(), nullptr, nullptr, 0));
+  const ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return res;
+  const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+  sqlstate_ = state ? state : "";
+  std::string detail = "postgres: ";
+  detail += PQerrorMessage(conn_.get());
+  // Class 08 (connection), 57P (shutdown), 53 (resources): the database, not the request.
+  if (!healthy() || sqlstate_.rfind("08", 0) == 0 || sqlstate_.rfind("57P", 0) == 0 ||
+      sqlstate_.rfind("53", 0) == 0) {
+    return Error(ErrorCode::kServiceUnavailable, "The store is not available.", std::move(detail));
+  }
+  return InternalError(std::move(detail));
+}
+
+std::string Text(const PGresult* res, int row, int col) {
+  return std::string(PQgetvalue(res, row, col), static_cast<size_t>(PQgetlength(res, row, col)));
+}
+
+int64_t Int(const PGresult* res, int row, int col) {
+  return std::strtoll(PQgetvalue(res, row, col), nullptr, 10);
+}
+
+std::optional<int64_t> OptionalInt(const PGresult* res, int row, int col) {
+  if (PQgetisnull(res, row, col)) return std::nullopt;
+  return Int(res, row, col);
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::string HexDecode(std::string_view hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+  }
+  return out;
+}
+
+}  // namespace certplan::store::postgres

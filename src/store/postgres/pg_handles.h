@@ -1,0 +1,51 @@
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/free_with.h"
+#include "core/result.h"
+
+namespace certplan::store::postgres {
+
+using PgConnPtr = std::unique_ptr<PGconn, FreeWith<&PQfinish>>;
+using PgResultPtr = std::unique_ptr<PGresult, FreeWith<&PQclear>>;
+
+// A statement parameter in text form; nullopt is SQL NULL.
+using Param = std::optional<std::string>;
+
+// One libpq connection. Serves one thread at a time.
+class PgConnection {
+ public:
+  // kServiceUnavailable when the server cannot be reached.
+  static Result<std::unique_ptr<PgConnection>> Open(const std::string& url);
+
+  // Runs `sql` with text parameters ($1, $2, …). Maps failures: unique violation →
+  // kInvalidParameter-ready `sqlstate()` check by callers; connection loss and shutdown →
+  // kServiceUnavailable; anything else → kInternal with the server's text in the detail.
+  Result<PgResultPtr> Exec(std::string_view sql, const std::vector<Param>& params = {});
+  bool healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
+  // SQLSTATE of the last failed Exec ("23505" unique violation, …), empty after success.
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  explicit PgConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
+  PgConnPtr conn_;
+  std::string sqlstate_;
+};
+
+// Field accessors on a result row.
+std::string Text(const PGresult* res, int row, int col);
+int64_t Int(const PGresult* res, int row, int col);
+std::optional<int64_t> OptionalInt(const PGresult* res, int row, int col);
+
+// Bytes as lower-case hex text (how sealed secrets are kept in TEXT columns) and back.
+std::string HexEncode(std::string_view bytes);
+std::string HexDecode(std::string_view hex);
+
+}  // namespace certplan::store::postgres

@@ -1,0 +1,150 @@
+#include "store/postgres/pg_migrations.h"
+
+#include <iterator>
+#include <string>
+
+namespace certplan::store::postgres {
+namespace {
+
+// Append only; version N is kMigrations[N - 1]. Same meaning as the SQLite schema.
+constexpr const char* kMigrations[] = {
+    // 1: accounts, AccessKeys, plans, package usage counters.
+    R"sql(
+CREATE TABLE accounts (
+  id         BIGINT PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE access_keys (
+  id            TEXT PRIMARY KEY,
+  account_id    BIGINT NOT NULL REFERENCES accounts(id),
+  user_name     TEXT NOT NULL DEFAULT '',
+  sealed_secret TEXT NOT NULL,
+  enabled       BOOLEAN NOT NULL,
+  created_at    BIGINT NOT NULL
+);
+CREATE INDEX access_keys_by_account ON access_keys(account_id);
+CREATE TABLE plans (
+  id           BIGSERIAL PRIMARY KEY,
+  account_id   BIGINT NOT NULL REFERENCES accounts(id),
+  product_code TEXT NOT NULL,
+  count        BIGINT NOT NULL CHECK (count > 0),
+  granted_at   BIGINT NOT NULL,
+  expires_at   BIGINT
+);
+CREATE INDEX plans_by_package ON plans(account_id, product_code);
+CREATE TABLE package_usage (
+  account_id   BIGINT NOT NULL REFERENCES accounts(id),
+  product_code TEXT NOT NULL,
+  used         BIGINT NOT NULL DEFAULT 0 CHECK (used >= 0),
+  issued       BIGINT NOT NULL DEFAULT 0 CHECK (issued >= 0 AND issued <= used),
+  PRIMARY KEY (account_id, product_code)
+);
+)sql",
+    // 2: certificate orders.
+    R"sql(
+CREATE TABLE orders (
+  id                  BIGINT PRIMARY KEY,
+  account_id          BIGINT NOT NULL REFERENCES accounts(id),
+  product_code        TEXT NOT NULL,
+  origin              INTEGER NOT NULL,
+  status              TEXT NOT NULL,
+  validate_type       TEXT NOT NULL,
+  domains             TEXT NOT NULL,
+  token               TEXT NOT NULL,
+  csr_pem             TEXT NOT NULL DEFAULT '',
+  sealed_private_key  TEXT NOT NULL DEFAULT '',
+  certificate_pem     TEXT NOT NULL DEFAULT '',
+  chain_pem           TEXT NOT NULL DEFAULT '',
+  serial_hex          TEXT NOT NULL DEFAULT '',
+  not_before          BIGINT NOT NULL DEFAULT 0,
+  not_after           BIGINT NOT NULL DEFAULT 0,
+  issued_at           BIGINT NOT NULL DEFAULT 0,
+  holds_unit          BOOLEAN NOT NULL,
+  counts_issued       BOOLEAN NOT NULL,
+  username            TEXT NOT NULL DEFAULT '',
+  phone               TEXT NOT NULL DEFAULT '',
+  email               TEXT NOT NULL DEFAULT '',
+  company_name        TEXT NOT NULL DEFAULT '',
+  tags_json           TEXT NOT NULL DEFAULT '[]',
+  created_at          BIGINT NOT NULL,
+  updated_at          BIGINT NOT NULL,
+  validation_deadline BIGINT NOT NULL,
+  next_check_at       BIGINT NOT NULL,
+  attempts            BIGINT NOT NULL DEFAULT 0,
+  renewed_from        BIGINT NOT NULL DEFAULT 0,
+  failure_reason      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX orders_by_account ON orders(account_id, id);
+CREATE INDEX orders_due ON orders(next_check_at) WHERE status IN ('domain_verify', 'process');
+)sql",
+    // 3: RAM users, custom policies, attachments; the shared nonce window.
+    R"sql(
+CREATE TABLE users (
+  account_id BIGINT NOT NULL REFERENCES accounts(id),
+  name       TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (account_id, name)
+);
+CREATE TABLE policies (
+  account_id BIGINT NOT NULL REFERENCES accounts(id),
+  name       TEXT NOT NULL,
+  document   TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (account_id, name)
+);
+CREATE TABLE policy_attachments (
+  account_id  BIGINT NOT NULL,
+  user_name   TEXT NOT NULL,
+  policy_name TEXT NOT NULL,
+  system      BOOLEAN NOT NULL,
+  PRIMARY KEY (account_id, user_name, policy_name),
+  FOREIGN KEY (account_id, user_name) REFERENCES users(account_id, name)
+);
+-- Unlogged: a crash empties it, like a restart empties the in-process guard; it need not
+-- cost a WAL flush on every read request.
+CREATE UNLOGGED TABLE nonces (
+  access_key_id TEXT NOT NULL,
+  nonce         TEXT NOT NULL,
+  expires_at    BIGINT NOT NULL,
+  PRIMARY KEY (access_key_id, nonce)
+);
+CREATE INDEX nonces_by_expiry ON nonces(expires_at);
+)sql",
+};
+
+}  // namespace
+
+Status Migrate(PgConnection& conn) {
+  Result<PgResultPtr> begin = conn.Exec("BEGIN");
+  if (!begin) return begin.error();
+  auto fail = [&](const Error& e) {
+    (void)conn.Exec("ROLLBACK");
+    return Status(e);
+  };
+  // One lock id for certplan's schema: concurrent starts wait here, then see the new version.
+  for (const char* sql : {"SELECT pg_advisory_xact_lock(7366831)",
+                          "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)"}) {
+    Result<PgResultPtr> r = conn.Exec(sql);
+    if (!r) return fail(r.error());
+  }
+  Result<PgResultPtr> current = conn.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!current) return fail(current.error());
+  const int64_t version = Int(current->get(), 0, 0);
+  constexpr int64_t kLatest = std::size(kMigrations);
+  if (version > kLatest) {
+    return fail(Error(ErrorCode::kServiceUnavailable, "The store is not available.",
+                      "database schema version " + std::to_string(version) + " is newer than this binary"));
+  }
+  for (int64_t v = version + 1; v <= kLatest; ++v) {
+    Result<PgResultPtr> r = conn.Exec(kMigrations[v - 1]);
+    if (!r) return fail(r.error());
+    r = conn.Exec("INSERT INTO schema_migrations (version) VALUES ($1)", {std::to_string(v)});
+    if (!r) return fail(r.error());
+  }
+  Result<PgResultPtr> commit = conn.Exec("COMMIT");
+  if (!commit) return commit.error();
+  return Ok{};
+}
+
+}  // namespace certplan::store::postgres

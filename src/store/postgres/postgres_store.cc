@@ -1,0 +1,577 @@
+#include "store/postgres/postgres_store.h"
+
+#include <functional>
+#include <random>
+
+#include "store/postgres/pg_migrations.h"
+
+namespace certplan::store::postgres {
+
+class PostgresStore::Lease {
+ public:
+  Lease(PostgresStore* store, std::unique_ptr<PgConnection> conn)
+      : store_(store), conn_(std::move(conn)) {}
+  Lease(Lease&&) = default;
+  ~Lease() {
+    // A connection that broke is dropped; the next Acquire() opens a fresh one.
+    if (conn_ && conn_->healthy()) store_->Release(std::move(conn_));
+  }
+  PgConnection* operator->() { return conn_.get(); }
+  PgConnection& operator*() { return *conn_; }
+
+ private:
+  PostgresStore* store_;
+  std::unique_ptr<PgConnection> conn_;
+};
+
+namespace {
+
+constexpr const char* kOrderColumns =
+    "id, account_id, product_code, origin, status, validate_type, domains, token, csr_pem, "
+    "sealed_private_key, certificate_pem, chain_pem, serial_hex, not_before, not_after, issued_at, "
+    "holds_unit, counts_issued, username, phone, email, company_name, tags_json, created_at, "
+    "updated_at, validation_deadline, next_check_at, attempts, renewed_from, failure_reason";
+
+constexpr int64_t kLeaseSeconds = 120;  // a claimed order returns to the pool after this
+
+std::string S(int64_t v) { return std::to_string(v); }
+std::string B(bool v) { return v ? "true" : "false"; }
+bool IsTrue(const PGresult* r, int row, int col) { return Text(r, row, col) == "t"; }
+
+int64_t NewOrderId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
+  return static_cast<int64_t>(kLow + rng() % kSpan);
+}
+
+std::string JoinDomains(const std::vector<std::string>& domains) {
+  std::string out;
+  for (const std::string& d : domains) out += (out.empty() ? "" : ",") + d;
+  return out;
+}
+
+std::vector<std::string> SplitDomains(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    out.push_back(text.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+std::vector<Param> OrderParams(const cas::Order& o) {
+  return {S(o.id), S(o.account_id), o.product_code, S(static_cast<int64_t>(o.origin)),
+          std::string(cas::StatusName(o.status)), std::string(cas::ValidateTypeName(o.validate_type)),
+          JoinDomains(o.domains), o.token, o.csr_pem, HexEncode(o.sealed_private_key),
+          o.certificate_pem, o.chain_pem, o.serial_hex, S(o.not_before), S(o.not_after),
+          S(o.issued_at), B(o.holds_unit), B(o.counts_issued), o.contact.username, o.contact.phone,
+          o.contact.email, o.contact.company_name, o.tags_json, S(o.created_at), S(o.updated_at),
+          S(o.validation_deadline), S(o.next_check_at), S(o.attempts), S(o.renewed_from),
+          o.failure_reason};
+}
+
+cas::Order ReadOrder(const PGresult* r, int i) {
+  cas::Order o;
+  o.id = Int(r, i, 0);
+  o.account_id = Int(r, i, 1);
+  o.product_code = Text(r, i, 2);
+  o.origin = static_cast<cas::OrderOrigin>(Int(r, i, 3));
+  o.status = cas::ParseStatusName(Text(r, i, 4)).value_or(cas::OrderStatus::kDeleted);
+  o.validate_type = Text(r, i, 5) == "FILE" ? cas::ValidateType::kFile : cas::ValidateType::kDns;
+  o.domains = SplitDomains(Text(r, i, 6));
+  o.token = Text(r, i, 7);
+  o.csr_pem = Text(r, i, 8);
+  o.sealed_private_key = HexDecode(Text(r, i, 9));
+  o.certificate_pem = Text(r, i, 10);
+  o.chain_pem = Text(r, i, 11);
+  o.serial_hex = Text(r, i, 12);
+  o.not_before = Int(r, i, 13);
+  o.not_after = Int(r, i, 14);
+  o.issued_at = Int(r, i, 15);
+  o.holds_unit = IsTrue(r, i, 16);
+  o.counts_issued = IsTrue(r, i, 17);
+  o.contact = {Text(r, i, 18), Text(r, i, 19), Text(r, i, 20), Text(r, i, 21)};
+  o.tags_json = Text(r, i, 22);
+  o.created_at = Int(r, i, 23);
+  o.updated_at = Int(r, i, 24);
+  o.validation_deadline = Int(r, i, 25);
+  o.next_check_at = Int(r, i, 26);
+  o.attempts = Int(r, i, 27);
+  o.renewed_from = Int(r, i, 28);
+  o.failure_reason = Text(r, i, 29);
+  return o;
+}
+
+std::vector<cas::Order> ReadOrders(const PGresult* r) {
+  std::vector<cas::Order> out;
+  for (int i = 0; i < PQntuples(r); ++i) out.push_back(ReadOrder(r, i));
+  return out;
+}
+
+AccessKey ReadKey(const PGresult* r, int i) {
+  return AccessKey{Text(r, i, 0), Int(r, i, 1), Text(r, i, 2), HexDecode(Text(r, i, 3)),
+                   IsTrue(r, i, 4), Int(r, i, 5)};
+}
+
+Plan ReadPlan(const PGresult* r, int i) {
+  return Plan{Int(r, i, 0), Int(r, i, 1), Text(r, i, 2), Int(r, i, 3), Int(r, i, 4), OptionalInt(r, i, 5)};
+}
+
+// Maps a constraint violation of the last statement to kInvalidParameter with `taken`.
+Error Clash(const PgConnection& conn, const Error& e, std::string_view taken) {
+  if (conn.sqlstate() == "23505") return Error(ErrorCode::kInvalidParameter, std::string(taken));
+  if (conn.sqlstate() == "23503") return Error(ErrorCode::kInvalidParameter, "No such account or user.");
+  return e;
+}
+
+constexpr const char* kKeyColumns =
+    "SELECT id, account_id, user_name, sealed_secret, enabled, created_at FROM access_keys ";
+
+}  // namespace
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
+  std::unique_ptr<PostgresStore> store(new PostgresStore(url));
+  Status migrated = store->EnsureMigrated();
+  if (!migrated && migrated.error().code != ErrorCode::kServiceUnavailable) return migrated.error();
+  return store;
+}
+
+Status PostgresStore::EnsureMigrated() {
+  std::scoped_lock lock(migrate_mu_);
+  if (migrated_.load()) return Ok{};
+  Result<std::unique_ptr<PgConnection>> conn = PgConnection::Open(url_);
+  if (!conn) return conn.error();
+  if (Status s = Migrate(**conn); !s) return s;
+  migrated_.store(true);
+  return Ok{};
+}
+
+Result<PostgresStore::Lease> PostgresStore::Acquire() {
+  if (!migrated_.load()) {
+    if (Status s = EnsureMigrated(); !s) return s.error();
+  }
+  {
+    std::scoped_lock lock(mu_);
+    if (!idle_.empty()) {
+      std::unique_ptr<PgConnection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(conn));
+    }
+  }
+  Result<std::unique_ptr<PgConnection>> conn = PgConnection::Open(url_);
+  if (!conn) return conn.error();
+  // Acknowledge nothing before it is durable, whatever the server's default says.
+  Result<PgResultPtr> set = (*conn)->Exec("SET synchronous_commit = on");
+  if (!set) return set.error();
+  return Lease(this, std::move(*conn));
+}
+
+void PostgresStore::Release(std::unique_ptr<PgConnection> conn) {
+  std::scoped_lock lock(mu_);
+  idle_.push_back(std::move(conn));
+}
+
+Status PostgresStore::InTransaction(const std::function<Status(PgConnection&)>& body) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> begin = (*conn)->Exec("BEGIN");
+  if (!begin) return begin.error();
+  Status s = body(**conn);
+  if (!s) {
+    (void)(*conn)->Exec("ROLLBACK");
+    return s;
+  }
+  Result<PgResultPtr> commit = (*conn)->Exec("COMMIT");
+  if (!commit) return commit.error();
+  return Ok{};
+}
+
+Result<Account> PostgresStore::CreateAccount(int64_t id, std::string_view name, int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)", {S(id), std::string(name), S(now)});
+  if (!r) return Clash(**conn, r.error(), "An account with this name already exists.");
+  return Account{id, std::string(name), now};
+}
+
+Result<std::optional<Account>> PostgresStore::FindAccount(int64_t id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec("SELECT id, name, created_at FROM accounts WHERE id = $1", {S(id)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<Account>();
+  return std::optional<Account>(Account{Int(r->get(), 0, 0), Text(r->get(), 0, 1), Int(r->get(), 0, 2)});
+}
+
+Result<std::optional<Account>> PostgresStore::FindAccountByName(std::string_view name) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r =
+      (*conn)->Exec("SELECT id, name, created_at FROM accounts WHERE name = $1", {std::string(name)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<Account>();
+  return std::optional<Account>(Account{Int(r->get(), 0, 0), Text(r->get(), 0, 1), Int(r->get(), 0, 2)});
+}
+
+Status PostgresStore::InsertAccessKey(const AccessKey& key) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO access_keys (id, account_id, user_name, sealed_secret, enabled, created_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6)",
+      {key.id, S(key.account_id), key.user_name, HexEncode(key.sealed_secret), B(key.enabled),
+       S(key.created_at)});
+  if (!r) return r.error();
+  return Ok{};
+}
+
+Result<std::optional<AccessKey>> PostgresStore::FindAccessKey(std::string_view id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(std::string(kKeyColumns) + "WHERE id = $1", {std::string(id)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<AccessKey>();
+  return std::optional<AccessKey>(ReadKey(r->get(), 0));
+}
+
+Result<std::vector<AccessKey>> PostgresStore::ListAccessKeys(int64_t account_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      std::string(kKeyColumns) + "WHERE account_id = $1 ORDER BY created_at, id", {S(account_id)});
+  if (!r) return r.error();
+  std::vector<AccessKey> keys;
+  for (int i = 0; i < PQntuples(r->get()); ++i) keys.push_back(ReadKey(r->get(), i));
+  return keys;
+}
+
+Result<bool> PostgresStore::SetAccessKeyEnabled(std::string_view id, bool enabled) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec("UPDATE access_keys SET enabled = $2 WHERE id = $1",
+                                        {std::string(id), B(enabled)});
+  if (!r) return r.error();
+  return std::string(PQcmdTuples(r->get())) != "0";
+}
+
+Result<Plan> PostgresStore::GrantPlan(const Plan& plan) {
+  Plan stored = plan;
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    std::vector<Param> params = {S(plan.account_id), plan.product_code, S(plan.count), S(plan.granted_at),
+                                 plan.expires_at ? Param(S(*plan.expires_at)) : Param()};
+    Result<PgResultPtr> r = conn.Exec(
+        "INSERT INTO plans (account_id, product_code, count, granted_at, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING id", params);
+    if (!r) return Clash(conn, r.error(), "bad plan");
+    stored.id = Int(r->get(), 0, 0);
+    Result<PgResultPtr> usage = conn.Exec(
+        "INSERT INTO package_usage (account_id, product_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        {S(plan.account_id), plan.product_code});
+    if (!usage) return usage.error();
+    return Ok{};
+  });
+  if (!s) return s.error();
+  return stored;
+}
+
+Result<std::vector<Plan>> PostgresStore::ListPlans(int64_t account_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT id, account_id, product_code, count, granted_at, expires_at FROM plans "
+      "WHERE account_id = $1 ORDER BY id", {S(account_id)});
+  if (!r) return r.error();
+  std::vector<Plan> plans;
+  for (int i = 0; i < PQntuples(r->get()); ++i) plans.push_back(ReadPlan(r->get(), i));
+  return plans;
+}
+
+Result<PackageCounters> PostgresStore::GetPackageCounters(int64_t account_id,
+                                                          std::string_view product_code,
+                                                          int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT (SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND "
+      "product_code = $2 AND (expires_at IS NULL OR expires_at > $3)), "
+      "COALESCE((SELECT used FROM package_usage WHERE account_id = $1 AND product_code = $2), 0), "
+      "COALESCE((SELECT issued FROM package_usage WHERE account_id = $1 AND product_code = $2), 0)",
+      {S(account_id), std::string(product_code), S(now)});
+  if (!r) return r.error();
+  return PackageCounters{Int(r->get(), 0, 0), Int(r->get(), 0, 1), Int(r->get(), 0, 2)};
+}
+
+Result<cas::Order> PostgresStore::CreateOrder(cas::Order order, int64_t now) {
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    // UsedCount never passes TotalCount: the UPDATE's WHERE clause is the check, re-evaluated
+    // on the latest row version when another node's take commits first.
+    Result<PgResultPtr> take = conn.Exec(
+        "UPDATE package_usage SET used = used + 1 WHERE account_id = $1 AND product_code = $2 "
+        "AND used < (SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND "
+        "product_code = $2 AND (expires_at IS NULL OR expires_at > $3)) RETURNING used",
+        {S(order.account_id), order.product_code, S(now)});
+    if (!take) return take.error();
+    if (PQntuples(take->get()) == 0) {
+      Result<PgResultPtr> total = conn.Exec(
+          "SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND product_code = $2 "
+          "AND (expires_at IS NULL OR expires_at > $3)",
+          {S(order.account_id), order.product_code, S(now)});
+      if (!total) return total.error();
+      if (Int(total->get(), 0, 0) == 0) {
+        return Error(ErrorCode::kNotFoundPackage,
+                     "No certificate resource plan of " + order.product_code + " is in force.");
+      }
+      return Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
+                                                   order.product_code + " has no remaining count.");
+    }
+    order.id = NewOrderId();
+    // ON CONFLICT: a random id clash (astronomically rare) must not abort the transaction.
+    for (int attempt = 0; attempt < 4; ++attempt, order.id = NewOrderId()) {
+      Result<PgResultPtr> insert = conn.Exec(
+          std::string("INSERT INTO orders (") + kOrderColumns +
+              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+              "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) "
+              "ON CONFLICT (id) DO NOTHING",
+          OrderParams(order));
+      if (!insert) return insert.error();
+      if (std::string(PQcmdTuples(insert->get())) == "1") return Ok{};
+    }
+    return InternalError("could not allocate an order id");
+  });
+  if (!s) return s.error();
+  return order;
+}
+
+Result<std::optional<cas::Order>> PostgresStore::FindOrder(int64_t account_id, int64_t order_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      std::string("SELECT ") + kOrderColumns +
+          " FROM orders WHERE id = $1 AND ($2::bigint = 0 OR account_id = $2) AND status <> 'deleted'",
+      {S(order_id), S(account_id)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<cas::Order>();
+  return std::optional<cas::Order>(ReadOrder(r->get(), 0));
+}
+
+Status PostgresStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
+  return InTransaction([&](PgConnection& conn) -> Status {
+    std::vector<Param> params = OrderParams(t.order);
+    params.push_back(std::string(cas::StatusName(expected)));
+    Result<PgResultPtr> update = conn.Exec(
+        "UPDATE orders SET account_id = $2, product_code = $3, origin = $4, status = $5, "
+        "validate_type = $6, domains = $7, token = $8, csr_pem = $9, sealed_private_key = $10, "
+        "certificate_pem = $11, chain_pem = $12, serial_hex = $13, not_before = $14, "
+        "not_after = $15, issued_at = $16, holds_unit = $17, counts_issued = $18, username = $19, "
+        "phone = $20, email = $21, company_name = $22, tags_json = $23, created_at = $24, "
+        "updated_at = $25, validation_deadline = $26, next_check_at = $27, attempts = $28, "
+        "renewed_from = $29, failure_reason = $30 WHERE id = $1 AND status = $31",
+        params);
+    if (!update) return update.error();
+    // Compare-and-set on the state: of two nodes racing on one order, one wins.
+    if (std::string(PQcmdTuples(update->get())) != "1") {
+      return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
+    }
+    if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
+    Result<PgResultPtr> delta = conn.Exec(
+        "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
+        "WHERE account_id = $1 AND product_code = $2",
+        {S(t.order.account_id), t.order.product_code, S(t.delta.used), S(t.delta.issued)});
+    if (!delta) return delta.error();
+    return Ok{};
+  });
+}
+
+Result<std::vector<cas::Order>> PostgresStore::DueOrders(int64_t now, int limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // Claim: rows locked by another node's claim are skipped, and the lease moves next_check_at
+  // so no other node picks the order up while this one works on it.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      std::string("UPDATE orders SET next_check_at = $1::bigint + $3::bigint WHERE id IN (SELECT id FROM orders "
+                  "WHERE status IN ('domain_verify', 'process') AND next_check_at <= $1 "
+                  "ORDER BY next_check_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING ") +
+          kOrderColumns,
+      {S(now), S(limit), S(kLeaseSeconds)});
+  if (!r) return r.error();
+  std::vector<cas::Order> orders = ReadOrders(r->get());
+  for (cas::Order& o : orders) o.next_check_at = now;  // as due as it was when claimed
+  return orders;
+}
+
+Result<std::vector<cas::Order>> PostgresStore::ListOrders(int64_t account_id,
+                                                          std::string_view keyword) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      std::string("SELECT ") + kOrderColumns +
+          " FROM orders WHERE account_id = $1 AND status <> 'deleted' AND ($2 = '' OR "
+          "strpos(domains, $2) > 0 OR id::text = $2) ORDER BY created_at DESC, id DESC",
+      {S(account_id), std::string(keyword)});
+  if (!r) return r.error();
+  return ReadOrders(r->get());
+}
+
+Result<std::vector<CounterDrift>> PostgresStore::AuditCounters() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT COALESCE(u.account_id, o.account_id), COALESCE(u.product_code, o.product_code), "
+      "COALESCE(u.used, 0), COALESCE(u.issued, 0), COALESCE(o.used, 0), COALESCE(o.issued, 0) "
+      "FROM package_usage u FULL OUTER JOIN (SELECT account_id, product_code, "
+      "COUNT(*) FILTER (WHERE holds_unit) AS used, COUNT(*) FILTER (WHERE counts_issued) AS issued "
+      "FROM orders GROUP BY account_id, product_code) o "
+      "ON o.account_id = u.account_id AND o.product_code = u.product_code "
+      "WHERE COALESCE(u.used, 0) <> COALESCE(o.used, 0) OR COALESCE(u.issued, 0) <> COALESCE(o.issued, 0)");
+  if (!r) return r.error();
+  std::vector<CounterDrift> drifts;
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    const PGresult* res = r->get();
+    drifts.push_back(CounterDrift{Int(res, i, 0), Text(res, i, 1),
+                                  PackageCounters{0, Int(res, i, 2), Int(res, i, 3)},
+                                  PackageCounters{0, Int(res, i, 4), Int(res, i, 5)}});
+  }
+  return drifts;
+}
+
+Status PostgresStore::CreateUser(const User& user) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO users (account_id, name, created_at) VALUES ($1, $2, $3)",
+      {S(user.account_id), user.name, S(user.created_at)});
+  if (!r) return Clash(**conn, r.error(), "A user with this name already exists.");
+  return Ok{};
+}
+
+Result<std::vector<User>> PostgresStore::ListUsers(int64_t account_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT account_id, name, created_at FROM users WHERE account_id = $1 ORDER BY name", {S(account_id)});
+  if (!r) return r.error();
+  std::vector<User> users;
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    users.push_back(User{Int(r->get(), i, 0), Text(r->get(), i, 1), Int(r->get(), i, 2)});
+  }
+  return users;
+}
+
+Result<bool> PostgresStore::UserExists(int64_t account_id, std::string_view name) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec("SELECT 1 FROM users WHERE account_id = $1 AND name = $2",
+                                        {S(account_id), std::string(name)});
+  if (!r) return r.error();
+  return PQntuples(r->get()) > 0;
+}
+
+Status PostgresStore::DeleteUser(int64_t account_id, std::string_view name) {
+  return InTransaction([&](PgConnection& conn) -> Status {
+    std::vector<Param> params = {S(account_id), std::string(name)};
+    for (const char* sql : {"DELETE FROM access_keys WHERE account_id = $1 AND user_name = $2",
+                            "DELETE FROM policy_attachments WHERE account_id = $1 AND user_name = $2"}) {
+      Result<PgResultPtr> r = conn.Exec(sql, params);
+      if (!r) return r.error();
+    }
+    Result<PgResultPtr> r = conn.Exec("DELETE FROM users WHERE account_id = $1 AND name = $2", params);
+    if (!r) return r.error();
+    if (std::string(PQcmdTuples(r->get())) == "0") return Error(ErrorCode::kInvalidParameter, "No such user.");
+    return Ok{};
+  });
+}
+
+Status PostgresStore::CreatePolicy(const PolicyRecord& policy) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO policies (account_id, name, document, created_at) VALUES ($1, $2, $3, $4)",
+      {S(policy.account_id), policy.name, policy.document, S(policy.created_at)});
+  if (!r) return Clash(**conn, r.error(), "A policy with this name already exists.");
+  return Ok{};
+}
+
+Result<std::vector<PolicyRecord>> PostgresStore::ListPolicies(int64_t account_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT account_id, name, document, created_at FROM policies WHERE account_id = $1 ORDER BY name",
+      {S(account_id)});
+  if (!r) return r.error();
+  std::vector<PolicyRecord> out;
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    out.push_back(PolicyRecord{Int(r->get(), i, 0), Text(r->get(), i, 1), Text(r->get(), i, 2), Int(r->get(), i, 3)});
+  }
+  return out;
+}
+
+Status PostgresStore::AttachPolicy(int64_t account_id, std::string_view user,
+                                   std::string_view policy, bool system) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  if (!system) {
+    Result<PgResultPtr> exists = (*conn)->Exec(
+        "SELECT 1 FROM policies WHERE account_id = $1 AND name = $2", {S(account_id), std::string(policy)});
+    if (!exists) return exists.error();
+    if (PQntuples(exists->get()) == 0) return Error(ErrorCode::kInvalidParameter, "No such policy.");
+  }
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) VALUES ($1, $2, $3, $4)",
+      {S(account_id), std::string(user), std::string(policy), B(system)});
+  if (!r) return Clash(**conn, r.error(), "The policy is already attached.");
+  return Ok{};
+}
+
+Result<bool> PostgresStore::DetachPolicy(int64_t account_id, std::string_view user,
+                                         std::string_view policy) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "DELETE FROM policy_attachments WHERE account_id = $1 AND user_name = $2 AND policy_name = $3",
+      {S(account_id), std::string(user), std::string(policy)});
+  if (!r) return r.error();
+  return std::string(PQcmdTuples(r->get())) != "0";
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> PostgresStore::AttachedPolicies(
+    int64_t account_id, std::string_view user) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT a.policy_name, COALESCE(p.document, '') FROM policy_attachments a "
+      "LEFT JOIN policies p ON NOT a.system AND p.account_id = a.account_id AND "
+      "p.name = a.policy_name WHERE a.account_id = $1 AND a.user_name = $2 ORDER BY a.policy_name",
+      {S(account_id), std::string(user)});
+  if (!r) return r.error();
+  std::vector<std::pair<std::string, std::string>> out;
+  for (int i = 0; i < PQntuples(r->get()); ++i) out.emplace_back(Text(r->get(), i, 0), Text(r->get(), i, 1));
+  return out;
+}
+
+Status PostgresStore::RememberNonce(std::string_view access_key_id, std::string_view nonce,
+                                    int64_t expires_at, int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // Inserted, or an expired entry taken over; a live entry means the nonce was used.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3) "
+      "ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at "
+      "WHERE nonces.expires_at < $4 RETURNING 1",
+      {std::string(access_key_id), std::string(nonce), S(expires_at), S(now)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) {
+    return Error(ErrorCode::kSignatureNonceUsed, "Specified signature nonce was used already.");
+  }
+  // Now and then, sweep what has expired (any node may; the index makes it cheap).
+  thread_local uint32_t calls = 0;
+  if (++calls % 1024 == 0) {
+    (void)(*conn)->Exec("DELETE FROM nonces WHERE expires_at < $1", {S(now)});
+  }
+  return Ok{};
+}
+
+}  // namespace certplan::store::postgres
