@@ -4,8 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
-            nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev)
-test_pkgs=(libgtest-dev libgmock-dev clang-format openssl dnsmasq-base sqlite3)
+            nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev libpq-dev)
+test_pkgs=(libgtest-dev libgmock-dev clang-format openssl dnsmasq-base sqlite3 postgresql)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
@@ -26,4 +26,13 @@ sudo=""
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
+# policy-rc.d 101: the postgresql package must not start a system cluster; tests start their own.
+policy=/usr/sbin/policy-rc.d
+created_policy=""
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null && $sudo chmod +x $policy
+  created_policy=1
+fi
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+[[ -n "$created_policy" ]] && $sudo rm -f $policy
+exit 0

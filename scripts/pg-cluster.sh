@@ -19,8 +19,10 @@ case "$cmd" in
       [[ $(id -u) -eq 0 ]] && chown postgres: "$dir"
       as_owner "$bin/initdb" -D "$dir" -U postgres --auth=trust --no-sync >/dev/null
     fi
+    if ! as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300" start >/dev/null
+    fi
     echo "postgresql://postgres@127.0.0.1:$port/postgres"
     ;;
   stop)

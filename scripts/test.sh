@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds certplan twice (RelWithDebInfo, and ASan+UBSan), and runs
 # every test against both: the GoogleTest units, the layering check, and the end-to-end suite
-# that drives the real binary through the official Alibaba Cloud SDKs (installed by `npm ci`).
+# that drives the real binary through the official Alibaba Cloud SDKs (installed by `npm ci`),
+# once on SQLite and once on a PostgreSQL server this script starts on a loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,6 +13,13 @@ scripts/install-deps.sh --test
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCERTPLAN_SANITIZE=ON
 
+pg_dir=$(mktemp -d /tmp/certplan-test-pg-XXXXXX)
+chmod 777 "$pg_dir"
+trap 'scripts/pg-cluster.sh stop "$pg_dir/data"; rm -rf "$pg_dir"' EXIT
+pg_port=$(( 20000 + RANDOM % 20000 ))
+export CERTPLAN_E2E_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir/data" "$pg_port")
+export CERTPLAN_TEST_PG_URL=$CERTPLAN_E2E_PG_URL
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
@@ -19,7 +27,9 @@ status=0
 for flavour in build-asan build; do
   echo "== unit tests ($flavour)"
   ctest --test-dir "$flavour" --output-on-failure -j2 || status=1
-  echo "== end-to-end tests ($flavour)"
-  CERTPLAN_BIN="$root/$flavour/src/cli/certplan" tests/e2e/run.sh || status=1
+  for store in sqlite postgres; do
+    echo "== end-to-end tests ($flavour, $store)"
+    CERTPLAN_BIN="$root/$flavour/src/cli/certplan" CERTPLAN_E2E_STORE=$store tests/e2e/run.sh || status=1
+  done
 done
 exit $status

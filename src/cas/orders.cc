@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cas/domain_names.h"
+#include "core/log.h"
 #include "core/time_format.h"
 #include "pki/random.h"
 
@@ -236,7 +237,14 @@ Status Orders::Issue(const Order& order) {
   next.serial_hex = cert->serial_hex;
   next.not_before = cert->not_before;
   next.not_after = cert->not_after;
-  return Commit(Issued(std::move(next), now), order.status);
+  Status committed = Commit(Issued(std::move(next), now), order.status);
+  if (committed) {
+    log::Line(log::Level::kInfo, "certificate issued")
+        .Int("order_id", order.id)
+        .Str("serial", cert->serial_hex)
+        .Write();
+  }
+  return committed;
 }
 
 void Orders::DeferAfterFailure(int64_t order_id) {

@@ -54,9 +54,9 @@ function storeEnv(dataDir, env = {}) {
   return { ...process.env, ...env, ...(url ? { CERTPLAN_STORE_URL: url } : {}) };
 }
 
-function startServer({ config, dataDir, extraArgs = [], env = {} } = {}) {
+function startServer({ config, dataDir, extraArgs = [], env = {}, dev = true } = {}) {
   dataDir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-e2e-'));
-  const args = ['serve', '--dev', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs];
+  const args = ['serve', ...(dev ? ['--dev'] : []), '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs];
   if (config) {
     const file = path.join(dataDir, 'test-config.toml');
     fs.writeFileSync(file, config);
@@ -81,7 +81,7 @@ function startServer({ config, dataDir, extraArgs = [], env = {} } = {}) {
       started = true;
       clearTimeout(timer);
       // --dev prints the demo account on stdout before the listening line.
-      const demo = JSON.parse(stdout.trim().split('\n')[0]);
+      const demo = dev ? JSON.parse(stdout.trim().split('\n')[0]) : null;
       const port = Number(m[2]);
       resolve({
         child, dataDir, demo, port, host: m[1],
