@@ -1,0 +1,236 @@
+// certplan's load generator: N keep-alive connections on one Asio thread, each sending the next
+// request as soon as the previous answer arrived, for a fixed time. Every request to certplan
+// carries a fresh ACS3-HMAC-SHA256 signature and nonce (computed here, inside the measured
+// loop, as a real client would); against nginx the same headers are sent and ignored, so the
+// ratio isolates server cost. Prints one JSON object: throughput and latency percentiles.
+//
+//   loadgen --target 127.0.0.1:8080 --connections 64 --seconds 10 --action DescribePackageState
+//           --key LTAI… --secret … [--query ProductCode=…] [--path /]
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <utility>  // before Boost 1.74 Asio, whose awaitable.hpp needs std::exchange
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::string port = "8080";
+  int connections = 64;
+  double seconds = 10;
+  std::string action = "DescribePackageState";
+  std::string key, secret;
+  std::string query;  // already canonical: sorted, RFC 3986 encoded
+  std::string path = "/";
+  bool unique_domain = false;  // append a per-request Domain (write benchmarks)
+};
+
+std::string Hex(const unsigned char* p, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[p[i] >> 4];
+    out += kHex[p[i] & 15];
+  }
+  return out;
+}
+
+std::string Sha256Hex(const std::string& s) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
+  return Hex(md, len);
+}
+
+std::string IsoNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+constexpr const char* kEmptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+// A signed request exactly as @alicloud/cas20200407 sends it (spec §1.3).
+http::request<http::empty_body> SignedRequest(const Options& o, uint64_t seq) {
+  unsigned char raw[16];
+  RAND_bytes(raw, sizeof raw);
+  const std::string nonce = Hex(raw, sizeof raw);
+  const std::string date = IsoNow();
+  const std::string host = o.host + ":" + o.port;
+  std::string query = o.query;
+  if (o.unique_domain) {
+    std::string domain = "Domain=n" + std::to_string(seq) + "-" + nonce.substr(0, 8) + ".example.com";
+    query = domain + (query.empty() ? "" : "&" + query);  // "Domain" sorts before the rest we use
+  }
+  const std::string canonical = "POST\n/\n" + query + "\nhost:" + host + "\nx-acs-action:" + o.action +
+                                "\nx-acs-content-sha256:" + kEmptyHash + "\nx-acs-date:" + date +
+                                "\nx-acs-signature-nonce:" + nonce + "\nx-acs-version:2020-04-07\n\n" +
+                                "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version\n" +
+                                kEmptyHash;
+  const std::string to_sign = "ACS3-HMAC-SHA256\n" + Sha256Hex(canonical);
+  unsigned char mac[32];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), o.secret.data(), static_cast<int>(o.secret.size()),
+       reinterpret_cast<const unsigned char*>(to_sign.data()), to_sign.size(), mac, &mac_len);
+  http::request<http::empty_body> req{http::verb::post, o.path + (query.empty() ? "" : "?" + query), 11};
+  req.set(http::field::host, host);
+  req.set("x-acs-action", o.action);
+  req.set("x-acs-version", "2020-04-07");
+  req.set("x-acs-date", date);
+  req.set("x-acs-signature-nonce", nonce);
+  req.set("x-acs-content-sha256", kEmptyHash);
+  req.set(http::field::authorization,
+          "ACS3-HMAC-SHA256 Credential=" + o.key +
+              ",SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;"
+              "x-acs-signature-nonce;x-acs-version,Signature=" + Hex(mac, mac_len));
+  req.keep_alive(true);
+  return req;
+}
+
+struct Stats {
+  std::vector<uint32_t> latencies_us;
+  uint64_t ok = 0, errors = 0, connect_failures = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(net::io_context& ioc, const Options& o, const tcp::resolver::results_type& ep,
+             Clock::time_point deadline, Stats& stats, uint64_t& seq)
+      : stream_(ioc), o_(o), endpoints_(ep), deadline_(deadline), stats_(stats), seq_(seq) {}
+
+  void Start() {
+    stream_.async_connect(endpoints_, [self = shared_from_this()](beast::error_code ec, auto) {
+      if (ec) {
+        ++self->stats_.connect_failures;
+        return;
+      }
+      self->stream_.socket().set_option(tcp::no_delay(true));
+      self->Send();
+    });
+  }
+
+ private:
+  void Send() {
+    if (Clock::now() >= deadline_) return;
+    req_ = SignedRequest(o_, ++seq_);
+    started_ = Clock::now();
+    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Fail();
+      self->res_ = {};
+      http::async_read(self->stream_, self->buffer_, self->res_,
+                       [self](beast::error_code ec2, size_t) { self->OnRead(ec2); });
+    });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) return Fail();
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    if (res_.result_int() == 200) {
+      ++stats_.ok;
+      stats_.latencies_us.push_back(static_cast<uint32_t>(us));
+    } else {
+      ++stats_.errors;
+      if (stats_.errors <= 3) std::fprintf(stderr, "HTTP %u: %s\n", res_.result_int(), res_.body().c_str());
+    }
+    if (!res_.keep_alive()) return;
+    Send();
+  }
+
+  void Fail() { ++stats_.errors; }
+
+  beast::tcp_stream stream_;
+  const Options& o_;
+  tcp::resolver::results_type endpoints_;
+  Clock::time_point deadline_;
+  Stats& stats_;
+  uint64_t& seq_;
+  http::request<http::empty_body> req_;
+  http::response<http::string_body> res_;
+  beast::flat_buffer buffer_;
+  Clock::time_point started_;
+};
+
+bool Parse(int argc, char** argv, Options& o) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--target") {
+      o.host = v.substr(0, v.rfind(':'));
+      o.port = v.substr(v.rfind(':') + 1);
+    } else if (k == "--connections") {
+      o.connections = std::stoi(v);
+    } else if (k == "--seconds") {
+      o.seconds = std::stod(v);
+    } else if (k == "--action") {
+      o.action = v;
+    } else if (k == "--key") {
+      o.key = v;
+    } else if (k == "--secret") {
+      o.secret = v;
+    } else if (k == "--query") {
+      o.query = v;
+    } else if (k == "--path") {
+      o.path = v;
+    } else if (k == "--unique-domain") {
+      o.unique_domain = v == "1";
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!Parse(argc, argv, o)) return 2;
+  net::io_context ioc(1);
+  tcp::resolver resolver(ioc);
+  const auto endpoints = resolver.resolve(o.host, o.port);
+  Stats stats;
+  stats.latencies_us.reserve(4'000'000);
+  uint64_t seq = 0;
+  const auto begin = Clock::now();
+  const auto deadline = begin + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
+  for (int i = 0; i < o.connections; ++i) {
+    std::make_shared<Connection>(ioc, o, endpoints, deadline, stats, seq)->Start();
+  }
+  ioc.run();
+  const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  std::vector<uint32_t>& l = stats.latencies_us;
+  std::sort(l.begin(), l.end());
+  auto pct = [&](double p) -> double {
+    if (l.empty()) return 0;
+    return l[std::min(l.size() - 1, static_cast<size_t>(p * static_cast<double>(l.size())))] / 1000.0;
+  };
+  std::printf(
+      "{\"ok\":%llu,\"errors\":%llu,\"connect_failures\":%llu,\"seconds\":%.3f,\"rps\":%.1f,"
+      "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f}\n",
+      static_cast<unsigned long long>(stats.ok), static_cast<unsigned long long>(stats.errors),
+      static_cast<unsigned long long>(stats.connect_failures), elapsed,
+      static_cast<double>(stats.ok) / elapsed, pct(0.50), pct(0.99), pct(0.999));
+  return stats.ok > 0 ? 0 : 1;
+}

@@ -1,0 +1,46 @@
+'use strict';
+// Prints bench/run.sh's results as a table: each figure beside its baseline from the same run.
+const fs = require('fs');
+const [resultsFile, microFile] = process.argv.slice(2);
+const results = {};
+for (const line of fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boolean)) {
+  const r = JSON.parse(line);
+  results[r.name] = r;
+}
+const fmt = (n, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : Number(n).toFixed(d));
+const rows = [['benchmark', 'figure', 'baseline', 'ratio', 'p50 ms', 'p99 ms', 'target']];
+const targets = { 'read-certplan': '>= 0.6x, p99 <= 2 ms', 'write-sqlite': '>= 1.0x', 'write-postgres': '>= 0.7x' };
+for (const [name, r] of Object.entries(results)) {
+  if (!r.result.rps) continue;
+  const base = r.baseline !== '-' ? results[r.baseline] : null;
+  const ratio = base ? r.result.rps / base.result.rps : undefined;
+  rows.push([name, `${fmt(r.result.rps)} /s${r.result.errors ? ` (${r.result.errors} errors)` : ''}`,
+    base ? `${base.name} ${fmt(base.result.rps)} /s` : '-', base ? `${fmt(ratio, 2)}x` : '-',
+    fmt(r.result.p50_ms, 3), fmt(r.result.p99_ms, 3), targets[name] || '']);
+}
+for (const name of ['idle-rss-kb', 'rss-1000-connections-kb']) {
+  if (results[name]) {
+    rows.push([name.replace('-kb', ''), `${fmt(results[name].result.kb / 1024, 1)} MiB`, '-', '-', '', '',
+      name.startsWith('idle') ? '<= 64 MiB' : '<= 256 MiB']);
+  }
+}
+if (microFile && fs.existsSync(microFile)) {
+  const micro = {};
+  for (const b of JSON.parse(fs.readFileSync(microFile, 'utf8')).benchmarks) micro[b.name] = b;
+  const pairs = [['BM_SignatureV3Verify', 'BM_Floor_Sha256AndHmac'], ['BM_SignatureV1Verify', 'BM_Floor_Sha256AndHmac'],
+    ['BM_ParamDecode', 'BM_Floor_CopyQuery'], ['BM_PolicyEvaluate', 'BM_Floor_WildcardMatch'],
+    ['BM_CsrCheckAndSign', 'BM_Floor_EcdsaP256Sign']];
+  const perSecond = (b) => 1e9 / (b.time_unit === 'ns' ? b.real_time : b.time_unit === 'us' ? b.real_time * 1e3 : b.real_time * 1e6);
+  for (const [name, floor] of pairs) {
+    if (!micro[name] || !micro[floor]) continue;
+    const a = perSecond(micro[name]);
+    const b = perSecond(micro[floor]);
+    rows.push([name.replace('BM_', ''), `${fmt(a)} /s`, `${floor.replace('BM_', '')} ${fmt(b)} /s`, `${fmt(a / b, 2)}x`, '', '',
+      name === 'BM_CsrCheckAndSign' ? '>= 8000 /s' : '']);
+  }
+}
+const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+for (const [i, r] of rows.entries()) {
+  console.log('| ' + r.map((c, j) => String(c).padEnd(widths[j])).join(' | ') + ' |');
+  if (i === 0) console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+}
