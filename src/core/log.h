@@ -26,6 +26,7 @@ class Line {
  private:
   void Key(std::string_view key);
   Level level_;
+  bool enabled_;
   std::string buf_;
 };
 
