@@ -7,11 +7,13 @@ namespace certplan::store::postgres {
 Result<std::unique_ptr<PgConnection>> PgConnection::Open(const std::string& url) {
   PgConnPtr conn(PQconnectdb(url.c_str()));
   if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
-    return Error(ErrorCode::kServiceUnavailable, "The store is not available.",
-                 std::string("postgres connect: ") + (conn ? PQerrorMessage(conn.get()) : "out of memory"));
+    return Error(
+        ErrorCode::kServiceUnavailable, "The store is not available.",
+        std::string("postgres connect: ") + (conn ? PQerrorMessage(conn.get()) : "out of memory"));
   }
   // Server notices ("already exists, skipping") are not errors and would only clutter stderr.
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(std::move(conn)));
 }
 

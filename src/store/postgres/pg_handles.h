@@ -1,12 +1,12 @@
 #pragma once
 
-#include <libpq-fe.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <libpq-fe.h>
 
 #include "core/free_with.h"
 #include "core/result.h"

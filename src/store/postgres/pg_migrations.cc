@@ -123,18 +123,21 @@ Status Migrate(PgConnection& conn) {
     return Status(e);
   };
   // One lock id for certplan's schema: concurrent starts wait here, then see the new version.
-  for (const char* sql : {"SELECT pg_advisory_xact_lock(7366831)",
-                          "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)"}) {
+  for (const char* sql :
+       {"SELECT pg_advisory_xact_lock(7366831)",
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)"}) {
     Result<PgResultPtr> r = conn.Exec(sql);
     if (!r) return fail(r.error());
   }
-  Result<PgResultPtr> current = conn.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  Result<PgResultPtr> current =
+      conn.Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   if (!current) return fail(current.error());
   const int64_t version = Int(current->get(), 0, 0);
   constexpr int64_t kLatest = std::size(kMigrations);
   if (version > kLatest) {
-    return fail(Error(ErrorCode::kServiceUnavailable, "The store is not available.",
-                      "database schema version " + std::to_string(version) + " is newer than this binary"));
+    return fail(
+        Error(ErrorCode::kServiceUnavailable, "The store is not available.",
+              "database schema version " + std::to_string(version) + " is newer than this binary"));
   }
   for (int64_t v = version + 1; v <= kLatest; ++v) {
     Result<PgResultPtr> r = conn.Exec(kMigrations[v - 1]);

@@ -63,13 +63,35 @@ std::vector<std::string> SplitDomains(const std::string& text) {
 }
 
 std::vector<Param> OrderParams(const cas::Order& o) {
-  return {S(o.id), S(o.account_id), o.product_code, S(static_cast<int64_t>(o.origin)),
-          std::string(cas::StatusName(o.status)), std::string(cas::ValidateTypeName(o.validate_type)),
-          JoinDomains(o.domains), o.token, o.csr_pem, HexEncode(o.sealed_private_key),
-          o.certificate_pem, o.chain_pem, o.serial_hex, S(o.not_before), S(o.not_after),
-          S(o.issued_at), B(o.holds_unit), B(o.counts_issued), o.contact.username, o.contact.phone,
-          o.contact.email, o.contact.company_name, o.tags_json, S(o.created_at), S(o.updated_at),
-          S(o.validation_deadline), S(o.next_check_at), S(o.attempts), S(o.renewed_from),
+  return {S(o.id),
+          S(o.account_id),
+          o.product_code,
+          S(static_cast<int64_t>(o.origin)),
+          std::string(cas::StatusName(o.status)),
+          std::string(cas::ValidateTypeName(o.validate_type)),
+          JoinDomains(o.domains),
+          o.token,
+          o.csr_pem,
+          HexEncode(o.sealed_private_key),
+          o.certificate_pem,
+          o.chain_pem,
+          o.serial_hex,
+          S(o.not_before),
+          S(o.not_after),
+          S(o.issued_at),
+          B(o.holds_unit),
+          B(o.counts_issued),
+          o.contact.username,
+          o.contact.phone,
+          o.contact.email,
+          o.contact.company_name,
+          o.tags_json,
+          S(o.created_at),
+          S(o.updated_at),
+          S(o.validation_deadline),
+          S(o.next_check_at),
+          S(o.attempts),
+          S(o.renewed_from),
           o.failure_reason};
 }
 
@@ -112,18 +134,20 @@ std::vector<cas::Order> ReadOrders(const PGresult* r) {
 }
 
 AccessKey ReadKey(const PGresult* r, int i) {
-  return AccessKey{Text(r, i, 0), Int(r, i, 1), Text(r, i, 2), HexDecode(Text(r, i, 3)),
+  return AccessKey{Text(r, i, 0),   Int(r, i, 1), Text(r, i, 2), HexDecode(Text(r, i, 3)),
                    IsTrue(r, i, 4), Int(r, i, 5)};
 }
 
 Plan ReadPlan(const PGresult* r, int i) {
-  return Plan{Int(r, i, 0), Int(r, i, 1), Text(r, i, 2), Int(r, i, 3), Int(r, i, 4), OptionalInt(r, i, 5)};
+  return Plan{Int(r, i, 0), Int(r, i, 1), Text(r, i, 2),
+              Int(r, i, 3), Int(r, i, 4), OptionalInt(r, i, 5)};
 }
 
 // Maps a constraint violation of the last statement to kInvalidParameter with `taken`.
 Error Clash(const PgConnection& conn, const Error& e, std::string_view taken) {
   if (conn.sqlstate() == "23505") return Error(ErrorCode::kInvalidParameter, std::string(taken));
-  if (conn.sqlstate() == "23503") return Error(ErrorCode::kInvalidParameter, "No such account or user.");
+  if (conn.sqlstate() == "23503")
+    return Error(ErrorCode::kInvalidParameter, "No such account or user.");
   return e;
 }
 
@@ -192,8 +216,9 @@ Status PostgresStore::InTransaction(const std::function<Status(PgConnection&)>& 
 Result<Account> PostgresStore::CreateAccount(int64_t id, std::string_view name, int64_t now) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)", {S(id), std::string(name), S(now)});
+  Result<PgResultPtr> r =
+      (*conn)->Exec("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)",
+                    {S(id), std::string(name), S(now)});
   if (!r) return Clash(**conn, r.error(), "An account with this name already exists.");
   return Account{id, std::string(name), now};
 }
@@ -201,20 +226,23 @@ Result<Account> PostgresStore::CreateAccount(int64_t id, std::string_view name, 
 Result<std::optional<Account>> PostgresStore::FindAccount(int64_t id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec("SELECT id, name, created_at FROM accounts WHERE id = $1", {S(id)});
+  Result<PgResultPtr> r =
+      (*conn)->Exec("SELECT id, name, created_at FROM accounts WHERE id = $1", {S(id)});
   if (!r) return r.error();
   if (PQntuples(r->get()) == 0) return std::optional<Account>();
-  return std::optional<Account>(Account{Int(r->get(), 0, 0), Text(r->get(), 0, 1), Int(r->get(), 0, 2)});
+  return std::optional<Account>(
+      Account{Int(r->get(), 0, 0), Text(r->get(), 0, 1), Int(r->get(), 0, 2)});
 }
 
 Result<std::optional<Account>> PostgresStore::FindAccountByName(std::string_view name) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r =
-      (*conn)->Exec("SELECT id, name, created_at FROM accounts WHERE name = $1", {std::string(name)});
+  Result<PgResultPtr> r = (*conn)->Exec("SELECT id, name, created_at FROM accounts WHERE name = $1",
+                                        {std::string(name)});
   if (!r) return r.error();
   if (PQntuples(r->get()) == 0) return std::optional<Account>();
-  return std::optional<Account>(Account{Int(r->get(), 0, 0), Text(r->get(), 0, 1), Int(r->get(), 0, 2)});
+  return std::optional<Account>(
+      Account{Int(r->get(), 0, 0), Text(r->get(), 0, 1), Int(r->get(), 0, 2)});
 }
 
 Status PostgresStore::InsertAccessKey(const AccessKey& key) {
@@ -232,7 +260,8 @@ Status PostgresStore::InsertAccessKey(const AccessKey& key) {
 Result<std::optional<AccessKey>> PostgresStore::FindAccessKey(std::string_view id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(std::string(kKeyColumns) + "WHERE id = $1", {std::string(id)});
+  Result<PgResultPtr> r =
+      (*conn)->Exec(std::string(kKeyColumns) + "WHERE id = $1", {std::string(id)});
   if (!r) return r.error();
   if (PQntuples(r->get()) == 0) return std::optional<AccessKey>();
   return std::optional<AccessKey>(ReadKey(r->get(), 0));
@@ -261,15 +290,18 @@ Result<bool> PostgresStore::SetAccessKeyEnabled(std::string_view id, bool enable
 Result<Plan> PostgresStore::GrantPlan(const Plan& plan) {
   Plan stored = plan;
   Status s = InTransaction([&](PgConnection& conn) -> Status {
-    std::vector<Param> params = {S(plan.account_id), plan.product_code, S(plan.count), S(plan.granted_at),
+    std::vector<Param> params = {S(plan.account_id), plan.product_code, S(plan.count),
+                                 S(plan.granted_at),
                                  plan.expires_at ? Param(S(*plan.expires_at)) : Param()};
     Result<PgResultPtr> r = conn.Exec(
         "INSERT INTO plans (account_id, product_code, count, granted_at, expires_at) "
-        "VALUES ($1, $2, $3, $4, $5) RETURNING id", params);
+        "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        params);
     if (!r) return Clash(conn, r.error(), "bad plan");
     stored.id = Int(r->get(), 0, 0);
     Result<PgResultPtr> usage = conn.Exec(
-        "INSERT INTO package_usage (account_id, product_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "INSERT INTO package_usage (account_id, product_code) VALUES ($1, $2) ON CONFLICT DO "
+        "NOTHING",
         {S(plan.account_id), plan.product_code});
     if (!usage) return usage.error();
     return Ok{};
@@ -283,7 +315,8 @@ Result<std::vector<Plan>> PostgresStore::ListPlans(int64_t account_id) {
   if (!conn) return conn.error();
   Result<PgResultPtr> r = (*conn)->Exec(
       "SELECT id, account_id, product_code, count, granted_at, expires_at FROM plans "
-      "WHERE account_id = $1 ORDER BY id", {S(account_id)});
+      "WHERE account_id = $1 ORDER BY id",
+      {S(account_id)});
   if (!r) return r.error();
   std::vector<Plan> plans;
   for (int i = 0; i < PQntuples(r->get()); ++i) plans.push_back(ReadPlan(r->get(), i));
@@ -306,53 +339,53 @@ Result<PackageCounters> PostgresStore::GetPackageCounters(int64_t account_id,
 }
 
 Result<cas::Order> PostgresStore::CreateOrder(cas::Order order, int64_t now) {
-  Status s = InTransaction([&](PgConnection& conn) -> Status {
-    // UsedCount never passes TotalCount: the UPDATE's WHERE clause is the check, re-evaluated
-    // on the latest row version when another node's take commits first.
-    Result<PgResultPtr> take = conn.Exec(
-        "UPDATE package_usage SET used = used + 1 WHERE account_id = $1 AND product_code = $2 "
-        "AND used < (SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND "
-        "product_code = $2 AND (expires_at IS NULL OR expires_at > $3)) RETURNING used",
-        {S(order.account_id), order.product_code, S(now)});
-    if (!take) return take.error();
-    if (PQntuples(take->get()) == 0) {
-      Result<PgResultPtr> total = conn.Exec(
-          "SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND product_code = $2 "
-          "AND (expires_at IS NULL OR expires_at > $3)",
-          {S(order.account_id), order.product_code, S(now)});
-      if (!total) return total.error();
-      if (Int(total->get(), 0, 0) == 0) {
-        return Error(ErrorCode::kNotFoundPackage,
-                     "No certificate resource plan of " + order.product_code + " is in force.");
-      }
-      return Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
-                                                   order.product_code + " has no remaining count.");
-    }
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // One statement, one round trip, one commit: the quota take and the order insert succeed or
+  // fail together. UsedCount never passes TotalCount: the UPDATE's WHERE clause is the check,
+  // re-evaluated on the latest row version when another node's take commits first.
+  static const std::string kTakeAndInsert =
+      std::string(
+          "WITH take AS (UPDATE package_usage SET used = used + 1 WHERE account_id = $2 "
+          "AND product_code = $3 AND used < (SELECT COALESCE(SUM(count), 0) FROM plans "
+          "WHERE account_id = $2 AND product_code = $3 AND (expires_at IS NULL OR "
+          "expires_at > $31::bigint)) RETURNING 1) INSERT INTO orders (") +
+      kOrderColumns +
+      ") SELECT $1::bigint, $2::bigint, $3, $4::integer, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+      "$14::bigint, $15::bigint, $16::bigint, $17::boolean, $18::boolean, $19, $20, $21, $22, $23, "
+      "$24::bigint, $25::bigint, $26::bigint, $27::bigint, $28::bigint, $29::bigint, $30 FROM take "
+      "RETURNING id";
+  for (int attempt = 0; attempt < 4; ++attempt) {
     order.id = NewOrderId();
-    // ON CONFLICT: a random id clash (astronomically rare) must not abort the transaction.
-    for (int attempt = 0; attempt < 4; ++attempt, order.id = NewOrderId()) {
-      Result<PgResultPtr> insert = conn.Exec(
-          std::string("INSERT INTO orders (") + kOrderColumns +
-              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-              "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30) "
-              "ON CONFLICT (id) DO NOTHING",
-          OrderParams(order));
-      if (!insert) return insert.error();
-      if (std::string(PQcmdTuples(insert->get())) == "1") return Ok{};
+    std::vector<Param> params = OrderParams(order);
+    params.push_back(S(now));
+    Result<PgResultPtr> r = (*conn)->Exec(kTakeAndInsert, params);
+    // A random id clash (astronomically rare) fails the whole statement; try another id.
+    if (!r && (*conn)->sqlstate() == "23505") continue;
+    if (!r) return r.error();
+    if (PQntuples(r->get()) == 1) return order;
+    Result<PgResultPtr> total = (*conn)->Exec(
+        "SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND product_code = $2 "
+        "AND (expires_at IS NULL OR expires_at > $3)",
+        {S(order.account_id), order.product_code, S(now)});
+    if (!total) return total.error();
+    if (Int(total->get(), 0, 0) == 0) {
+      return Error(ErrorCode::kNotFoundPackage,
+                   "No certificate resource plan of " + order.product_code + " is in force.");
     }
-    return InternalError("could not allocate an order id");
-  });
-  if (!s) return s.error();
-  return order;
+    return Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
+                                                 order.product_code + " has no remaining count.");
+  }
+  return InternalError("could not allocate an order id");
 }
 
 Result<std::optional<cas::Order>> PostgresStore::FindOrder(int64_t account_id, int64_t order_id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      std::string("SELECT ") + kOrderColumns +
-          " FROM orders WHERE id = $1 AND ($2::bigint = 0 OR account_id = $2) AND status <> 'deleted'",
-      {S(order_id), S(account_id)});
+  Result<PgResultPtr> r = (*conn)->Exec(std::string("SELECT ") + kOrderColumns +
+                                            " FROM orders WHERE id = $1 AND ($2::bigint = 0 OR "
+                                            "account_id = $2) AND status <> 'deleted'",
+                                        {S(order_id), S(account_id)});
   if (!r) return r.error();
   if (PQntuples(r->get()) == 0) return std::optional<cas::Order>();
   return std::optional<cas::Order>(ReadOrder(r->get(), 0));
@@ -392,7 +425,8 @@ Result<std::vector<cas::Order>> PostgresStore::DueOrders(int64_t now, int limit)
   // Claim: rows locked by another node's claim are skipped, and the lease moves next_check_at
   // so no other node picks the order up while this one works on it.
   Result<PgResultPtr> r = (*conn)->Exec(
-      std::string("UPDATE orders SET next_check_at = $1::bigint + $3::bigint WHERE id IN (SELECT id FROM orders "
+      std::string("UPDATE orders SET next_check_at = $1::bigint + $3::bigint WHERE id IN (SELECT "
+                  "id FROM orders "
                   "WHERE status IN ('domain_verify', 'process') AND next_check_at <= $1 "
                   "ORDER BY next_check_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING ") +
           kOrderColumns,
@@ -426,7 +460,8 @@ Result<std::vector<CounterDrift>> PostgresStore::AuditCounters() {
       "COUNT(*) FILTER (WHERE holds_unit) AS used, COUNT(*) FILTER (WHERE counts_issued) AS issued "
       "FROM orders GROUP BY account_id, product_code) o "
       "ON o.account_id = u.account_id AND o.product_code = u.product_code "
-      "WHERE COALESCE(u.used, 0) <> COALESCE(o.used, 0) OR COALESCE(u.issued, 0) <> COALESCE(o.issued, 0)");
+      "WHERE COALESCE(u.used, 0) <> COALESCE(o.used, 0) OR COALESCE(u.issued, 0) <> "
+      "COALESCE(o.issued, 0)");
   if (!r) return r.error();
   std::vector<CounterDrift> drifts;
   for (int i = 0; i < PQntuples(r->get()); ++i) {
@@ -441,9 +476,9 @@ Result<std::vector<CounterDrift>> PostgresStore::AuditCounters() {
 Status PostgresStore::CreateUser(const User& user) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "INSERT INTO users (account_id, name, created_at) VALUES ($1, $2, $3)",
-      {S(user.account_id), user.name, S(user.created_at)});
+  Result<PgResultPtr> r =
+      (*conn)->Exec("INSERT INTO users (account_id, name, created_at) VALUES ($1, $2, $3)",
+                    {S(user.account_id), user.name, S(user.created_at)});
   if (!r) return Clash(**conn, r.error(), "A user with this name already exists.");
   return Ok{};
 }
@@ -452,7 +487,8 @@ Result<std::vector<User>> PostgresStore::ListUsers(int64_t account_id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   Result<PgResultPtr> r = (*conn)->Exec(
-      "SELECT account_id, name, created_at FROM users WHERE account_id = $1 ORDER BY name", {S(account_id)});
+      "SELECT account_id, name, created_at FROM users WHERE account_id = $1 ORDER BY name",
+      {S(account_id)});
   if (!r) return r.error();
   std::vector<User> users;
   for (int i = 0; i < PQntuples(r->get()); ++i) {
@@ -473,14 +509,17 @@ Result<bool> PostgresStore::UserExists(int64_t account_id, std::string_view name
 Status PostgresStore::DeleteUser(int64_t account_id, std::string_view name) {
   return InTransaction([&](PgConnection& conn) -> Status {
     std::vector<Param> params = {S(account_id), std::string(name)};
-    for (const char* sql : {"DELETE FROM access_keys WHERE account_id = $1 AND user_name = $2",
-                            "DELETE FROM policy_attachments WHERE account_id = $1 AND user_name = $2"}) {
+    for (const char* sql :
+         {"DELETE FROM access_keys WHERE account_id = $1 AND user_name = $2",
+          "DELETE FROM policy_attachments WHERE account_id = $1 AND user_name = $2"}) {
       Result<PgResultPtr> r = conn.Exec(sql, params);
       if (!r) return r.error();
     }
-    Result<PgResultPtr> r = conn.Exec("DELETE FROM users WHERE account_id = $1 AND name = $2", params);
+    Result<PgResultPtr> r =
+        conn.Exec("DELETE FROM users WHERE account_id = $1 AND name = $2", params);
     if (!r) return r.error();
-    if (std::string(PQcmdTuples(r->get())) == "0") return Error(ErrorCode::kInvalidParameter, "No such user.");
+    if (std::string(PQcmdTuples(r->get())) == "0")
+      return Error(ErrorCode::kInvalidParameter, "No such user.");
     return Ok{};
   });
 }
@@ -499,12 +538,14 @@ Result<std::vector<PolicyRecord>> PostgresStore::ListPolicies(int64_t account_id
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   Result<PgResultPtr> r = (*conn)->Exec(
-      "SELECT account_id, name, document, created_at FROM policies WHERE account_id = $1 ORDER BY name",
+      "SELECT account_id, name, document, created_at FROM policies WHERE account_id = $1 ORDER BY "
+      "name",
       {S(account_id)});
   if (!r) return r.error();
   std::vector<PolicyRecord> out;
   for (int i = 0; i < PQntuples(r->get()); ++i) {
-    out.push_back(PolicyRecord{Int(r->get(), i, 0), Text(r->get(), i, 1), Text(r->get(), i, 2), Int(r->get(), i, 3)});
+    out.push_back(PolicyRecord{Int(r->get(), i, 0), Text(r->get(), i, 1), Text(r->get(), i, 2),
+                               Int(r->get(), i, 3)});
   }
   return out;
 }
@@ -514,13 +555,16 @@ Status PostgresStore::AttachPolicy(int64_t account_id, std::string_view user,
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   if (!system) {
-    Result<PgResultPtr> exists = (*conn)->Exec(
-        "SELECT 1 FROM policies WHERE account_id = $1 AND name = $2", {S(account_id), std::string(policy)});
+    Result<PgResultPtr> exists =
+        (*conn)->Exec("SELECT 1 FROM policies WHERE account_id = $1 AND name = $2",
+                      {S(account_id), std::string(policy)});
     if (!exists) return exists.error();
-    if (PQntuples(exists->get()) == 0) return Error(ErrorCode::kInvalidParameter, "No such policy.");
+    if (PQntuples(exists->get()) == 0)
+      return Error(ErrorCode::kInvalidParameter, "No such policy.");
   }
   Result<PgResultPtr> r = (*conn)->Exec(
-      "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) VALUES ($1, $2, $3, $4)",
+      "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) VALUES ($1, $2, "
+      "$3, $4)",
       {S(account_id), std::string(user), std::string(policy), B(system)});
   if (!r) return Clash(**conn, r.error(), "The policy is already attached.");
   return Ok{};
@@ -531,7 +575,8 @@ Result<bool> PostgresStore::DetachPolicy(int64_t account_id, std::string_view us
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   Result<PgResultPtr> r = (*conn)->Exec(
-      "DELETE FROM policy_attachments WHERE account_id = $1 AND user_name = $2 AND policy_name = $3",
+      "DELETE FROM policy_attachments WHERE account_id = $1 AND user_name = $2 AND policy_name = "
+      "$3",
       {S(account_id), std::string(user), std::string(policy)});
   if (!r) return r.error();
   return std::string(PQcmdTuples(r->get())) != "0";
@@ -548,7 +593,8 @@ Result<std::vector<std::pair<std::string, std::string>>> PostgresStore::Attached
       {S(account_id), std::string(user)});
   if (!r) return r.error();
   std::vector<std::pair<std::string, std::string>> out;
-  for (int i = 0; i < PQntuples(r->get()); ++i) out.emplace_back(Text(r->get(), i, 0), Text(r->get(), i, 1));
+  for (int i = 0; i < PQntuples(r->get()); ++i)
+    out.emplace_back(Text(r->get(), i, 0), Text(r->get(), i, 1));
   return out;
 }
 
