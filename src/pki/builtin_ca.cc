@@ -156,8 +156,7 @@ Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) const {
   ERR_clear_error();
   PkeyPtr subject_key;
   if (!request.csr_pem.empty()) {
-    BioPtr bio = ReadBio(request.csr_pem);
-    X509ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+    X509ReqPtr req = ParseCsrPem(request.csr_pem);
     if (!req) return OpenSslError("CSR");
     subject_key.reset(X509_REQ_get_pubkey(req.get()));
   } else {

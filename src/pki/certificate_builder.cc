@@ -24,13 +24,16 @@ bool SetSerial(X509* cert) {
 
 bool SetName(X509* cert, const CertificateSpec& spec) {
   X509_NAME* name = X509_get_subject_name(cert);
-  auto add = [&](const char* field, const std::string& value) {
+  // By NID: the text form looks the attribute up by name on every call.
+  auto add = [&](int nid, const std::string& value) {
     return value.empty() ||
-           X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+           X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
                                       reinterpret_cast<const unsigned char*>(value.data()),
                                       static_cast<int>(value.size()), -1, 0) == 1;
   };
-  if (!add("O", spec.organization) || !add("CN", spec.common_name)) return false;
+  if (!add(NID_organizationName, spec.organization) || !add(NID_commonName, spec.common_name)) {
+    return false;
+  }
   return X509_set_issuer_name(cert, spec.issuer ? X509_get_subject_name(spec.issuer) : name) == 1;
 }
 

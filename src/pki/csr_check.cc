@@ -48,9 +48,7 @@ Status CheckKey(EVP_PKEY* key) {
 
 Result<CsrFacts> CheckCsr(const std::string& csr_pem) {
   ERR_clear_error();
-  BioPtr bio = ReadBio(csr_pem);
-  X509ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
-  ERR_clear_error();
+  X509ReqPtr req = ParseCsrPem(csr_pem);
   if (!req) return Refused("it is not a PEM-encoded PKCS#10 certificate request.");
   EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
   if (!key) return Refused("it carries no readable public key.");

@@ -35,6 +35,31 @@ Result<X509Ptr> ParseCertificatePem(std::string_view pem) {
   return cert;
 }
 
+X509ReqPtr ParseCsrPem(std::string_view pem) {
+  constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE REQUEST-----";
+  constexpr std::string_view kEnd = "-----END CERTIFICATE REQUEST-----";
+  const size_t begin = pem.find(kBegin);
+  const size_t end = pem.find(kEnd);
+  if (begin == std::string_view::npos || end == std::string_view::npos || end < begin)
+    return nullptr;
+  std::string b64;
+  b64.reserve(end - begin);
+  for (char c : pem.substr(begin + kBegin.size(), end - begin - kBegin.size())) {
+    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') b64 += c;
+  }
+  if (b64.empty() || b64.size() % 4 != 0) return nullptr;
+  std::string der(b64.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(der.data()),
+                                reinterpret_cast<const unsigned char*>(b64.data()),
+                                static_cast<int>(b64.size()));
+  if (n < 0) return nullptr;
+  // EVP_DecodeBlock counts the '=' padding as zero bytes; DER parsing stops at the real end.
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, n));
+  ERR_clear_error();
+  return req;
+}
+
 Result<PkeyPtr> ParsePrivateKeyPem(std::string_view pem) {
   ERR_clear_error();
   BioPtr bio = ReadBio(pem);

@@ -35,7 +35,10 @@ Status LiveChecker::Check(Method method, std::string_view domain, std::string_vi
     }
     return Ok{};
   }
-  for (const std::string& where : {"_dnsauth." + name, name}) {
+  // Appended rather than "_dnsauth." + name: g++ 12 -O3 warns falsely on that form (PR105651).
+  std::string dnsauth = "_dnsauth.";
+  dnsauth += name;
+  for (const std::string& where : {dnsauth, name}) {
     Result<std::vector<std::string>> txt = LookupTxt(settings_.dns, where);
     if (!txt) return NotYet("DNS validation of " + name + ": " + txt.error().message);
     if (std::find(txt->begin(), txt->end(), token) != txt->end()) return Ok{};
