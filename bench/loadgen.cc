@@ -6,10 +6,6 @@
 //
 //   loadgen --target 127.0.0.1:8080 --connections 64 --seconds 10 --action DescribePackageState
 //           --key LTAI… --secret … [--query ProductCode=…] [--path /]
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +19,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -70,7 +69,8 @@ std::string IsoNow() {
   return buf;
 }
 
-constexpr const char* kEmptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+constexpr const char* kEmptyHash =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 // A signed request exactly as @alicloud/cas20200407 sends it (spec §1.3).
 http::request<http::empty_body> SignedRequest(const Options& o, uint64_t seq) {
@@ -81,20 +81,23 @@ http::request<http::empty_body> SignedRequest(const Options& o, uint64_t seq) {
   const std::string host = o.host + ":" + o.port;
   std::string query = o.query;
   if (o.unique_domain) {
-    std::string domain = "Domain=n" + std::to_string(seq) + "-" + nonce.substr(0, 8) + ".example.com";
+    std::string domain =
+        "Domain=n" + std::to_string(seq) + "-" + nonce.substr(0, 8) + ".example.com";
     query = domain + (query.empty() ? "" : "&" + query);  // "Domain" sorts before the rest we use
   }
-  const std::string canonical = "POST\n/\n" + query + "\nhost:" + host + "\nx-acs-action:" + o.action +
-                                "\nx-acs-content-sha256:" + kEmptyHash + "\nx-acs-date:" + date +
-                                "\nx-acs-signature-nonce:" + nonce + "\nx-acs-version:2020-04-07\n\n" +
-                                "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version\n" +
-                                kEmptyHash;
+  const std::string canonical =
+      "POST\n/\n" + query + "\nhost:" + host + "\nx-acs-action:" + o.action +
+      "\nx-acs-content-sha256:" + kEmptyHash + "\nx-acs-date:" + date +
+      "\nx-acs-signature-nonce:" + nonce + "\nx-acs-version:2020-04-07\n\n" +
+      "host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version\n" +
+      kEmptyHash;
   const std::string to_sign = "ACS3-HMAC-SHA256\n" + Sha256Hex(canonical);
   unsigned char mac[32];
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), o.secret.data(), static_cast<int>(o.secret.size()),
        reinterpret_cast<const unsigned char*>(to_sign.data()), to_sign.size(), mac, &mac_len);
-  http::request<http::empty_body> req{http::verb::post, o.path + (query.empty() ? "" : "?" + query), 11};
+  http::request<http::empty_body> req{http::verb::post, o.path + (query.empty() ? "" : "?" + query),
+                                      11};
   req.set(http::field::host, host);
   req.set("x-acs-action", o.action);
   req.set("x-acs-version", "2020-04-07");
@@ -104,7 +107,8 @@ http::request<http::empty_body> SignedRequest(const Options& o, uint64_t seq) {
   req.set(http::field::authorization,
           "ACS3-HMAC-SHA256 Credential=" + o.key +
               ",SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;"
-              "x-acs-signature-nonce;x-acs-version,Signature=" + Hex(mac, mac_len));
+              "x-acs-signature-nonce;x-acs-version,Signature=" +
+              Hex(mac, mac_len));
   req.keep_alive(true);
   return req;
 }
@@ -146,13 +150,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void OnRead(beast::error_code ec) {
     if (ec) return Fail();
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
     if (res_.result_int() == 200) {
       ++stats_.ok;
       stats_.latencies_us.push_back(static_cast<uint32_t>(us));
     } else {
       ++stats_.errors;
-      if (stats_.errors <= 3) std::fprintf(stderr, "HTTP %u: %s\n", res_.result_int(), res_.body().c_str());
+      if (stats_.errors <= 3)
+        std::fprintf(stderr, "HTTP %u: %s\n", res_.result_int(), res_.body().c_str());
     }
     if (!res_.keep_alive()) return;
     Send();
@@ -224,7 +230,8 @@ int main(int argc, char** argv) {
   std::sort(l.begin(), l.end());
   auto pct = [&](double p) -> double {
     if (l.empty()) return 0;
-    return l[std::min(l.size() - 1, static_cast<size_t>(p * static_cast<double>(l.size())))] / 1000.0;
+    return l[std::min(l.size() - 1, static_cast<size_t>(p * static_cast<double>(l.size())))] /
+           1000.0;
   };
   std::printf(
       "{\"ok\":%llu,\"errors\":%llu,\"connect_failures\":%llu,\"seconds\":%.3f,\"rps\":%.1f,"

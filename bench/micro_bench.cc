@@ -3,11 +3,10 @@
 //   parameter decoding         vs  copying the query string;
 //   policy evaluation          vs  one wildcard match;
 //   CSR check + leaf signing   vs  one ECDSA P-256 signature.
+#include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
-
-#include <benchmark/benchmark.h>
 
 #include "auth/canonical_request.h"
 #include "auth/crypto.h"
@@ -75,7 +74,8 @@ void BM_SignatureV1Verify(benchmark::State& state) {
   for (auto _ : state) {
     Result<rpc::Params> params = rpc::Params::Decode(req.query, "");
     Result<auth::SignedRequest> claim = auth::ParseSignedRequest(req, *params);
-    if (!auth::VerifySignature(*claim, req, *params, "testsecret")) state.SkipWithError("V1 failed");
+    if (!auth::VerifySignature(*claim, req, *params, "testsecret"))
+      state.SkipWithError("V1 failed");
   }
 }
 BENCHMARK(BM_SignatureV1Verify);
@@ -126,7 +126,8 @@ struct CaFixture {
     pki::PkeyPtr key(EVP_EC_gen("P-256"));
     pki::X509ReqPtr req(X509_REQ_new());
     X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>("www.example.com"), -1, -1, 0);
+                               reinterpret_cast<const unsigned char*>("www.example.com"), -1, -1,
+                               0);
     X509_REQ_set_pubkey(req.get(), key.get());
     X509_REQ_sign(req.get(), key.get(), EVP_sha256());
     pki::BioPtr bio(BIO_new(BIO_s_mem()));
@@ -139,7 +140,8 @@ void BM_CsrCheckAndSign(benchmark::State& state) {
   static CaFixture f;
   for (auto _ : state) {
     Result<pki::CsrFacts> facts = f.ca->InspectCsr(f.csr);
-    pki::IssueRequest req{f.csr, "", {facts->common_name}, "", 1'800'000'000, 1'800'000'000 + 86400};
+    pki::IssueRequest req{
+        f.csr, "", {facts->common_name}, "", 1'800'000'000, 1'800'000'000 + 86400};
     if (!f.ca->Issue(req)) state.SkipWithError("issue failed");
   }
 }
@@ -153,7 +155,8 @@ void BM_Floor_EcdsaP256Sign(benchmark::State& state) {
     unsigned char sig[128];
     size_t len = sizeof sig;
     EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get());
-    EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                   data.size());
     benchmark::DoNotOptimize(len);
   }
 }

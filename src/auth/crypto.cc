@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/hex.h"
+
 namespace certplan::auth {
 namespace {
 
@@ -18,22 +20,11 @@ const EVP_MD* Md(Digest digest) {
 
 }  // namespace
 
-std::string ToHex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
 std::string HexDigest(Digest digest, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), md, &len, Md(digest), nullptr);
-  return ToHex(std::string_view(reinterpret_cast<char*>(md), len));
+  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
 }
 
 std::string HexHmac(Digest digest, std::string_view key, std::string_view data) {
@@ -41,7 +32,7 @@ std::string HexHmac(Digest digest, std::string_view key, std::string_view data) 
   unsigned int len = 0;
   HMAC(Md(digest), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return ToHex(std::string_view(reinterpret_cast<char*>(md), len));
+  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
 }
 
 std::string Base64HmacSha1(std::string_view key, std::string_view data) {

@@ -17,7 +17,5 @@ std::string HexHmac(Digest digest, std::string_view key, std::string_view data);
 std::string Base64HmacSha1(std::string_view key, std::string_view data);
 // Compares without an early exit, so timing does not reveal how much of a signature matched.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
-// Lower-case hex of raw bytes.
-std::string ToHex(std::string_view bytes);
 
 }  // namespace certplan::auth

@@ -185,7 +185,9 @@ void AddAdminCommand(CLI::App& app, Runner& run) {
   auto f = std::make_shared<AdminFlags>();
   CLI::App* admin = app.add_subcommand("admin", "Manage accounts, AccessKeys and plans");
   admin->add_option("--data-dir", f->data_dir, "Data directory (default ./certplan-data)");
-  admin->add_option("--store-url", f->store_url, "postgresql://… (default: SQLite in the data directory)")
+  admin
+      ->add_option("--store-url", f->store_url,
+                   "postgresql://… (default: SQLite in the data directory)")
       ->envname("CERTPLAN_STORE_URL");
   admin->require_subcommand(1);
 

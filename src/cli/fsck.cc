@@ -39,7 +39,8 @@ void AddFsckCommand(CLI::App& app, Runner& run) {
   CLI::App* fsck =
       app.add_subcommand("fsck", "Recount quota counters from orders; exit 1 on drift");
   fsck->add_option("--data-dir", *data_dir, "Data directory (default ./certplan-data)");
-  fsck->add_option("--store-url", *store_url, "postgresql://… (default: SQLite in the data directory)")
+  fsck->add_option("--store-url", *store_url,
+                   "postgresql://… (default: SQLite in the data directory)")
       ->envname("CERTPLAN_STORE_URL");
   fsck->callback([data_dir, store_url, &run] {
     run = [data_dir, store_url] { return Fsck(*data_dir, *store_url); };

@@ -3,13 +3,13 @@
 #include <memory>
 #include <string>
 
+#include "auth/replay_guard.h"
 #include "cas/orders.h"
 #include "cas/plans.h"
 #include "core/clock.h"
 #include "iam/identities.h"
 #include "pki/builtin_ca.h"
 #include "pki/secret_box.h"
-#include "auth/replay_guard.h"
 #include "store/store.h"
 
 namespace certplan::cli {

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "core/free_with.h"
+#include "core/hex.h"
 #include "pki/random.h"
 
 namespace certplan::pki {
@@ -26,23 +27,6 @@ constexpr size_t kKeySize = 32;
 
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
-}
-
-std::optional<std::string> FromHex(std::string_view hex) {
-  if (hex.size() % 2 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-  }
-  return out;
 }
 
 Error BadKey(std::string why) {
@@ -99,7 +83,7 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view co
 
 Result<std::string> LoadOrCreateMasterKey(std::string_view env_value, const std::string& key_file) {
   if (!env_value.empty()) {
-    std::optional<std::string> key = FromHex(env_value);
+    std::optional<std::string> key = HexDecode(env_value);
     if (!key || key->size() != kKeySize)
       return BadKey("CERTPLAN_MASTER_KEY must be 64 hex digits.");
     return *key;
@@ -110,7 +94,7 @@ Result<std::string> LoadOrCreateMasterKey(std::string_view env_value, const std:
     std::ifstream in(key_file, std::ios::binary);
     std::string hex((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.pop_back();
-    std::optional<std::string> key = FromHex(hex);
+    std::optional<std::string> key = HexDecode(hex);
     if (!key || key->size() != kKeySize) return BadKey(key_file + " must hold 64 hex digits.");
     return *key;
   }
@@ -118,13 +102,7 @@ Result<std::string> LoadOrCreateMasterKey(std::string_view env_value, const std:
   // O_EXCL: if another process creates it first, fail rather than overwrite its key.
   const int fd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0) return BadKey("cannot create " + key_file + ": " + std::strerror(errno));
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : key) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 15];
-  }
-  hex += '\n';
+  const std::string hex = HexEncode(key) + '\n';
   const bool written =
       ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;
   ::close(fd);

@@ -44,8 +44,4 @@ std::string Text(const PGresult* res, int row, int col);
 int64_t Int(const PGresult* res, int row, int col);
 std::optional<int64_t> OptionalInt(const PGresult* res, int row, int col);
 
-// Bytes as lower-case hex text (how sealed secrets are kept in TEXT columns) and back.
-std::string HexEncode(std::string_view bytes);
-std::string HexDecode(std::string_view hex);
-
 }  // namespace certplan::store::postgres

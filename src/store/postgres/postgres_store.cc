@@ -3,6 +3,8 @@
 #include <functional>
 #include <random>
 
+#include "core/hex.h"
+#include "store/order_codec.h"
 #include "store/postgres/pg_migrations.h"
 
 namespace certplan::store::postgres {
@@ -37,30 +39,6 @@ constexpr int64_t kLeaseSeconds = 120;  // a claimed order returns to the pool a
 std::string S(int64_t v) { return std::to_string(v); }
 std::string B(bool v) { return v ? "true" : "false"; }
 bool IsTrue(const PGresult* r, int row, int col) { return Text(r, row, col) == "t"; }
-
-int64_t NewOrderId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
-  return static_cast<int64_t>(kLow + rng() % kSpan);
-}
-
-std::string JoinDomains(const std::vector<std::string>& domains) {
-  std::string out;
-  for (const std::string& d : domains) out += (out.empty() ? "" : ",") + d;
-  return out;
-}
-
-std::vector<std::string> SplitDomains(const std::string& text) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    out.push_back(text.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
-  return out;
-}
 
 std::vector<Param> OrderParams(const cas::Order& o) {
   return {S(o.id),
@@ -106,7 +84,7 @@ cas::Order ReadOrder(const PGresult* r, int i) {
   o.domains = SplitDomains(Text(r, i, 6));
   o.token = Text(r, i, 7);
   o.csr_pem = Text(r, i, 8);
-  o.sealed_private_key = HexDecode(Text(r, i, 9));
+  o.sealed_private_key = HexDecode(Text(r, i, 9)).value_or("");
   o.certificate_pem = Text(r, i, 10);
   o.chain_pem = Text(r, i, 11);
   o.serial_hex = Text(r, i, 12);
@@ -134,7 +112,8 @@ std::vector<cas::Order> ReadOrders(const PGresult* r) {
 }
 
 AccessKey ReadKey(const PGresult* r, int i) {
-  return AccessKey{Text(r, i, 0),   Int(r, i, 1), Text(r, i, 2), HexDecode(Text(r, i, 3)),
+  return AccessKey{Text(r, i, 0),   Int(r, i, 1),
+                   Text(r, i, 2),   HexDecode(Text(r, i, 3)).value_or(""),
                    IsTrue(r, i, 4), Int(r, i, 5)};
 }
 

@@ -1,30 +1,8 @@
 #include "store/sqlite/order_rows.h"
 
+#include "store/order_codec.h"
+
 namespace certplan::store::sqlite {
-namespace {
-
-std::string JoinDomains(const std::vector<std::string>& domains) {
-  std::string out;
-  for (const std::string& d : domains) {
-    if (!out.empty()) out += ',';
-    out += d;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitDomains(const std::string& text) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    out.push_back(text.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
-  return out;
-}
-
-}  // namespace
 
 const char* const kOrderColumns =
     "id, account_id, product_code, origin, status, validate_type, domains, token, csr_pem, "

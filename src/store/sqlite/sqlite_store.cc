@@ -1,7 +1,6 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include <random>
-
+#include "store/order_codec.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/order_rows.h"
 
@@ -63,14 +62,6 @@ Plan ReadPlan(sqlite3_stmt* stmt) {
   return Plan{sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
               ColumnText(stmt, 2),           sqlite3_column_int64(stmt, 3),
               sqlite3_column_int64(stmt, 4), ColumnOptionalInt(stmt, 5)};
-}
-
-// Order ids: random, 16 digits, below 2^53 so the Node SDK reads them exactly (spec §1.5),
-// and not guessable from one's own ids.
-int64_t NewOrderId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
-  return static_cast<int64_t>(kLow + rng() % kSpan);
 }
 
 Status ApplyDelta(Connection& conn, int64_t account_id, std::string_view product,

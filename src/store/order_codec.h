@@ -1,0 +1,41 @@
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace certplan::store {
+
+// How both backends keep an order's names in one column: comma-separated (names never hold
+// commas).
+inline std::string JoinDomains(const std::vector<std::string>& domains) {
+  std::string out;
+  for (const std::string& d : domains) {
+    if (!out.empty()) out += ',';
+    out += d;
+  }
+  return out;
+}
+
+inline std::vector<std::string> SplitDomains(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    out.push_back(text.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// Order ids: random, 16 digits, below 2^53 so the Node SDK reads them exactly (spec §1.5), and
+// not guessable from one's own ids. Uniqueness comes from the primary key (callers retry).
+inline int64_t NewOrderId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
+  return static_cast<int64_t>(kLow + rng() % kSpan);
+}
+
+}  // namespace certplan::store
