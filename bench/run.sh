@@ -93,11 +93,15 @@ record rss-1000-connections-kb - "$(cat "$work/rss1000")"
 
 # ---- durable write on SQLite: Create* (orders stay pending; validation not in the loop) ----
 kill "$PID"; wait "$PID" 2>/dev/null || true
+# An API-only node (validation.worker = false: orders stay pending, validation is not in the
+# loop); 64 I/O threads so 64 requests can wait for a durable commit at once — the SQLite store
+# group-commits them, PostgreSQL's own group commit does the same there.
 cat >"$work/write.toml" <<TOML
+[server]
+threads = 64
 [validation]
 mode = "live"
-dns_server = "127.0.0.1:9"
-retry_initial_seconds = 3600
+worker = false
 TOML
 start_certplan sqlite-write --config "$work/write.toml"
 "$BIN" admin --data-dir "$work/sqlite-write" plan grant --account "$ACCOUNT" --product geotrust-dv-1-starter --count 1000000 >/dev/null

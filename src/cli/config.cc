@@ -52,6 +52,13 @@ Status ReadValidation(const toml::table& t, Config& config) {
   if (s) s = ReadInt(t, "validation.retry_initial_seconds", o.retry_initial_seconds, 1, 3600);
   if (s) s = ReadInt(t, "validation.retry_max_seconds", o.retry_max_seconds, 1, 86400);
   if (s) s = ReadInt(t, "validation.poll_ms", config.validator_poll_ms, 10, 60000);
+  if (s) {
+    if (const toml::node* worker = t.at_path("validation.worker").node()) {
+      std::optional<bool> v = worker->value<bool>();
+      if (!v) return Bad("validation.worker", "true or false.");
+      config.validation_worker = *v;
+    }
+  }
   if (!s) return s;
   if (const toml::table* addresses = t.at_path("validation.addresses").as_table()) {
     for (const auto& [domain, node] : *addresses) {

@@ -26,6 +26,9 @@ struct Config {
   cas::OrderSettings orders;
   validation::CheckerSettings checker;
   int64_t validator_poll_ms = 500;
+  // validation.worker = false: this node serves the API only; other nodes (sharing the
+  // PostgreSQL store) validate and issue.
+  bool validation_worker = true;
   pki::CaFiles ca;  // dir defaults to DATA_DIR/ca
 };
 

@@ -127,7 +127,7 @@ int Serve(const ServeFlags& flags) {
   validation::LiveChecker checker(config.checker);
   validation::Validator validator(*r.orders, checker,
                                   std::chrono::milliseconds(config.validator_poll_ms));
-  r.orders->OnNewOrder([&validator] { validator.Wake(); });
+  if (config.validation_worker) r.orders->OnNewOrder([&validator] { validator.Wake(); });
 
   http::Application app;
   app.handle = [&gateway](const rpc::Request& request) {
@@ -147,7 +147,7 @@ int Serve(const ServeFlags& flags) {
   if (flags.dev) {
     if (Status s = SeedDemo(**rt, "http://" + address); !s) return ReportFailure(s.error());
   }
-  validator.Start();
+  if (config.validation_worker) validator.Start();
   log::Line(log::Level::kInfo, "listening on " + address)
       .Str("data_dir", config.data_dir)
       .Str("validation", config.validation_mode)

@@ -87,3 +87,20 @@ test('fsck: clean data exits 0, drifted counters exit 1 and are named', async ()
   assert.equal(drift.report.Clean, false);
   assert.deepEqual(drift.report.Drift.map((d) => [d.ProductCode, d.UsedCount, d.UsedCountRecounted]), [['geotrust-dv-1-starter', 1, 0]]);
 });
+
+test('validation.worker = false: an API-only node takes orders but never validates them', async () => {
+  const s = await startServer({ config: '[validation]\nmode = "auto"\nworker = false\n' });
+  try {
+    const { newAccount } = require('./lib/orders');
+    const a = await newAccount(s, { 'geotrust-dv-1-starter': 1 });
+    const id = (await a.client.createCertificateForPackageRequest(new Cas.CreateCertificateForPackageRequestRequest({
+      productCode: 'geotrust-dv-1-starter', domain: 'api-only.example.com' }))).body.orderId;
+    await new Promise((r) => setTimeout(r, 1500));
+    const st = await a.client.describeCertificateState(new Cas.DescribeCertificateStateRequest({ orderId: id }));
+    assert.equal(st.body.type, 'domain_verify');
+  } finally {
+    await s.stop();
+  }
+  const bad = await startServer({ config: '[validation]\nworker = "no"\n' }).then(async (x) => { await x.stop(); return 'started'; }, (e) => e.message);
+  assert.match(bad, /validation\.worker/);
+});

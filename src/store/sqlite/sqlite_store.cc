@@ -100,6 +100,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   Status migrated = Migrate(**conn);
   if (!migrated) return migrated.error();
   store->Release(std::move(*conn));
+  Result<std::unique_ptr<GroupCommitter>> committer = GroupCommitter::Start(path);
+  if (!committer) return committer.error();
+  store->committer_ = std::move(*committer);
   return store;
 }
 
@@ -286,48 +289,55 @@ Result<PackageCounters> SqliteStore::GetPackageCounters(int64_t account_id,
   return c;
 }
 
-Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  WriteTransaction txn(**conn);
-  if (Status s = txn.Begin(); !s) return s.error();
-  // UsedCount never passes TotalCount: BEGIN IMMEDIATE holds the writer lock from the read
-  // of the total to the increment, across threads and processes.
-  Result<Stmt> total_stmt = (*conn)->Prepare(
+namespace {
+
+// Takes one unit and inserts the order on `conn`, inside the caller's transaction.
+Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
+  // UsedCount never passes TotalCount: the writer lock is held from the read of the total to the
+  // increment, across threads and processes.
+  Result<Stmt> total_stmt = conn.Prepare(
       "SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = ?1 AND product_code = ?2 "
       "AND (expires_at IS NULL OR expires_at > ?3)");
   if (!total_stmt) return total_stmt.error();
   BindInt(*total_stmt, 1, order.account_id);
   BindText(*total_stmt, 2, order.product_code);
   BindInt(*total_stmt, 3, now);
-  if (sqlite3_step(*total_stmt) != SQLITE_ROW) return (*conn)->Fail("read total");
+  if (sqlite3_step(*total_stmt) != SQLITE_ROW) return conn.Fail("read total");
   const int64_t total = sqlite3_column_int64(*total_stmt, 0);
   if (total == 0) {
     return Error(ErrorCode::kNotFoundPackage,
                  "No certificate resource plan of " + order.product_code + " is in force.");
   }
-  Result<Stmt> take = (*conn)->Prepare(
+  Result<Stmt> take = conn.Prepare(
       "UPDATE package_usage SET used = used + 1 WHERE account_id = ?1 AND product_code = ?2 "
       "AND used < ?3");
   if (!take) return take.error();
   BindInt(*take, 1, order.account_id);
   BindText(*take, 2, order.product_code);
   BindInt(*take, 3, total);
-  if (sqlite3_step(*take) != SQLITE_DONE) return (*conn)->Fail("take quota");
-  if (sqlite3_changes((*conn)->db()) != 1) {
+  if (sqlite3_step(*take) != SQLITE_DONE) return conn.Fail("take quota");
+  if (sqlite3_changes(conn.db()) != 1) {
     return Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
                                                  order.product_code + " has no remaining count.");
   }
   for (int attempt = 0;; ++attempt) {
     order.id = NewOrderId();
-    Result<Stmt> insert = (*conn)->Prepare(kInsertOrder);
+    Result<Stmt> insert = conn.Prepare(kInsertOrder);
     if (!insert) return insert.error();
     BindOrder(*insert, order);
-    if (sqlite3_step(*insert) == SQLITE_DONE) break;
-    const bool collision = sqlite3_extended_errcode((*conn)->db()) == SQLITE_CONSTRAINT_PRIMARYKEY;
-    if (!collision || attempt == 3) return (*conn)->Fail("insert order");
+    if (sqlite3_step(*insert) == SQLITE_DONE) return Ok{};
+    const bool collision = sqlite3_extended_errcode(conn.db()) == SQLITE_CONSTRAINT_PRIMARYKEY;
+    if (!collision || attempt == 3) return conn.Fail("insert order");
   }
-  if (Status s = txn.Commit(); !s) return s.error();
+}
+
+}  // namespace
+
+Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now) {
+  // Group commit: concurrent applications share one transaction and one fsync.
+  Status s =
+      committer_->Run([&](Connection& conn) { return TakeQuotaAndInsert(conn, order, now); });
+  if (!s) return s.error();
   return order;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_handles.h"
 #include "store/store.h"
 
@@ -55,6 +56,7 @@ class SqliteStore final : public Store {
   void Release(std::unique_ptr<Connection> conn);
 
   std::string path_;
+  std::unique_ptr<GroupCommitter> committer_;  // the writes that are hot (Create*)
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
 };
