@@ -24,10 +24,28 @@ Result<PgResultPtr> PgConnection::Exec(std::string_view sql, const std::vector<P
   for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
   const std::string text(sql);
   // Without parameters the simple protocol runs scripts of several statements (migrations).
-  PgResultPtr res(params.empty()
-                      ? PQexec(conn_.get(), text.c_str())
-                      : PQexecParams(conn_.get(), text.c_str(), static_cast<int>(params.size()),
-                                     nullptr, values.data(), nullptr, nullptr, 0));
+  // With parameters, each distinct statement is prepared once per connection: parsing and
+  // planning the 30-column order statements on every call cost more than executing them.
+  PgResultPtr res;
+  if (params.empty()) {
+    res.reset(PQexec(conn_.get(), text.c_str()));
+  } else {
+    auto it = prepared_.find(text);
+    if (it == prepared_.end()) {
+      const std::string name = "s" + std::to_string(prepared_.size());
+      PgResultPtr prep(PQprepare(conn_.get(), name.c_str(), text.c_str(),
+                                 static_cast<int>(params.size()), nullptr));
+      if (prep && PQresultStatus(prep.get()) == PGRES_COMMAND_OK) {
+        it = prepared_.emplace(text, name).first;
+      } else {
+        res = std::move(prep);  // reported below like any failure
+      }
+    }
+    if (it != prepared_.end()) {
+      res.reset(PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(params.size()),
+                               values.data(), nullptr, nullptr, 0));
+    }
+  }
   const ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return res;
   const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <libpq-fe.h>
@@ -37,6 +38,7 @@ class PgConnection {
   explicit PgConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
   PgConnPtr conn_;
   std::string sqlstate_;
+  std::unordered_map<std::string, std::string> prepared_;  // statement text -> name
 };
 
 // Field accessors on a result row.

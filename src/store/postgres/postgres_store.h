@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -64,6 +66,7 @@ class PostgresStore final : public Store {
   explicit PostgresStore(std::string url) : url_(std::move(url)) {}
   Result<Lease> Acquire();
   void Release(std::unique_ptr<PgConnection> conn);
+  void Forget();  // a leased connection was dropped
   // Runs `body` inside BEGIN … COMMIT on one connection; rolls back on any error.
   Status InTransaction(const std::function<Status(PgConnection&)>& body);
 
@@ -72,8 +75,11 @@ class PostgresStore final : public Store {
   std::string url_;
   std::atomic<bool> migrated_{false};
   std::mutex migrate_mu_;
+  static constexpr int kMaxConnections = 8;
   std::mutex mu_;
+  std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
+  int open_ = 0;                                     // idle + leased, guarded by mu_
 };
 
 // auth::ReplayGuard over PostgresStore::RememberNonce, so every node sees every nonce.
