@@ -20,15 +20,40 @@ Status Authenticator::CheckTimestamp(const SignedRequest& claim, int64_t now,
   return Ok{};
 }
 
+Result<std::optional<std::shared_ptr<const Authenticator::KnownKey>>> Authenticator::Lookup(
+    const std::string& id) {
+  using Found = std::optional<std::shared_ptr<const KnownKey>>;
+  const auto now = std::chrono::steady_clock::now();
+  const auto ttl = std::chrono::milliseconds(options_.key_cache_milliseconds);
+  {
+    std::scoped_lock lock(mu_);
+    auto it = keys_.find(id);
+    if (it != keys_.end() && now - it->second->fetched < ttl) return Found(it->second);
+  }
+  Result<std::optional<store::AccessKey>> found = store_.FindAccessKey(id);
+  if (!found) return found.error();
+  if (!*found) return Found();  // unknown keys are not cached: nothing to gain for a forger
+  Result<std::string> secret = box_.Open((*found)->sealed_secret, (*found)->id);
+  if (!secret) return secret.error();
+  auto known =
+      std::make_shared<const KnownKey>(KnownKey{std::move(**found), std::move(*secret), now});
+  if (options_.key_cache_milliseconds > 0) {
+    std::scoped_lock lock(mu_);
+    if (keys_.size() >= kMaxCachedKeys) keys_.clear();  // bounded; refills from the store
+    keys_[id] = known;
+  }
+  return Found(std::move(known));
+}
+
 Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
                                                    const rpc::Request& request,
                                                    const rpc::Params& params) {
-  Result<std::optional<store::AccessKey>> found = store_.FindAccessKey(claim.access_key_id);
+  Result<std::optional<std::shared_ptr<const KnownKey>>> found = Lookup(claim.access_key_id);
   if (!found) return found.error();
   if (!*found) {
     return Error(ErrorCode::kAccessKeyNotFound, "Specified access key is not found.");
   }
-  const store::AccessKey& key = **found;
+  const store::AccessKey& key = (**found)->record;
   if (!key.enabled) {
     return Error(ErrorCode::kAccessKeyInactive, "Specified access key is disabled.");
   }
@@ -42,9 +67,7 @@ Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
   int64_t signed_at = 0;
   Status fresh = CheckTimestamp(claim, now, signed_at);
   if (!fresh) return fresh.error();
-  Result<std::string> secret = box_.Open(key.sealed_secret, key.id);
-  if (!secret) return secret.error();
-  Status verified = VerifySignature(claim, request, params, *secret);
+  Status verified = VerifySignature(claim, request, params, (**found)->secret);
   if (!verified) return verified.error();
   // Kept until the signed time leaves the window: after that the timestamp check refuses it.
   Status unseen =

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
 
 #include "auth/replay_guard.h"
 #include "auth/signed_request.h"
@@ -17,6 +23,9 @@ namespace certplan::auth {
 struct AuthOptions {
   // Accepted |server time - signed time| (spec §2.3: 15 minutes).
   int64_t timestamp_window_seconds = 900;
+  // How long a looked-up AccessKey (its opened secret included) is reused before the store is
+  // asked again: the bound on how late a disabled key is still accepted. 0: ask every time.
+  int64_t key_cache_milliseconds = 1000;
 };
 
 // Turns a parsed claim into a Principal, checking in the order of spec §2.3: AccessKey (and
@@ -37,11 +46,23 @@ class Authenticator {
  private:
   Status CheckTimestamp(const SignedRequest& claim, int64_t now, int64_t& signed_at) const;
 
+  // A key as the authenticator needs it: the record and its opened secret.
+  struct KnownKey {
+    store::AccessKey record;
+    std::string secret;
+    std::chrono::steady_clock::time_point fetched;
+  };
+  // The key from the cache while fresh, else from the store (nullopt: no such key).
+  Result<std::optional<std::shared_ptr<const KnownKey>>> Lookup(const std::string& id);
+
   store::Store& store_;
   const pki::SecretBox& box_;
   ReplayGuard& replay_;
   const Clock& clock_;
   AuthOptions options_;
+  static constexpr size_t kMaxCachedKeys = 100'000;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const KnownKey>> keys_;  // guarded by mu_
 };
 
 }  // namespace certplan::auth

@@ -110,6 +110,7 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   if (s) s = ReadInt(t, "limits.read_timeout_seconds", timeout, 1, 3600);
   config.server.limits.read_timeout = std::chrono::seconds(timeout);
   if (s) s = ReadInt(t, "auth.timestamp_window_seconds", config.timestamp_window_seconds, 1, 3600);
+  if (s) s = ReadInt(t, "auth.key_cache_milliseconds", config.key_cache_milliseconds, 0, 60000);
   if (s) s = ReadInt(t, "auth.replay_max_entries", config.replay_max_entries, 1000, 100'000'000);
   if (s) s = ReadValidation(t, config);
   if (s) s = ReadString(t, "ca.root_cert", config.ca.root_cert_file);

@@ -17,6 +17,7 @@ struct Config {
   std::string data_dir = "./certplan-data";
   http::ServerOptions server;
   int64_t timestamp_window_seconds = 900;
+  int64_t key_cache_milliseconds = 1000;
   size_t replay_max_entries = 2'000'000;
   std::string log_level = "info";
   std::string store_url;  // [store] url, CERTPLAN_STORE_URL, --store-url

@@ -119,8 +119,9 @@ int Serve(const ServeFlags& flags) {
   Runtime& r = **rt;
   // Signatures are judged by the wall clock even when a test moves the domain's clock.
   SystemClock wall_clock;
-  auth::Authenticator authenticator(*r.store, *r.box, *r.replay, wall_clock,
-                                    auth::AuthOptions{config.timestamp_window_seconds});
+  auth::Authenticator authenticator(
+      *r.store, *r.box, *r.replay, wall_clock,
+      auth::AuthOptions{config.timestamp_window_seconds, config.key_cache_milliseconds});
   api::Services services{*r.plans, *r.orders};
   iam::Authorizer authorizer(*r.store);
   api::Gateway gateway(authenticator, authorizer, services, *r.clock);

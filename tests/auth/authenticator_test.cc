@@ -94,6 +94,19 @@ TEST_F(AuthenticatorTest, DisabledKey) {
   ExpectCode(Run(SignedV1("n1", FormatIso8601Utc(kNow))), ErrorCode::kAccessKeyInactive);
 }
 
+TEST_F(AuthenticatorTest, KeyCacheBoundsHowLateADisabledKeyIsAccepted) {
+  ASSERT_TRUE(Run(SignedV1("n1", FormatIso8601Utc(kNow))));
+  ASSERT_TRUE(identities_->SetKeyEnabled(key_.access_key_id, false));
+  // Within the cache's lifetime the key is still known as enabled …
+  EXPECT_TRUE(Run(SignedV1("n2", FormatIso8601Utc(kNow))));
+  // … and with no cache the change is seen at once.
+  Authenticator uncached(*store_, *box_, replay_, clock_, AuthOptions{900, 0});
+  rpc::Request req = SignedV1("n3", FormatIso8601Utc(kNow));
+  Result<rpc::Params> params = rpc::Params::Decode(req.query, "");
+  Result<SignedRequest> claim = ParseSignedRequest(req, *params);
+  ExpectCode(uncached.Authenticate(*claim, req, *params), ErrorCode::kAccessKeyInactive);
+}
+
 TEST_F(AuthenticatorTest, WrongSecret) {
   ExpectCode(Run(SignedV1("n1", FormatIso8601Utc(kNow), "wrong")),
              ErrorCode::kSignatureDoesNotMatch);

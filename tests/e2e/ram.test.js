@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { startServer } = require('./lib/server');
 const { Cas, casClient, popClient, send, signV3 } = require('./lib/clients');
-const { newAccount, expectCode } = require('./lib/orders');
+const { newAccount, expectCode, eventually } = require('./lib/orders');
 
 let server;
 let owner;  // an account with plans; its RAM users act on it
@@ -144,7 +144,7 @@ test('detaching a policy takes effect on the next request', async () => {
 test('deleting a user removes its keys', async () => {
   const u = await ramUser('AliyunYundunCertFullAccess');
   assert.equal((await server.admin('user', 'delete', '--account', String(owner.id), '--name', u.name)).code, 0);
-  await expectCode(calls.DescribePackageState(u.client), 'InvalidAccessKeyId.NotFound', 404);
+  await eventually(() => expectCode(calls.DescribePackageState(u.client), 'InvalidAccessKeyId.NotFound', 404));
 });
 
 test('malformed policies are refused at the admin command with the reason', async () => {

@@ -46,4 +46,18 @@ async function expectCode(promise, code, status) {
   });
 }
 
-module.exports = { newAccount, counters, state, waitForType, expectCode };
+// Retries `fn` until it resolves (up to `ms`): for changes documented to take effect within a
+// bound, such as a disabled AccessKey (auth.key_cache_milliseconds, 1 s by default).
+async function eventually(fn, ms = 3000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+module.exports = { newAccount, counters, state, waitForType, expectCode, eventually };
