@@ -16,7 +16,7 @@ scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DCERTPLAN_SANITIZE=ON
 pg_dir=$(mktemp -d /tmp/certplan-test-pg-XXXXXX)
 chmod 777 "$pg_dir"
 trap 'scripts/pg-cluster.sh stop "$pg_dir/data"; rm -rf "$pg_dir"' EXIT
-pg_port=$(( 20000 + RANDOM % 20000 ))
+pg_port=$(( 20000 + RANDOM % 12000 ))  # below the ephemeral range
 export CERTPLAN_E2E_PG_URL=$(scripts/pg-cluster.sh start "$pg_dir/data" "$pg_port")
 export CERTPLAN_TEST_PG_URL=$CERTPLAN_E2E_PG_URL
 

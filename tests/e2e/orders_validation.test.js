@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const { startServer, fsck } = require('./lib/server');
 const { Cas } = require('./lib/clients');
 const { newAccount, counters, state, waitForType, expectCode } = require('./lib/orders');
-const { freeUdpPort, startDnsmasq, startFileServer } = require('./lib/peers');
+const { freeLoopbackPort, startDnsmasq, startFileServer } = require('./lib/peers');
 
 let server;
 let dnsPort;
@@ -27,7 +27,7 @@ function liveConfig(deadline = 600) {
 }
 
 before(async () => {
-  dnsPort = await freeUdpPort();
+  dnsPort = await freeLoopbackPort();
   files = await startFileServer();
   server = await startServer({ config: liveConfig() });
 });

@@ -6,25 +6,22 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, admin } = require('./lib/server');
 const { Cas, casClient } = require('./lib/clients');
+const { freeLoopbackPort } = require('./lib/peers');
 
 const SCRIPT = path.resolve(__dirname, '../../scripts/pg-cluster.sh');
 const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-pg-outage-'));
 let port;
 let url;
 
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-});
 const pgStart = () => execFileSync(SCRIPT, ['start', path.join(pgDir, 'data'), String(port)], { encoding: 'utf8' }).trim();
 const pgStop = () => execFileSync(SCRIPT, ['stop', path.join(pgDir, 'data')]);
 
 before(async () => {
-  port = await freePort();
+  port = await freeLoopbackPort();
   fs.chmodSync(pgDir, 0o777);  // as root the cluster runs as the postgres user
   const adminUrl = pgStart();
   execFileSync('psql', ['-q', adminUrl, '-c', 'CREATE DATABASE outage']);

@@ -4,16 +4,40 @@
 const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
 const http = require('node:http');
+const net = require('node:net');
 
-function freeUdpPort() {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+// A port free for both UDP and TCP (dnsmasq binds both), below the ephemeral range so client
+// connections of tests running beside this one cannot take it meanwhile.
+async function freeLoopbackPort() {
+  const tryPort = (port) => new Promise((resolve) => {
+    const u = dgram.createSocket('udp4');
+    u.once('error', () => resolve(false));
+    u.bind(port, '127.0.0.1', () => {
+      const t = net.createServer();
+      t.once('error', () => u.close(() => resolve(false)));
+      t.listen(port, '127.0.0.1', () => t.close(() => u.close(() => resolve(true))));
+    });
   });
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await tryPort(port)) return port;
+  }
 }
 
 // dnsmasq on 127.0.0.1:port with the given TXT records ({name: value}); resolves once started.
-function startDnsmasq(port, records) {
+// A port still held by the previous instance for a moment is retried, briefly.
+async function startDnsmasq(port, records) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startDnsmasqOnce(port, records);
+    } catch (e) {
+      if (attempt >= 20 || !/Address already in use/.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function startDnsmasqOnce(port, records) {
   const args = ['--no-daemon', '--conf-file=/dev/null', `--port=${port}`, '--listen-address=127.0.0.1',
     '--bind-interfaces', '--no-resolv', '--no-hosts', '--pid-file=', '--log-facility=-'];
   if (process.getuid && process.getuid() === 0) args.push('--user=root');
@@ -54,4 +78,4 @@ async function startFileServer() {
   return { port: server.address().port, files, seen, stop: () => new Promise((r) => server.close(r)) };
 }
 
-module.exports = { freeUdpPort, startDnsmasq, startFileServer };
+module.exports = { freeLoopbackPort, startDnsmasq, startFileServer };
