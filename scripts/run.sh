@@ -3,6 +3,7 @@
 # embedded SQLite store and a demo account (printed on start). Extra args go to `serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DCERTPLAN_TESTS=OFF
+# Install and build chatter goes to stderr, so stdout starts with the demo account's JSON line.
+scripts/install-deps.sh >&2
+scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DCERTPLAN_TESTS=OFF >&2
 exec build-release/src/cli/certplan serve --dev "$@"
