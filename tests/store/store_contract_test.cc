@@ -90,6 +90,8 @@ TEST_P(StoreContract, AccessKeysKeepBinarySecretsAndToggle) {
   AccessKey key{"LTAIx", 1001, "", std::string("\x00\xff\x10", 3), true, 5};
   ASSERT_TRUE(store_->InsertAccessKey(key));
   EXPECT_EQ((*store_->FindAccessKey("LTAIx"))->sealed_secret, key.sealed_secret);
+  EXPECT_TRUE((*store_->FindAccessKey("LTAIx"))->enabled);
+  EXPECT_FALSE(*store_->FindAccessKey("LTAInone"));
   EXPECT_TRUE(*store_->SetAccessKeyEnabled("LTAIx", false));
   EXPECT_FALSE((*store_->FindAccessKey("LTAIx"))->enabled);
   EXPECT_FALSE(*store_->SetAccessKeyEnabled("LTAInone", false));
@@ -99,7 +101,11 @@ TEST_P(StoreContract, AccessKeysKeepBinarySecretsAndToggle) {
 TEST_P(StoreContract, TotalCountsPlansInForceOnly) {
   ASSERT_TRUE(store_->GrantPlan(Plan{0, 1001, "geotrust-dv-1-starter", 3, 1, std::nullopt}));
   ASSERT_TRUE(store_->GrantPlan(Plan{0, 1001, "geotrust-dv-1-starter", 4, 1, 500}));
-  EXPECT_EQ(store_->GetPackageCounters(1001, "geotrust-dv-1-starter", 499)->total, 7);
+  PackageCounters before = *store_->GetPackageCounters(1001, "geotrust-dv-1-starter", 499);
+  EXPECT_EQ(before.total, 7);
+  EXPECT_EQ(before.used, 0);
+  EXPECT_EQ(before.issued, 0);
+  EXPECT_EQ(store_->GetPackageCounters(1001, "symantec-free-1-free", 499)->total, 0);
   EXPECT_EQ(store_->GetPackageCounters(1001, "geotrust-dv-1-starter", 500)->total, 3);
   EXPECT_EQ(store_->GetPackageCounters(2002, "geotrust-dv-1-starter", 1)->total, 0);
   EXPECT_EQ(store_->ListPlans(1001)->size(), 2u);
@@ -112,18 +118,21 @@ TEST_P(StoreContract, CreateOrderTakesQuotaAtomicallyAndRoundTrips) {
   ASSERT_TRUE(store_->GrantPlan(Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt}));
   Result<cas::Order> one = store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
   ASSERT_TRUE(one) << one.error().detail;
+  EXPECT_GT(one->id, 0);
   EXPECT_LT(one->id, int64_t{1} << 53);
   ASSERT_TRUE(store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));
   Result<cas::Order> third = store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
   ASSERT_FALSE(third);
   EXPECT_EQ(third.error().code, ErrorCode::kNotRemainCount);
   EXPECT_EQ(store_->GetPackageCounters(1001, "geotrust-dv-1-starter", 100)->used, 2);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
   Result<std::optional<cas::Order>> found = store_->FindOrder(1001, one->id);
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->domains, one->domains);
   EXPECT_EQ((*found)->sealed_private_key, one->sealed_private_key);
   EXPECT_FALSE(*store_->FindOrder(2002, one->id));  // another account's: not there
   EXPECT_EQ(store_->ListOrders(1001, "b.example")->size(), 2u);
+  EXPECT_EQ(store_->ListOrders(1001, "zzz")->size(), 0u);
   EXPECT_TRUE(store_->ListOrders(2002, "")->empty());
 }
 
