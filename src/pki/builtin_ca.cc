@@ -15,7 +15,9 @@
 
 #include "pki/certificate_builder.h"
 #include "pki/csr_check.h"
+#include "pki/der.h"
 #include "pki/openssl_handles.h"
+#include "pki/public_key.h"
 
 namespace certplan::pki {
 namespace {
@@ -59,6 +61,7 @@ struct BuiltinCa::Keys {
   X509Ptr root;
   X509Ptr issuing;
   PkeyPtr issuing_key;
+  std::unique_ptr<CertificateSigner> signer;
 };
 
 BuiltinCa::BuiltinCa(std::unique_ptr<Keys> keys) : keys_(std::move(keys)) {
@@ -76,17 +79,21 @@ Status CreateHierarchy(const std::string& dir, int64_t now) {
   if (!root_key) return root_key.error();
   Result<PkeyPtr> issuing_key = NewEcKey();
   if (!issuing_key) return issuing_key.error();
+  Result<std::unique_ptr<CertificateSigner>> root_signer = CertificateSigner::For(root_key->get());
+  if (!root_signer) return root_signer.error();
+  const std::string root_public = PublicKeyDer(root_key->get());
+  const std::string issuing_public = PublicKeyDer(issuing_key->get());
   CertificateSpec root{
-      "certplan Root CA", "certplan", {}, root_key->get(), nullptr, root_key->get(), now - 3600,
-      now + 20 * kYear,   true,       -1};
+      "certplan Root CA", "certplan",       {},   root_public, nullptr, root_signer->get(),
+      now - 3600,         now + 20 * kYear, true, -1};
   Result<X509Ptr> root_cert = BuildCertificate(root);
   if (!root_cert) return root_cert.error();
   CertificateSpec issuing{"certplan Issuing CA",
                           "certplan",
                           {},
-                          issuing_key->get(),
+                          issuing_public,
                           root_cert->get(),
-                          root_key->get(),
+                          root_signer->get(),
                           now - 3600,
                           now + 10 * kYear,
                           true,
@@ -138,6 +145,10 @@ Result<std::unique_ptr<BuiltinCa>> BuiltinCa::Open(const CaFiles& files, int64_t
     return InvalidParameter("ca", "the issuing key does not match the issuing certificate.");
   }
   keys->issuing_key = std::move(*key);
+  Result<std::unique_ptr<CertificateSigner>> signer =
+      CertificateSigner::For(keys->issuing_key.get());
+  if (!signer) return signer.error();
+  keys->signer = std::move(*signer);
   return std::unique_ptr<BuiltinCa>(new BuiltinCa(std::move(keys)));
 }
 
@@ -152,24 +163,31 @@ Result<GeneratedKey> BuiltinCa::GenerateKey() const {
   return GeneratedKey{PrivateKeyPem(key.get()), PublicKeyPem(key.get())};
 }
 
+namespace {
+
+// The SubjectPublicKeyInfo to certify, as DER: the request's own bytes, or the generated key's.
+std::optional<std::string> SubjectPublicKey(const IssueRequest& request) {
+  if (request.csr_pem.empty()) return PemBody(request.public_key_pem, "PUBLIC KEY");
+  std::optional<std::string> der = PemBody(request.csr_pem, "CERTIFICATE REQUEST");
+  std::optional<CsrParts> csr = der ? SplitCsr(*der) : std::nullopt;
+  if (!csr) return std::nullopt;
+  return std::string(csr->public_key);
+}
+
+}  // namespace
+
 Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) const {
   ERR_clear_error();
-  PkeyPtr subject_key;
-  if (!request.csr_pem.empty()) {
-    X509ReqPtr req = ParseCsrPem(request.csr_pem);
-    if (!req) return OpenSslError("CSR");
-    subject_key.reset(X509_REQ_get_pubkey(req.get()));
-  } else {
-    BioPtr bio = ReadBio(request.public_key_pem);
-    subject_key.reset(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  std::optional<std::string> subject_key = SubjectPublicKey(request);
+  if (!subject_key || request.domains.empty()) {
+    return InternalError("the order carries no usable public key");
   }
-  if (!subject_key || request.domains.empty()) return OpenSslError("subject key");
   CertificateSpec leaf{request.domains.front(),
                        request.organization,
                        request.domains,
-                       subject_key.get(),
+                       *subject_key,
                        keys_->issuing.get(),
-                       keys_->issuing_key.get(),
+                       keys_->signer.get(),
                        request.not_before,
                        request.not_after,
                        false,

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include "pki/public_key.h"
 #include "pki/random.h"
 
 namespace certplan::pki {
@@ -70,7 +71,8 @@ bool SetConstraintsAndUsage(X509* cert, const CertificateSpec& spec) {
     ASN1_BIT_STRING_set_bit(usage.get(), 6, 1);  // cRLSign
   } else {
     ASN1_BIT_STRING_set_bit(usage.get(), 0, 1);  // digitalSignature
-    if (EVP_PKEY_get_base_id(spec.subject_key) == EVP_PKEY_RSA) {
+    std::optional<PublicKeyInfo> key = ReadPublicKeyInfo(spec.subject_public_key);
+    if (key && key->algorithm == NID_rsaEncryption) {
       ASN1_BIT_STRING_set_bit(usage.get(), 2, 1);  // keyEncipherment
     }
   }
@@ -110,14 +112,14 @@ Result<X509Ptr> BuildCertificate(const CertificateSpec& spec) {
   const time_t nb = static_cast<time_t>(spec.not_before), na = static_cast<time_t>(spec.not_after);
   if (!ASN1_TIME_set(X509_getm_notBefore(cert.get()), nb) ||
       !ASN1_TIME_set(X509_getm_notAfter(cert.get()), na) ||
-      X509_set_pubkey(cert.get(), spec.subject_key) != 1) {
+      !SetCertificatePublicKey(cert.get(), spec.subject_public_key)) {
     return OpenSslError("certificate validity or key");
   }
   if (!SetKeyIdentifiers(cert.get(), spec) || !SetConstraintsAndUsage(cert.get(), spec) ||
       (!spec.is_ca && !SetLeafExtensions(cert.get(), spec))) {
     return OpenSslError("certificate extensions");
   }
-  if (X509_sign(cert.get(), spec.signing_key, EVP_sha256()) <= 0) return OpenSslError("X509_sign");
+  if (!spec.signer->Sign(cert.get())) return OpenSslError("X509_sign_ctx");
   return cert;
 }
 

@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "pki/certificate_signer.h"
 #include "pki/openssl_handles.h"
 
 namespace certplan::pki {
@@ -11,11 +13,11 @@ namespace certplan::pki {
 // Everything that differs between the root, the issuing intermediate and a leaf.
 struct CertificateSpec {
   std::string common_name;
-  std::string organization;            // optional O=
-  std::vector<std::string> dns_names;  // subjectAltName (leaf)
-  EVP_PKEY* subject_key = nullptr;     // public part is certified
-  X509* issuer = nullptr;              // nullptr: self-signed
-  EVP_PKEY* signing_key = nullptr;
+  std::string organization;             // optional O=
+  std::vector<std::string> dns_names;   // subjectAltName (leaf)
+  std::string_view subject_public_key;  // SubjectPublicKeyInfo (DER), certified as it is
+  X509* issuer = nullptr;               // nullptr: self-signed
+  const CertificateSigner* signer = nullptr;
   int64_t not_before = 0;
   int64_t not_after = 0;
   bool is_ca = false;

@@ -1,5 +1,7 @@
 #include "pki/openssl_handles.h"
 
+#include <algorithm>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -35,31 +37,6 @@ Result<X509Ptr> ParseCertificatePem(std::string_view pem) {
   return cert;
 }
 
-X509ReqPtr ParseCsrPem(std::string_view pem) {
-  constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE REQUEST-----";
-  constexpr std::string_view kEnd = "-----END CERTIFICATE REQUEST-----";
-  const size_t begin = pem.find(kBegin);
-  const size_t end = pem.find(kEnd);
-  if (begin == std::string_view::npos || end == std::string_view::npos || end < begin)
-    return nullptr;
-  std::string b64;
-  b64.reserve(end - begin);
-  for (char c : pem.substr(begin + kBegin.size(), end - begin - kBegin.size())) {
-    if (c != '\n' && c != '\r' && c != ' ' && c != '\t') b64 += c;
-  }
-  if (b64.empty() || b64.size() % 4 != 0) return nullptr;
-  std::string der(b64.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(der.data()),
-                                reinterpret_cast<const unsigned char*>(b64.data()),
-                                static_cast<int>(b64.size()));
-  if (n < 0) return nullptr;
-  // EVP_DecodeBlock counts the '=' padding as zero bytes; DER parsing stops at the real end.
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, n));
-  ERR_clear_error();
-  return req;
-}
-
 Result<PkeyPtr> ParsePrivateKeyPem(std::string_view pem) {
   ERR_clear_error();
   BioPtr bio = ReadBio(pem);
@@ -69,9 +46,21 @@ Result<PkeyPtr> ParsePrivateKeyPem(std::string_view pem) {
 }
 
 std::string CertificatePem(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(bio.get(), cert);
-  return BioText(bio.get());
+  // Encoded once and wrapped here: PEM_write_bio_X509 encodes the certificate twice.
+  unsigned char* der = nullptr;
+  const int n = i2d_X509(cert, &der);
+  if (n <= 0) return {};
+  constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----\n";
+  constexpr std::string_view kEnd = "-----END CERTIFICATE-----\n";
+  std::string pem(kBegin);
+  pem.reserve(kBegin.size() + kEnd.size() + static_cast<size_t>(n) / 48 * 65 + 66);
+  unsigned char line[65];
+  for (int at = 0; at < n; at += 48) {  // 48 bytes make one 64-character line
+    const int chars = EVP_EncodeBlock(line, der + at, std::min(48, n - at));
+    pem.append(reinterpret_cast<const char*>(line), static_cast<size_t>(chars)).push_back('\n');
+  }
+  OPENSSL_free(der);
+  return pem.append(kEnd);
 }
 
 std::string PrivateKeyPem(EVP_PKEY* key) {

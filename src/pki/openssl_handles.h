@@ -35,10 +35,6 @@ std::string BioText(BIO* bio);
 Error OpenSslError(std::string_view what);
 
 Result<X509Ptr> ParseCertificatePem(std::string_view pem);
-// A PEM PKCS#10 request, parsed as DER after a plain base64 decode: OpenSSL 3.0's PEM path goes
-// through the generic decoder framework, which costs more than the signature check itself.
-// nullptr when it is not one PEM CERTIFICATE REQUEST block.
-X509ReqPtr ParseCsrPem(std::string_view pem);
 Result<PkeyPtr> ParsePrivateKeyPem(std::string_view pem);
 std::string CertificatePem(X509* cert);
 std::string PrivateKeyPem(EVP_PKEY* key);  // PKCS#8, unencrypted

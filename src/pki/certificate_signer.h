@@ -1,0 +1,26 @@
+#pragma once
+
+#include <memory>
+
+#include "core/result.h"
+#include "pki/openssl_handles.h"
+
+namespace certplan::pki {
+
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, FreeWith<&EVP_MD_CTX_free>>;
+
+// Signs certificates with one private key and SHA-256. The signing context is prepared once and
+// copied for each certificate: setting it up afresh (fetching the digest and the signature
+// implementation by name) costs as much as the signature. Thread-safe.
+class CertificateSigner {
+ public:
+  static Result<std::unique_ptr<CertificateSigner>> For(EVP_PKEY* key);
+  // Sets the signature algorithm fields and signs. false on an OpenSSL failure (queue kept).
+  bool Sign(X509* cert) const;
+
+ private:
+  explicit CertificateSigner(MdCtxPtr prepared) : prepared_(std::move(prepared)) {}
+  MdCtxPtr prepared_;
+};
+
+}  // namespace certplan::pki
