@@ -6,13 +6,19 @@
 //
 //   loadgen --target 127.0.0.1:8080 --connections 64 --seconds 10 --action DescribePackageState
 //           --key LTAI… --secret … [--query ProductCode=…] [--path /]
+//           [--body-file F --content-type T]   POST F's bytes (peers such as cfssl; no signature)
+//           [--drain-query ProductCode=…]      afterwards, poll DescribePackageState until
+//                                              IssuedCount reaches UsedCount: issuance measured
+//                                              to the issued certificate (issued_per_s)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>  // before Boost 1.74 Asio, whose awaitable.hpp needs std::exchange
 #include <vector>
 
@@ -41,6 +47,10 @@ struct Options {
   std::string query;  // already canonical: sorted, RFC 3986 encoded
   std::string path = "/";
   bool unique_domain = false;  // append a per-request Domain (write benchmarks)
+  std::string body;            // non-empty: POSTed as is, with content_type
+  std::string content_type;
+  std::string drain_query;  // non-empty: wait for issuance of what was created
+  double drain_limit_seconds = 120;
 };
 
 std::string Hex(const unsigned char* p, size_t n) {
@@ -73,7 +83,9 @@ constexpr const char* kEmptyHash =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 // A signed request exactly as @alicloud/cas20200407 sends it (spec §1.3).
-http::request<http::empty_body> SignedRequest(const Options& o, uint64_t seq) {
+using Request = http::request<http::string_body>;
+
+Request SignedRequest(const Options& o, uint64_t seq) {
   unsigned char raw[16];
   RAND_bytes(raw, sizeof raw);
   const std::string nonce = Hex(raw, sizeof raw);
@@ -84,6 +96,15 @@ http::request<http::empty_body> SignedRequest(const Options& o, uint64_t seq) {
     std::string domain =
         "Domain=n" + std::to_string(seq) + "-" + nonce.substr(0, 8) + ".example.com";
     query = domain + (query.empty() ? "" : "&" + query);  // "Domain" sorts before the rest we use
+  }
+  if (!o.body.empty()) {  // a peer's own API: its body, no signature
+    Request req{http::verb::post, o.path, 11};
+    req.set(http::field::host, host);
+    req.set(http::field::content_type, o.content_type);
+    req.body() = o.body;
+    req.prepare_payload();
+    req.keep_alive(true);
+    return req;
   }
   const std::string canonical =
       "POST\n/\n" + query + "\nhost:" + host + "\nx-acs-action:" + o.action +
@@ -96,8 +117,7 @@ http::request<http::empty_body> SignedRequest(const Options& o, uint64_t seq) {
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), o.secret.data(), static_cast<int>(o.secret.size()),
        reinterpret_cast<const unsigned char*>(to_sign.data()), to_sign.size(), mac, &mac_len);
-  http::request<http::empty_body> req{http::verb::post, o.path + (query.empty() ? "" : "?" + query),
-                                      11};
+  Request req{http::verb::post, o.path + (query.empty() ? "" : "?" + query), 11};
   req.set(http::field::host, host);
   req.set("x-acs-action", o.action);
   req.set("x-acs-version", "2020-04-07");
@@ -109,6 +129,7 @@ http::request<http::empty_body> SignedRequest(const Options& o, uint64_t seq) {
               ",SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;"
               "x-acs-signature-nonce;x-acs-version,Signature=" +
               Hex(mac, mac_len));
+  req.prepare_payload();
   req.keep_alive(true);
   return req;
 }
@@ -172,7 +193,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point deadline_;
   Stats& stats_;
   uint64_t& seq_;
-  http::request<http::empty_body> req_;
+  Request req_;
   http::response<http::string_body> res_;
   beast::flat_buffer buffer_;
   Clock::time_point started_;
@@ -200,12 +221,55 @@ bool Parse(int argc, char** argv, Options& o) {
       o.path = v;
     } else if (k == "--unique-domain") {
       o.unique_domain = v == "1";
+    } else if (k == "--body-file") {
+      std::FILE* f = std::fopen(v.c_str(), "rb");
+      if (!f) return false;
+      char buf[4096];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) o.body.append(buf, n);
+      std::fclose(f);
+    } else if (k == "--content-type") {
+      o.content_type = v;
+    } else if (k == "--drain-query") {
+      o.drain_query = v;
     } else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return false;
     }
   }
   return true;
+}
+
+// The integer after "Name": in a JSON answer; -1 when absent.
+long long JsonInt(const std::string& body, const std::string& name) {
+  const size_t at = body.find("\"" + name + "\":");
+  return at == std::string::npos ? -1 : std::atoll(body.c_str() + at + name.size() + 3);
+}
+
+// Polls DescribePackageState until IssuedCount == UsedCount (or the limit passes); returns the
+// IssuedCount reached.
+long long DrainUntilIssued(const Options& load, const tcp::resolver::results_type& endpoints) {
+  Options o = load;
+  o.action = "DescribePackageState";
+  o.query = o.drain_query;
+  o.unique_domain = false;
+  net::io_context ioc(1);
+  beast::tcp_stream stream(ioc);
+  stream.connect(endpoints);
+  const auto limit =
+      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o.drain_limit_seconds * 1000));
+  long long issued = -1;
+  for (uint64_t seq = 0; Clock::now() < limit; ++seq) {
+    Request req = SignedRequest(o, seq);
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    issued = JsonInt(res.body(), "IssuedCount");
+    const long long used = JsonInt(res.body(), "UsedCount");
+    if (issued >= 0 && issued == used) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return issued;
 }
 
 }  // namespace
@@ -226,6 +290,12 @@ int main(int argc, char** argv) {
   }
   ioc.run();
   const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  long long issued = -1;
+  double to_issued = 0;
+  if (!o.drain_query.empty()) {
+    issued = DrainUntilIssued(o, endpoints);
+    to_issued = std::chrono::duration<double>(Clock::now() - begin).count();
+  }
   std::vector<uint32_t>& l = stats.latencies_us;
   std::sort(l.begin(), l.end());
   auto pct = [&](double p) -> double {
@@ -235,9 +305,11 @@ int main(int argc, char** argv) {
   };
   std::printf(
       "{\"ok\":%llu,\"errors\":%llu,\"connect_failures\":%llu,\"seconds\":%.3f,\"rps\":%.1f,"
-      "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f}\n",
+      "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"issued\":%lld,"
+      "\"issued_per_s\":%.1f}\n",
       static_cast<unsigned long long>(stats.ok), static_cast<unsigned long long>(stats.errors),
       static_cast<unsigned long long>(stats.connect_failures), elapsed,
-      static_cast<double>(stats.ok) / elapsed, pct(0.50), pct(0.99), pct(0.999));
+      static_cast<double>(stats.ok) / elapsed, pct(0.50), pct(0.99), pct(0.999), issued,
+      issued > 0 ? static_cast<double>(issued) / to_issued : 0.0);
   return stats.ok > 0 ? 0 : 1;
 }

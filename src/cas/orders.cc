@@ -208,7 +208,7 @@ Status Orders::Validate(const Order& order, validation::DomainChecker& checker) 
   return Ok{};
 }
 
-Status Orders::Issue(const Order& order) {
+Result<Transition> Orders::PrepareIssue(const Order& order) {
   const int64_t now = clock_.NowSeconds();
   const Product* product = FindProduct(order.product_code);
   Order next = order;
@@ -228,23 +228,44 @@ Status Orders::Issue(const Order& order) {
     next.sealed_private_key = box_.Seal(key->private_key_pem, "order:" + std::to_string(order.id));
   }
   Result<pki::IssuedCertificate> cert = ca_.Issue(request);
-  if (!cert) {
-    return Commit(ValidationFailed(std::move(next), now, "the CA refused the request"),
-                  order.status);
-  }
+  if (!cert) return ValidationFailed(std::move(next), now, "the CA refused the request");
   next.certificate_pem = cert->certificate_pem;
   next.chain_pem = cert->chain_pem;
   next.serial_hex = cert->serial_hex;
   next.not_before = cert->not_before;
   next.not_after = cert->not_after;
-  Status committed = Commit(Issued(std::move(next), now), order.status);
-  if (committed) {
-    log::Line(log::Level::kInfo, "certificate issued")
-        .Int("order_id", order.id)
-        .Str("serial", cert->serial_hex)
-        .Write();
+  return Issued(std::move(next), now);
+}
+
+Result<Transition> Orders::PassAndIssue(const Order& order) {
+  Result<Transition> passed = ValidationPassed(order, clock_.NowSeconds());
+  if (!passed) return passed.error();
+  Result<Transition> issued = PrepareIssue(passed->order);
+  if (!issued) return issued.error();
+  // Stored as one step: a crash before the commit leaves the order to be validated again.
+  issued->delta.used += passed->delta.used;
+  issued->delta.issued += passed->delta.issued;
+  return issued;
+}
+
+Result<Transition> Orders::NextStep(Order order, validation::DomainChecker& checker) {
+  if (order.status == OrderStatus::kProcess) return PrepareIssue(order);
+  if (settings_.auto_approve) return PassAndIssue(order);
+  Status checked = Validate(order, checker);
+  const int64_t now = clock_.NowSeconds();
+  if (checked) return PassAndIssue(order);
+  if (now >= order.validation_deadline) {
+    return ValidationFailed(std::move(order), now, checked.error().message);
   }
-  return committed;
+  // Back off: 10 s, 20 s, 40 s … up to 10 min (spec §5), remembering why.
+  order.attempts += 1;
+  const int64_t shift = std::min<int64_t>(order.attempts - 1, 20);
+  const int64_t wait =
+      std::min(settings_.retry_max_seconds, settings_.retry_initial_seconds << shift);
+  order.next_check_at = std::min(now + wait, order.validation_deadline);
+  order.failure_reason = checked.error().message;
+  order.updated_at = now;
+  return Transition{std::move(order), {}};
 }
 
 void Orders::DeferAfterFailure(int64_t order_id) {
@@ -258,41 +279,38 @@ void Orders::DeferAfterFailure(int64_t order_id) {
 Result<int> Orders::AdvanceDue(validation::DomainChecker& checker, int limit) {
   Result<std::vector<Order>> due = store_.DueOrders(clock_.NowSeconds(), limit);
   if (!due) return due.error();
+  // Every due order is moved in memory, then all are stored in one transaction: one durable
+  // commit per batch instead of one or two per order.
+  std::vector<store::PendingTransition> batch;
+  std::vector<int64_t> failed;  // orders whose step could not even be prepared
   std::optional<Error> first_error;
-  for (Order& order : *due) {
-    Status s = Ok{};
-    if (order.status == OrderStatus::kProcess) {
-      s = Issue(order);
-    } else if (settings_.auto_approve) {
-      s = Commit(ValidationPassed(order, clock_.NowSeconds()), order.status);
-    } else {
-      Status checked = Validate(order, checker);
-      const int64_t now = clock_.NowSeconds();
-      const OrderStatus was = order.status;
-      if (checked) {
-        s = Commit(ValidationPassed(std::move(order), now), was);
-      } else if (now >= order.validation_deadline) {
-        s = Commit(ValidationFailed(std::move(order), now, checked.error().message), was);
-      } else {
-        // Back off: 10 s, 20 s, 40 s … up to 10 min (spec §5), remembering why.
-        order.attempts += 1;
-        const int64_t shift = std::min<int64_t>(order.attempts - 1, 20);
-        const int64_t wait =
-            std::min(settings_.retry_max_seconds, settings_.retry_initial_seconds << shift);
-        order.next_check_at = std::min(now + wait, order.validation_deadline);
-        order.failure_reason = checked.error().message;
-        order.updated_at = now;
-        s = store_.ApplyTransition(Transition{std::move(order), {}}, was);
-      }
-    }
-    // A lost race (the client cancelled meanwhile) is normal; the order moved on. Anything
-    // else is reported once the batch is done, and the order waits before its next try so one
-    // bad order cannot spin the worker.
-    if (!s && s.error().code != ErrorCode::kOrderStateError) {
-      if (!first_error) first_error = s.error();
-      DeferAfterFailure(order.id);
+  for (const Order& order : *due) {
+    Result<Transition> step = NextStep(order, checker);
+    if (step) {
+      batch.push_back({std::move(*step), order.status});
+    } else if (step.error().code != ErrorCode::kOrderStateError) {
+      if (!first_error) first_error = step.error();
+      failed.push_back(order.id);
     }
   }
+  std::vector<Status> results = store_.ApplyTransitions(batch);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Order& stored = batch[i].transition.order;
+    if (results[i] && stored.status == OrderStatus::kCertificate) {
+      log::Line(log::Level::kInfo, "certificate issued")
+          .Int("order_id", stored.id)
+          .Str("serial", stored.serial_hex)
+          .Write();
+    }
+    // A lost race (the client cancelled meanwhile) is normal; the order moved on.
+    if (!results[i] && results[i].error().code != ErrorCode::kOrderStateError) {
+      if (!first_error) first_error = results[i].error();
+      failed.push_back(stored.id);
+    }
+  }
+  // Anything else is reported once the batch is done, and the order waits before its next try
+  // so one bad order cannot spin the worker.
+  for (int64_t id : failed) DeferAfterFailure(id);
   if (first_error) return *first_error;
   return static_cast<int>(due->size());
 }

@@ -70,7 +70,11 @@ class Orders {
   Result<std::vector<std::string>> NamesFor(const Application& a, const Product& product);
   Result<Order> Store(Order order);
   Status Validate(const Order& order, validation::DomainChecker& checker);
-  Status Issue(const Order& order);
+  // The order's next step, worked out in memory, for the background batch to store: issuance
+  // (key made when certplan owns it), or validation followed by issuance, or a back-off.
+  Result<Transition> NextStep(Order order, validation::DomainChecker& checker);
+  Result<Transition> PassAndIssue(const Order& order);
+  Result<Transition> PrepareIssue(const Order& order);
   void DeferAfterFailure(int64_t order_id);
 
   store::Store& store_;

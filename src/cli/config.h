@@ -31,6 +31,8 @@ struct Config {
   // PostgreSQL store) validate and issue.
   bool validation_worker = true;
   pki::CaFiles ca;  // dir defaults to DATA_DIR/ca
+  // ca.key_pool: RSA keys made ahead of time for CreateCertificateRequest (0: none).
+  int64_t key_pool = 8;
 };
 
 // Reads `path` (TOML) into `config`; kInvalidParameter naming the key on a bad value.

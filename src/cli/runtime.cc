@@ -81,8 +81,13 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   if (Status s = OpenStore(*rt, data_dir, options); !s) return s.error();
   rt->identities = std::make_unique<iam::Identities>(*rt->store, *rt->box, *rt->clock);
   rt->plans = std::make_unique<cas::Plans>(*rt->store, *rt->clock);
+  if (options.key_pool > 0) {
+    rt->key_pool = std::make_unique<pki::KeyPool>(*rt->ca, options.key_pool);
+  }
+  const pki::Authority& authority =
+      rt->key_pool ? static_cast<const pki::Authority&>(*rt->key_pool) : *rt->ca;
   rt->orders =
-      std::make_unique<cas::Orders>(*rt->store, *rt->ca, *rt->box, *rt->clock, options.orders);
+      std::make_unique<cas::Orders>(*rt->store, authority, *rt->box, *rt->clock, options.orders);
   return rt;
 }
 

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "iam/identities.h"
 #include "pki/builtin_ca.h"
+#include "pki/key_pool.h"
 #include "pki/secret_box.h"
 #include "store/store.h"
 
@@ -20,6 +21,7 @@ struct RuntimeOptions {
   std::string clock_offset_file;  // testing: seconds to add to the system clock, re-read per call
   pki::CaFiles ca;                // dir empty: DATA_DIR/ca
   cas::OrderSettings orders;
+  size_t key_pool = 0;  // RSA keys kept ready for CreateCertificateRequest (0: made on demand)
 };
 
 // The objects every command works with, opened from one data directory: the store, the
@@ -29,6 +31,7 @@ struct Runtime {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
+  std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`
   std::unique_ptr<iam::Identities> identities;
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;

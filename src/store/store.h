@@ -69,6 +69,13 @@ struct CounterDrift {
   PackageCounters recounted;  // total unused
 };
 
+// One step of a batch of order transitions: the transition and the state the stored order must
+// still be in for it to apply.
+struct PendingTransition {
+  cas::Transition transition;
+  cas::OrderStatus expected = cas::OrderStatus::kDomainVerify;
+};
+
 // The repository every module reads and writes through. Each method is one transaction;
 // implementations are thread-safe and return kInternal (detail: the database's text) or
 // kServiceUnavailable (database unreachable) on storage failures. A write is acknowledged
@@ -106,6 +113,10 @@ class Store {
   // Stores `t.order` and applies `t.delta` to its package counters, atomically, provided the
   // stored order is still in `expected`; kOrderStateError when it moved meanwhile.
   virtual Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) = 0;
+  // Applies each as ApplyTransition would, all in one transaction with one durable commit (the
+  // background worker's batches): the outcome of each, in order. A step whose order moved
+  // meanwhile gets kOrderStateError and the others still apply; a storage failure fails all.
+  virtual std::vector<Status> ApplyTransitions(const std::vector<PendingTransition>& batch) = 0;
   // Pending orders (domain_verify, process) whose next check is due at `now`, oldest first.
   virtual Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) = 0;
   // The account's orders that are not deleted, newest first, optionally only those with

@@ -149,6 +149,42 @@ TEST_P(StoreContract, TransitionsAreCompareAndSetAndMoveCounters) {
   EXPECT_TRUE(store_->AuditCounters()->empty());
 }
 
+// A batch is one transaction of independent compare-and-sets: the step whose order moved
+// meanwhile fails alone, the others land with their counter changes.
+TEST_P(StoreContract, BatchedTransitionsApplyEachOrFailAlone) {
+  ASSERT_TRUE(store_->GrantPlan(Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt}));
+  std::vector<cas::Order> orders;
+  for (int i = 0; i < 3; ++i) {
+    Result<cas::Order> o = store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+    ASSERT_TRUE(o);
+    orders.push_back(*o);
+  }
+  // The middle one is cancelled by its owner before the worker's batch lands.
+  ASSERT_TRUE(store_->ApplyTransition(*cas::CancelForPackage(orders[1], 150),
+                                      cas::OrderStatus::kDomainVerify));
+  std::vector<PendingTransition> batch;
+  for (const cas::Order& o : orders) {
+    Result<cas::Transition> passed = cas::ValidationPassed(o, 200);
+    ASSERT_TRUE(passed);
+    Result<cas::Transition> issued = cas::Issued(passed->order, 200);
+    ASSERT_TRUE(issued);
+    batch.push_back({*issued, cas::OrderStatus::kDomainVerify});
+  }
+  std::vector<Status> results = store_->ApplyTransitions(batch);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0]);
+  ASSERT_FALSE(results[1]);
+  EXPECT_EQ(results[1].error().code, ErrorCode::kOrderStateError);
+  EXPECT_TRUE(results[2]);
+  PackageCounters c = *store_->GetPackageCounters(1001, "geotrust-dv-1-starter", 200);
+  EXPECT_EQ(c.used, 2);
+  EXPECT_EQ(c.issued, 2);
+  EXPECT_EQ((*store_->FindOrder(1001, orders[0].id))->status, cas::OrderStatus::kCertificate);
+  EXPECT_EQ((*store_->FindOrder(1001, orders[1].id))->status, cas::OrderStatus::kCancelled);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
+  EXPECT_TRUE(store_->ApplyTransitions({}).empty());
+}
+
 TEST_P(StoreContract, DueOrdersAreThePendingOnesWhoseTimeCame) {
   ASSERT_TRUE(store_->GrantPlan(Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt}));
   ASSERT_TRUE(store_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));

@@ -400,32 +400,56 @@ Result<std::optional<cas::Order>> PostgresStore::FindOrder(int64_t account_id, i
   return std::optional<cas::Order>(ReadOrder(r->get(), 0));
 }
 
+namespace {
+
+// Stores one transition on `conn`, inside the caller's transaction.
+Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderStatus expected) {
+  std::vector<Param> params = OrderParams(t.order);
+  params.push_back(std::string(cas::StatusName(expected)));
+  Result<PgResultPtr> update = conn.Exec(
+      "UPDATE orders SET account_id = $2, product_code = $3, origin = $4, status = $5, "
+      "validate_type = $6, domains = $7, token = $8, csr_pem = $9, sealed_private_key = $10, "
+      "certificate_pem = $11, chain_pem = $12, serial_hex = $13, not_before = $14, "
+      "not_after = $15, issued_at = $16, holds_unit = $17, counts_issued = $18, username = $19, "
+      "phone = $20, email = $21, company_name = $22, tags_json = $23, created_at = $24, "
+      "updated_at = $25, validation_deadline = $26, next_check_at = $27, attempts = $28, "
+      "renewed_from = $29, failure_reason = $30 WHERE id = $1 AND status = $31",
+      params);
+  if (!update) return update.error();
+  // Compare-and-set on the state: of two nodes racing on one order, one wins.
+  if (std::string(PQcmdTuples(update->get())) != "1") {
+    return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
+  }
+  if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
+  Result<PgResultPtr> delta = conn.Exec(
+      "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
+      "WHERE account_id = $1 AND product_code = $2",
+      {S(t.order.account_id), t.order.product_code, S(t.delta.used), S(t.delta.issued)});
+  if (!delta) return delta.error();
+  return Ok{};
+}
+
+}  // namespace
+
 Status PostgresStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
-  return InTransaction([&](PgConnection& conn) -> Status {
-    std::vector<Param> params = OrderParams(t.order);
-    params.push_back(std::string(cas::StatusName(expected)));
-    Result<PgResultPtr> update = conn.Exec(
-        "UPDATE orders SET account_id = $2, product_code = $3, origin = $4, status = $5, "
-        "validate_type = $6, domains = $7, token = $8, csr_pem = $9, sealed_private_key = $10, "
-        "certificate_pem = $11, chain_pem = $12, serial_hex = $13, not_before = $14, "
-        "not_after = $15, issued_at = $16, holds_unit = $17, counts_issued = $18, username = $19, "
-        "phone = $20, email = $21, company_name = $22, tags_json = $23, created_at = $24, "
-        "updated_at = $25, validation_deadline = $26, next_check_at = $27, attempts = $28, "
-        "renewed_from = $29, failure_reason = $30 WHERE id = $1 AND status = $31",
-        params);
-    if (!update) return update.error();
-    // Compare-and-set on the state: of two nodes racing on one order, one wins.
-    if (std::string(PQcmdTuples(update->get())) != "1") {
-      return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
+  return InTransaction(
+      [&](PgConnection& conn) -> Status { return StoreTransition(conn, t, expected); });
+}
+
+std::vector<Status> PostgresStore::ApplyTransitions(const std::vector<PendingTransition>& batch) {
+  std::vector<Status> results(batch.size(), Status(Ok{}));
+  Status committed = InTransaction([&](PgConnection& conn) -> Status {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      results[i] = StoreTransition(conn, batch[i].transition, batch[i].expected);
+      // A lost compare-and-set changed nothing; any other failure aborted the transaction.
+      if (!results[i] && results[i].error().code != ErrorCode::kOrderStateError) {
+        return results[i];
+      }
     }
-    if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
-    Result<PgResultPtr> delta = conn.Exec(
-        "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
-        "WHERE account_id = $1 AND product_code = $2",
-        {S(t.order.account_id), t.order.product_code, S(t.delta.used), S(t.delta.issued)});
-    if (!delta) return delta.error();
     return Ok{};
   });
+  if (!committed) results.assign(batch.size(), committed);
+  return results;
 }
 
 Result<std::vector<cas::Order>> PostgresStore::DueOrders(int64_t now, int limit) {

@@ -50,17 +50,17 @@ void GroupCommitter::Loop() {
 void GroupCommitter::RunBatch(std::deque<Job*>& batch) {
   std::vector<Status> results;
   results.reserve(batch.size());
-  Status begun = conn_->Exec("BEGIN IMMEDIATE");
+  Status begun = conn_->Step("BEGIN IMMEDIATE");
   if (begun) {
     for (Job* job : batch) {
-      Status s = conn_->Exec("SAVEPOINT job");
+      Status s = conn_->Step("SAVEPOINT job");
       if (s) s = job->work(*conn_);
       // A failed job leaves no trace; the others in the batch are unaffected.
-      if (!s) (void)conn_->Exec("ROLLBACK TO job");
-      (void)conn_->Exec("RELEASE job");
+      if (!s) (void)conn_->Step("ROLLBACK TO job");
+      (void)conn_->Step("RELEASE job");
       results.push_back(std::move(s));
     }
-    Status committed = conn_->Exec("COMMIT");
+    Status committed = conn_->Step("COMMIT");
     if (!committed) {
       (void)conn_->Exec("ROLLBACK");
       for (Status& r : results) {

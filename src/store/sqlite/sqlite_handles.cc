@@ -45,6 +45,13 @@ Status Connection::Exec(std::string_view sql) {
   return Ok{};
 }
 
+Status Connection::Step(std::string_view sql) {
+  Result<Stmt> stmt = Prepare(sql);
+  if (!stmt) return stmt.error();
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return Fail(sql);
+  return Ok{};
+}
+
 Result<Stmt> Connection::Prepare(std::string_view sql) {
   auto it = statements_.find(std::string(sql));
   if (it == statements_.end()) {

@@ -41,8 +41,11 @@ class Connection {
   // Opens (creating if needed) the file in WAL mode with durable commits.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path);
 
-  // Runs statements with no result rows.
+  // Runs statements with no result rows (parsed each time: set-up and rare statements).
   Status Exec(std::string_view sql);
+  // Runs one statement with no result rows through the statement cache (BEGIN, SAVEPOINT, …
+  // on hot paths, where parsing would cost more than running).
+  Status Step(std::string_view sql);
   // A cached prepared statement, reset and with bindings cleared.
   Result<Stmt> Prepare(std::string_view sql);
   sqlite3* db() { return db_.get(); }

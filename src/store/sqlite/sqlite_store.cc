@@ -356,23 +356,44 @@ Result<std::optional<cas::Order>> SqliteStore::FindOrder(int64_t account_id, int
   return (*conn)->Fail("find order");
 }
 
-Status SqliteStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  WriteTransaction txn(**conn);
-  if (Status s = txn.Begin(); !s) return s;
-  Result<Stmt> update = (*conn)->Prepare(kUpdateOrder);
+namespace {
+
+// Stores one transition on `conn`, inside the caller's transaction.
+Status StoreTransition(Connection& conn, const cas::Transition& t, cas::OrderStatus expected) {
+  Result<Stmt> update = conn.Prepare(kUpdateOrder);
   if (!update) return update.error();
   BindOrder(*update, t.order);
   BindText(*update, 31, cas::StatusName(expected));
-  if (sqlite3_step(*update) != SQLITE_DONE) return (*conn)->Fail("update order");
+  if (sqlite3_step(*update) != SQLITE_DONE) return conn.Fail("update order");
   // Compare-and-set on the state: a concurrent cancel and issuance cannot both win.
-  if (sqlite3_changes((*conn)->db()) != 1) {
+  if (sqlite3_changes(conn.db()) != 1) {
     return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
   }
-  if (Status s = ApplyDelta(**conn, t.order.account_id, t.order.product_code, t.delta); !s)
-    return s;
-  return txn.Commit();
+  return ApplyDelta(conn, t.order.account_id, t.order.product_code, t.delta);
+}
+
+}  // namespace
+
+Status SqliteStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
+  // Through the group committer like every other order write: one writer, no lock waits, and
+  // the commit shared with whatever else is queued.
+  return committer_->Run([&](Connection& conn) { return StoreTransition(conn, t, expected); });
+}
+
+std::vector<Status> SqliteStore::ApplyTransitions(const std::vector<PendingTransition>& batch) {
+  std::vector<Status> results(batch.size(), Status(Ok{}));
+  Status committed = committer_->Run([&](Connection& conn) -> Status {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Status s = conn.Step("SAVEPOINT step");
+      if (s) s = StoreTransition(conn, batch[i].transition, batch[i].expected);
+      if (!s) (void)conn.Step("ROLLBACK TO step");
+      (void)conn.Step("RELEASE step");
+      results[i] = std::move(s);
+    }
+    return Ok{};
+  });
+  if (!committed) results.assign(batch.size(), committed);
+  return results;
 }
 
 Result<std::vector<cas::Order>> SqliteStore::DueOrders(int64_t now, int limit) {

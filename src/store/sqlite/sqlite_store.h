@@ -33,6 +33,7 @@ class SqliteStore final : public Store {
   Result<cas::Order> CreateOrder(cas::Order order, int64_t now) override;
   Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
+  std::vector<Status> ApplyTransitions(const std::vector<PendingTransition>& batch) override;
   Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
   Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
   Result<std::vector<CounterDrift>> AuditCounters() override;
