@@ -3,17 +3,20 @@
 # 127.0.0.1 (servers pinned to core 0, load to core 1), runs each benchmark for a fixed time,
 # stops everything it started, and prints a table of figures and ratios.
 #   bench/run.sh            # full run (SECONDS_PER=10)
-#   SECONDS_PER=2 bench/run.sh --smoke   # what CI may run: everything, 2 s each
+#   SECONDS_PER=2 SCALE_ORDERS=10000 bench/run.sh --smoke
+#                           # what CI runs: everything, 2 s each, a small scale store; fails
+#                           # only if a benchmark did not run or answered with errors
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 SECONDS_PER=${SECONDS_PER:-10}
+SCALE_ORDERS=${SCALE_ORDERS:-1000000}  # the large store of the scale benchmark
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 
 scripts/install-deps.sh --test
 sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
-for p in nginx libbenchmark-dev; do
+for p in nginx libbenchmark-dev golang-cfssl; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     { $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$p" >/dev/null; }
 done
@@ -25,6 +28,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [[ -f $work/nginx.pid ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   scripts/pg-cluster.sh stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -35,13 +39,21 @@ results=$work/results.jsonl
 : >"$results"
 record() { printf '{"name":"%s","baseline":"%s","result":%s}\n' "$1" "$2" "$3" >>"$results"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# A port below the ephemeral range (no client socket can hold it) that nothing listens on.
+free_port() {
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 12000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
 
 # start_certplan NAME [serve args…]: starts on a free port, sets PORT_<NAME>, KEY, SECRET, PID.
 start_certplan() {
   local name=$1; shift
   local dir=$work/$name
   mkdir -p "$dir"
-  PORT=$(( 20000 + RANDOM % 20000 ))
+  PORT=$(free_port)
   # warn: no access-log line per request (a production choice too; info costs one write(2)).
   CERTPLAN_LOG_LEVEL=warn taskset -c "$SERVER_CPU" "$BIN" serve --dev --listen "127.0.0.1:$PORT" \
     --data-dir "$dir" "$@" >"$dir/out" 2>"$dir/err" &
@@ -62,7 +74,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 
 # ---- read: V3-signed DescribePackageState vs nginx returning a fixed 200-byte JSON body ----
 body='{"RequestId":"3B7E4B51-2F0C-4E8B-9D55-1F2A6C0B9E17","TotalCount":20,"UsedCount":2,"IssuedCount":1,"ProductCode":"digicert-free-1-free","Padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'
-nginx_port=$(( 20000 + RANDOM % 20000 ))
+nginx_port=$(free_port)
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 1;
 pid $work/nginx.pid;
@@ -109,7 +121,7 @@ record write-sqlite pgbench "$(load "$PORT" 64 CreateCertificateForPackageReques
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
 # ---- PostgreSQL: pgbench's equivalent transaction, then certplan on PostgreSQL ----
-pg_port=$(( 20000 + RANDOM % 20000 ))
+pg_port=$(free_port)
 pg_url=$(taskset -c "$SERVER_CPU" scripts/pg-cluster.sh start "$work/pg" "$pg_port")
 psql -q "$pg_url" -c "CREATE DATABASE bench" -c "CREATE DATABASE certplan"
 bench_url=${pg_url%/*}/bench
@@ -134,8 +146,59 @@ CERTPLAN_STORE_URL="${pg_url%/*}/certplan" "$BIN" admin --data-dir "$work/pg-wri
 record write-postgres pgbench "$(load "$PORT" 64 CreateCertificateForPackageRequest --query ProductCode=geotrust-dv-1-starter --unique-domain 1)"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
+# ---- issuance: CreateCertificateWithCsrRequest in auto mode, to the issued certificate, vs
+#      cfssl serve's sign endpoint; both sign the same ECDSA P-256 CSR with an ECDSA P-256 CA ----
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/req.key" \
+  -subj "/CN=www.example.com" -addext "subjectAltName=DNS:www.example.com,DNS:example.com" \
+  -out "$work/req.csr" 2>/dev/null
+mkdir -p "$work/cfssl"
+(cd "$work/cfssl" || exit 1
+ echo '{"CN":"Bench Root CA","key":{"algo":"ecdsa","size":256},"names":[{"C":"CN","O":"Bench"}]}' >ca-csr.json
+ echo '{"signing":{"default":{"expiry":"2160h","usages":["signing","digital signature","key encipherment","server auth","client auth"]}}}' >config.json
+ cfssl gencert -initca ca-csr.json 2>/dev/null | cfssljson -bare ca
+ printf '{"certificate_request":"%s","hosts":["www.example.com","example.com"]}' \
+   "$(awk '{printf "%s\\n", $0}' "$work/req.csr")" >body.json)
+cfssl_port=$(free_port)
+taskset -c "$SERVER_CPU" cfssl serve -address 127.0.0.1 -port "$cfssl_port" -ca "$work/cfssl/ca.pem" \
+  -ca-key "$work/cfssl/ca-key.pem" -config "$work/cfssl/config.json" -loglevel 1 >"$work/cfssl/log" 2>&1 &
+cfssl_pid=$!
+pids+=("$cfssl_pid")
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$cfssl_port") 2>/dev/null && break; sleep 0.1; done
+record issue-cfssl - "$(load "$cfssl_port" 16 - --path /api/v1/cfssl/sign --body-file "$work/cfssl/body.json" --content-type application/json)"
+kill "$cfssl_pid"; wait "$cfssl_pid" 2>/dev/null || true
+# 16 I/O threads for 16 connections (each Create* waits for its durable commit); no RSA key pool:
+# the CSR path never uses one, and a filling pool would take the core in the first seconds.
+cat >"$work/issue.toml" <<TOML
+[server]
+threads = 16
+[ca]
+key_pool = 0
+TOML
+start_certplan issue --config "$work/issue.toml"
+"$BIN" admin --data-dir "$work/issue" plan grant --account "$ACCOUNT" --product geotrust-dv-1-starter --count 1000000 >/dev/null
+csr_query=$(node "$root/bench/csr_query.js" "$work/req.csr")
+record issue-certplan issue-cfssl "$(load "$PORT" 16 CreateCertificateWithCsrRequest --query "$csr_query" --drain-query ProductCode=geotrust-dv-1-starter)"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+
+# ---- scale: read latency with 10^3 orders vs $SCALE_ORDERS orders and 10^4 accounts ----
+scale_node() {  # scale_node NAME ORDERS ACCOUNTS: a stopped node's store, seeded
+  start_certplan "$1"
+  kill "$PID"; wait "$PID" 2>/dev/null || true
+  sqlite3 "$work/$1/certplan.db" -cmd ".parameter set :orders $2" -cmd ".parameter set :accounts $3" \
+    <"$root/bench/seed_orders.sql"
+}
+scale_node scale-small 1000 10
+scale_node scale-large "$SCALE_ORDERS" 10000
+for size in small large; do
+  start_certplan "scale-$size"
+  record "read-scale-$size" "$([[ $size == large ]] && echo read-scale-small || echo -)" \
+    "$(load "$PORT" 64 DescribePackageState --query ProductCode=digicert-free-1-free)"
+  kill "$PID"; wait "$PID" 2>/dev/null || true
+done
+rm -rf "$work/scale-small" "$work/scale-large"
+
 # ---- microbenchmarks (Google Benchmark), each with its floor ----
 taskset -c "$SERVER_CPU" "$root/build-release/bench/micro_bench" --benchmark_min_time=$(( SECONDS_PER > 2 ? 1 : 0 )).2 \
   --benchmark_format=json >"$work/micro.json" 2>/dev/null
 
-node "$root/bench/report.js" "$results" "$work/micro.json"
+node "$root/bench/report.js" "$results" "$work/micro.json" "$@"

@@ -1,5 +1,8 @@
 #include "pki/key_pool.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include "core/log.h"
 
 namespace certplan::pki {
@@ -42,6 +45,12 @@ void KeyPool::WaitUntilFull() const {
 }
 
 void KeyPool::Fill() {
+  // Spare CPU only: the scheduler runs this thread when nothing else wants the core, so
+  // refilling never slows requests or issuance (an empty pool falls back to the caller).
+  sched_param idle{};
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0) {
+    log::Line(log::Level::kWarn, "key pool: cannot lower the filler's priority").Write();
+  }
   for (;;) {
     {
       std::unique_lock lock(mu_);
