@@ -1,0 +1,143 @@
+// The background worker's step (Orders::AdvanceDue) over a real SQLite store: every due order
+// is moved in memory and the batch is stored in one transaction, where an order that moved
+// meanwhile loses alone. The CA and the domain checks are fakes below their interfaces.
+#include <functional>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "cas/orders.h"
+#include "store/sqlite/sqlite_store.h"
+#include "testing/temp_dir.h"
+
+namespace certplan::cas {
+namespace {
+
+constexpr int64_t kAccount = 7;
+constexpr const char* kCode = "geotrust-dv-1-starter";
+
+class StampingCa : public pki::Authority {
+ public:
+  Result<pki::CsrFacts> InspectCsr(const std::string&) const override { return pki::CsrFacts{}; }
+  Result<pki::GeneratedKey> GenerateKey() const override {
+    ++keys_made;
+    return pki::GeneratedKey{"private", "public"};
+  }
+  Result<pki::IssuedCertificate> Issue(const pki::IssueRequest& r) const override {
+    return pki::IssuedCertificate{"cert:" + r.domains.front(), "chain", "AB", r.not_before,
+                                  r.not_after};
+  }
+  const std::string& root_pem() const override { return root_; }
+  mutable int keys_made = 0;
+  std::string root_ = "root";
+};
+
+// Passes every name except those listed; runs `during` on each check (to race the worker).
+class ScriptedChecker : public validation::DomainChecker {
+ public:
+  Status Check(validation::Method, std::string_view domain, std::string_view) override {
+    if (during) during(std::string(domain));
+    if (failing.count(std::string(domain))) return Error(ErrorCode::kInvalidParameter, "no TXT");
+    return Ok{};
+  }
+  std::set<std::string> failing;
+  std::function<void(const std::string&)> during;
+};
+
+class OrdersWorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(*store::sqlite::SqliteStore::Open(dir_.File("db")));
+    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0));
+    ASSERT_TRUE(store_->GrantPlan(store::Plan{0, kAccount, kCode, 10, 0, std::nullopt}));
+    box_ = std::move(*pki::SecretBox::Create(std::string(32, 'k')));
+  }
+  Orders MakeOrders(bool auto_approve) {
+    OrderSettings settings;
+    settings.auto_approve = auto_approve;
+    return Orders(*store_, ca_, *box_, clock_, settings);
+  }
+  int64_t Create(Orders& orders, const std::string& domain) {
+    Application a;
+    a.product_code = kCode;
+    a.domain = domain;
+    Result<Order> o = orders.Apply(kAccount, a);
+    EXPECT_TRUE(o) << o.error().message;
+    return o ? o->id : 0;
+  }
+  OrderStatus StatusOf(Orders& orders, int64_t id) { return orders.Describe(kAccount, id)->status; }
+
+  testing::TempDir dir_;
+  FakeClock clock_{1'800'000'000};
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<pki::SecretBox> box_;
+  StampingCa ca_;
+  ScriptedChecker checker_;
+};
+
+TEST_F(OrdersWorkerTest, AutoModeValidatesAndIssuesInOneStep) {
+  Orders orders = MakeOrders(true);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i)
+    ids.push_back(Create(orders, "n" + std::to_string(i) + ".example.com"));
+  Result<int> moved = orders.AdvanceDue(checker_, 32);
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(*moved, 5);
+  for (int64_t id : ids) {
+    Result<Order> o = orders.Describe(kAccount, id);
+    EXPECT_EQ(o->status, OrderStatus::kCertificate);
+    EXPECT_EQ(o->certificate_pem.rfind("cert:n", 0), 0u);
+    EXPECT_FALSE(o->sealed_private_key.empty());  // certplan made and sealed the key
+  }
+  EXPECT_EQ(ca_.keys_made, 5);
+  store::PackageCounters c = *store_->GetPackageCounters(kAccount, kCode, clock_.NowSeconds());
+  EXPECT_EQ(c.used, 5);
+  EXPECT_EQ(c.issued, 5);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
+  EXPECT_EQ(*orders.AdvanceDue(checker_, 32), 0);  // nothing is due any more
+}
+
+TEST_F(OrdersWorkerTest, LiveModeIssuesWhatPassedAndBacksOffTheRest) {
+  Orders orders = MakeOrders(false);
+  const int64_t good = Create(orders, "good.example.com");
+  const int64_t bad = Create(orders, "bad.example.com");
+  checker_.failing = {"bad.example.com"};
+  ASSERT_TRUE(orders.AdvanceDue(checker_, 32));
+  EXPECT_EQ(StatusOf(orders, good), OrderStatus::kCertificate);
+  Result<Order> waiting = orders.Describe(kAccount, bad);
+  EXPECT_EQ(waiting->status, OrderStatus::kDomainVerify);
+  EXPECT_EQ(waiting->attempts, 1);
+  EXPECT_EQ(waiting->next_check_at, clock_.NowSeconds() + 10);
+  EXPECT_EQ(waiting->failure_reason, "no TXT");
+  EXPECT_EQ(*orders.AdvanceDue(checker_, 32), 0);  // not due again before its back-off
+  clock_.Advance(10);
+  checker_.failing.clear();
+  EXPECT_EQ(*orders.AdvanceDue(checker_, 32), 1);
+  EXPECT_EQ(StatusOf(orders, bad), OrderStatus::kCertificate);
+  EXPECT_EQ(store_->GetPackageCounters(kAccount, kCode, clock_.NowSeconds())->issued, 2);
+}
+
+TEST_F(OrdersWorkerTest, AnOrderCancelledDuringTheBatchLosesAloneAndKeepsItsCounters) {
+  Orders orders = MakeOrders(false);
+  const int64_t first = Create(orders, "first.example.com");
+  const int64_t raced = Create(orders, "raced.example.com");
+  const int64_t last = Create(orders, "last.example.com");
+  // The owner cancels while the worker is checking: the worker's step for it must not land.
+  checker_.during = [&](const std::string& domain) {
+    if (domain == "raced.example.com") {
+      ASSERT_TRUE(orders.CancelForPackage(kAccount, raced));
+    }
+  };
+  Result<int> moved = orders.AdvanceDue(checker_, 32);
+  ASSERT_TRUE(moved) << moved.error().message;  // a lost race is not an error
+  EXPECT_EQ(StatusOf(orders, first), OrderStatus::kCertificate);
+  EXPECT_EQ(StatusOf(orders, raced), OrderStatus::kCancelled);
+  EXPECT_EQ(StatusOf(orders, last), OrderStatus::kCertificate);
+  store::PackageCounters c = *store_->GetPackageCounters(kAccount, kCode, clock_.NowSeconds());
+  EXPECT_EQ(c.used, 2);  // the cancelled application gave its unit back
+  EXPECT_EQ(c.issued, 2);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
+}
+
+}  // namespace
+}  // namespace certplan::cas
