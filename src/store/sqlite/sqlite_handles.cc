@@ -14,10 +14,12 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
   }
   std::unique_ptr<Connection> conn(new Connection(std::move(db)));
   // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
-  // before it returns (a WAL commit under NORMAL can be lost on power failure).
+  // before it returns (a WAL commit under NORMAL can be lost on power failure). Checkpoints
+  // every ~40 MB of WAL rather than 4 MB: a page written many times in between (an order
+  // created, then issued; the usage row in every batch) is copied back once.
   Status s = conn->Exec(
       "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-      "PRAGMA foreign_keys=ON;");
+      "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=10000;");
   if (!s) return s.error();
   return conn;
 }
