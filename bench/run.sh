@@ -189,6 +189,7 @@ scale_node() {  # scale_node NAME ORDERS ACCOUNTS: a stopped node's store, seede
 }
 scale_node scale-small 1000 10
 scale_node scale-large "$SCALE_ORDERS" 10000
+sync  # the seeded gigabytes reach the disk now, not while a read benchmark runs
 for size in small large; do
   start_certplan "scale-$size"
   record "read-scale-$size" "$([[ $size == large ]] && echo read-scale-small || echo -)" \
