@@ -11,10 +11,10 @@
 namespace certplan::pki {
 
 // An Authority whose GenerateKey is served from a bounded pool of keys made ahead of time by
-// one background thread at idle priority (SCHED_IDLE), refilled as keys are taken (an RSA-2048 key costs tens to hundreds of
-// milliseconds). When the pool is empty the caller makes its key itself, so a burst is never
-// worse than no pool. Everything else goes to the wrapped authority. Pooled keys live only in
-// this process's memory. Thread-safe.
+// one background thread at idle priority (SCHED_IDLE), refilled as keys are taken (an RSA-2048 key
+// costs tens to hundreds of milliseconds). When the pool is empty the caller makes its key itself,
+// so a burst is never worse than no pool. Everything else goes to the wrapped authority. Pooled
+// keys live only in this process's memory. Thread-safe.
 class KeyPool final : public Authority {
  public:
   // Starts filling at once; `capacity` ≥ 1.
