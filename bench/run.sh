@@ -14,12 +14,7 @@ SCALE_ORDERS=${SCALE_ORDERS:-1000000}  # the large store of the scale benchmark
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 
-scripts/install-deps.sh --test
-sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
-for p in nginx libbenchmark-dev golang-cfssl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    { $sudo apt-get update -qq; DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$p" >/dev/null; }
-done
+scripts/install-deps.sh --bench
 scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DCERTPLAN_TESTS=OFF -DCERTPLAN_BENCH=ON
 
 work=$(mktemp -d /tmp/certplan-bench-XXXXXX)

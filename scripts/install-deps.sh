@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages certplan needs to build and test, skipping what is present.
-# Needs root (or sudo). Usage: scripts/install-deps.sh [--test]
+# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench]
+#   --test   also what the tests need; --bench also the benchmarks' baselines (implies --test)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
             nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev libpq-dev)
 test_pkgs=(libgtest-dev libgmock-dev clang-format openssl dnsmasq-base sqlite3 postgresql)
+bench_pkgs=(libbenchmark-dev nginx golang-cfssl)
 
+mode=${1:-}
 want=("${build_pkgs[@]}")
-if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
-# Node.js and npm run the SDK end-to-end tests; keep a newer Node if one is already installed.
-if [[ "${1:-}" == "--test" ]] && ! command -v node >/dev/null; then want+=(nodejs); fi
-if [[ "${1:-}" == "--test" ]] && ! command -v npm >/dev/null; then want+=(npm); fi
+if [[ $mode == --test || $mode == --bench ]]; then
+  want+=("${test_pkgs[@]}")
+  # Node.js and npm run the SDK end-to-end tests; keep a newer Node if one is already installed.
+  command -v node >/dev/null || want+=(nodejs)
+  command -v npm >/dev/null || want+=(npm)
+fi
+if [[ $mode == --bench ]]; then want+=("${bench_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do
@@ -26,7 +32,8 @@ sudo=""
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-# policy-rc.d 101: the postgresql package must not start a system cluster; tests start their own.
+# policy-rc.d 101: the postgresql and nginx packages must not start system services (nginx would
+# listen on every address); tests and benchmarks start their own, on loopback.
 policy=/usr/sbin/policy-rc.d
 created_policy=""
 if [[ ! -e $policy ]]; then
