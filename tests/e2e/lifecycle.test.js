@@ -104,3 +104,30 @@ test('validation.worker = false: an API-only node takes orders but never validat
   const bad = await startServer({ config: '[validation]\nworker = "no"\n' }).then(async (x) => { await x.stop(); return 'started'; }, (e) => e.message);
   assert.match(bad, /validation\.worker/);
 });
+
+test('[ca] key_pool: with no pool the worker makes each key itself; a bad size is refused', async () => {
+  const s = await startServer({ config: '[ca]\nkey_pool = 0\n' });
+  try {
+    const { newAccount, waitForType } = require('./lib/orders');
+    const { keyMatches } = require('./lib/pki');
+    const a = await newAccount(s, { 'digicert-free-1-free': 2 });
+    const ids = [];
+    for (const name of ['k1.example.org', 'k2.example.org']) {
+      ids.push((await a.client.createCertificateRequest(new Cas.CreateCertificateRequestRequest({
+        domain: name, email: 'ops@example.org', phone: '13900000000', username: 'Ops', validateType: 'DNS' }))).body.orderId);
+    }
+    const keys = new Set();
+    for (const id of ids) {
+      const done = await waitForType(a.client, id, 'certificate');
+      assert.ok(keyMatches(done.privateKey, done.certificate));
+      keys.add(done.privateKey);
+    }
+    assert.equal(keys.size, 2, 'every order gets its own key');
+  } finally {
+    await s.stop();
+  }
+  for (const bad of ['-1', '1025', '"eight"']) {
+    const r = await startServer({ config: `[ca]\nkey_pool = ${bad}\n` }).then(async (x) => { await x.stop(); return 'started'; }, (e) => e.message);
+    assert.match(r, /ca\.key_pool/);
+  }
+});
