@@ -1,7 +1,9 @@
 #include "store/postgres/postgres_store.h"
 
+#include <algorithm>
 #include <functional>
 #include <random>
+#include <set>
 
 #include "core/hex.h"
 #include "store/order_codec.h"
@@ -633,24 +635,90 @@ Result<std::vector<std::pair<std::string, std::string>>> PostgresStore::Attached
 
 Status PostgresStore::RememberNonce(std::string_view access_key_id, std::string_view nonce,
                                     int64_t expires_at, int64_t now) {
+  return nonces_.Claim(NonceClaim{access_key_id, nonce, expires_at, now});
+}
+
+namespace {
+
+Error NonceUsed() {
+  return Error(ErrorCode::kSignatureNonceUsed, "Specified signature nonce was used already.");
+}
+
+// A PostgreSQL array literal of the strings, each quoted and escaped (nonces are client text).
+std::string TextArray(const std::vector<std::string_view>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out += '}';
+}
+
+std::string IntArray(const std::vector<int64_t>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) out += (i > 0 ? "," : "") + std::to_string(items[i]);
+  return out += '}';
+}
+
+}  // namespace
+
+std::vector<Status> PostgresStore::RememberNonces(const std::vector<const NonceClaim*>& claims) {
+  std::vector<Status> outcomes(claims.size(), Status(Ok{}));
+  // A nonce twice in one batch: the later claims replay the first (and one statement may not
+  // touch a row twice).
+  std::set<std::pair<std::string_view, std::string_view>> seen;
+  std::vector<size_t> sent;
+  std::vector<std::string_view> keys, values;
+  std::vector<int64_t> expiries;
+  int64_t now = claims.empty() ? 0 : claims.front()->now;
+  for (size_t i = 0; i < claims.size(); ++i) {
+    const NonceClaim& c = *claims[i];
+    if (!seen.insert({c.access_key_id, c.nonce}).second) {
+      outcomes[i] = NonceUsed();
+      continue;
+    }
+    sent.push_back(i);
+    keys.push_back(c.access_key_id);
+    values.push_back(c.nonce);
+    expiries.push_back(c.expires_at);
+    now = std::min(now, c.now);  // an entry is taken over only once expired for every claim
+  }
+  if (sent.empty()) return outcomes;
+  auto fail_all = [&](const Error& e) {
+    for (size_t i : sent) outcomes[i] = e;
+    return outcomes;
+  };
   Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  // Inserted, or an expired entry taken over; a live entry means the nonce was used.
+  if (!conn) return fail_all(conn.error());
+  // Inserted, or an expired entry taken over: returned. A live entry: the nonce was used.
   Result<PgResultPtr> r = (*conn)->Exec(
-      "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3) "
+      "INSERT INTO nonces (access_key_id, nonce, expires_at) "
+      "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
       "ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at "
-      "WHERE nonces.expires_at < $4 RETURNING 1",
-      {std::string(access_key_id), std::string(nonce), S(expires_at), S(now)});
-  if (!r) return r.error();
-  if (PQntuples(r->get()) == 0) {
-    return Error(ErrorCode::kSignatureNonceUsed, "Specified signature nonce was used already.");
+      "WHERE nonces.expires_at < $4 RETURNING access_key_id, nonce",
+      {TextArray(keys), TextArray(values), IntArray(expiries), S(now)});
+  if (!r) return fail_all(r.error());
+  std::set<std::pair<std::string, std::string>> fresh;
+  for (int row = 0; row < PQntuples(r->get()); ++row) {
+    fresh.emplace(Text(r->get(), row, 0), Text(r->get(), row, 1));
+  }
+  for (size_t i : sent) {
+    const NonceClaim& c = *claims[i];
+    if (!fresh.count({std::string(c.access_key_id), std::string(c.nonce)}))
+      outcomes[i] = NonceUsed();
   }
   // Now and then, sweep what has expired (any node may; the index makes it cheap).
-  thread_local uint32_t calls = 0;
-  if (++calls % 1024 == 0) {
+  claimed_since_sweep_ += sent.size();
+  if (claimed_since_sweep_ >= 1024) {
+    claimed_since_sweep_ = 0;
     (void)(*conn)->Exec("DELETE FROM nonces WHERE expires_at < $1", {S(now)});
   }
-  return Ok{};
+  return outcomes;
 }
 
 }  // namespace certplan::store::postgres

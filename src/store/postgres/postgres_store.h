@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/replay_guard.h"
+#include "store/postgres/nonce_batcher.h"
 #include "store/postgres/pg_handles.h"
 #include "store/store.h"
 
@@ -59,6 +60,7 @@ class PostgresStore final : public Store {
       int64_t account_id, std::string_view user) override;
 
   // The shared nonce window (see nonces in the schema): kSignatureNonceUsed on a replay.
+  // Concurrent claims share one statement (NonceBatcher).
   Status RememberNonce(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
                        int64_t now);
 
@@ -72,6 +74,8 @@ class PostgresStore final : public Store {
   Status InTransaction(const std::function<Status(PgConnection&)>& body);
 
   Status EnsureMigrated();
+  // One batch of nonce claims in one statement; runs on the batch's leading caller.
+  std::vector<Status> RememberNonces(const std::vector<const NonceClaim*>& claims);
 
   std::string url_;
   std::atomic<bool> migrated_{false};
@@ -81,6 +85,9 @@ class PostgresStore final : public Store {
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
   int open_ = 0;                                     // idle + leased, guarded by mu_
+  NonceBatcher nonces_{
+      [this](const std::vector<const NonceClaim*>& claims) { return RememberNonces(claims); }};
+  size_t claimed_since_sweep_ = 0;  // used by the leading caller only (one batch at a time)
 };
 
 // auth::ReplayGuard over PostgresStore::RememberNonce, so every node sees every nonce.
