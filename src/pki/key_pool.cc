@@ -18,6 +18,10 @@ KeyPool::~KeyPool() {
     stopping_ = true;
   }
   taken_cv_.notify_all();
+  // A busy core may starve an idle-priority thread for as long as the load lasts: let the key
+  // in hand finish at normal priority, so shutting down never waits for the load to drop.
+  sched_param normal{};
+  (void)pthread_setschedparam(filler_.native_handle(), SCHED_OTHER, &normal);
   filler_.join();
 }
 
