@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "pki/certificate_builder.h"
