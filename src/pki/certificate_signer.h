@@ -7,8 +7,6 @@
 
 namespace certplan::pki {
 
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, FreeWith<&EVP_MD_CTX_free>>;
-
 // Signs certificates with one private key and SHA-256. The signing context is prepared once and
 // copied for each certificate: setting it up afresh (fetching the digest and the signature
 // implementation by name) costs as much as the signature. Thread-safe.

@@ -10,11 +10,6 @@
 namespace certplan::pki {
 namespace {
 
-using NamePtr = std::unique_ptr<X509_NAME, FreeWith<&X509_NAME_free>>;
-using AlgorPtr = std::unique_ptr<X509_ALGOR, FreeWith<&X509_ALGOR_free>>;
-using ObjectPtr = std::unique_ptr<ASN1_OBJECT, FreeWith<&ASN1_OBJECT_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, FreeWith<&EVP_MD_CTX_free>>;
-
 template <typename T>
 const unsigned char* Bytes(T view) {
   return reinterpret_cast<const unsigned char*>(view.data());
@@ -99,7 +94,7 @@ Status CheckKeyAndSignature(const CsrParts& csr) {
 
 std::string CommonName(std::string_view subject_der) {
   const unsigned char* p = Bytes(subject_der);
-  NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(subject_der.size())));
+  X509NamePtr name(d2i_X509_NAME(nullptr, &p, static_cast<long>(subject_der.size())));
   if (!name) return {};
   const int cn = X509_NAME_get_index_by_NID(name.get(), NID_commonName, -1);
   if (cn < 0) return {};
@@ -118,7 +113,7 @@ std::vector<std::string> RequestedDnsNames(std::string_view attributes) {
     std::optional<DerElement> values = ReadDer(in, V_ASN1_SET, V_ASN1_UNIVERSAL);
     if (!type || !values) continue;
     const unsigned char* p = Bytes(type->whole);
-    ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(type->whole.size())));
+    Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(type->whole.size())));
     const int nid = oid ? OBJ_obj2nid(oid.get()) : NID_undef;
     if (nid != NID_ext_req && nid != NID_ms_ext_req) continue;
     std::string_view set = values->contents;

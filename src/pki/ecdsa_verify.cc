@@ -12,7 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "core/free_with.h"
+#include "pki/openssl_handles.h"
 
 namespace certplan::pki {
 namespace {
@@ -28,8 +28,6 @@ const EC_GROUP* Group(int curve_nid) {
   if (curve_nid == NID_secp384r1) return p384.get();
   return nullptr;
 }
-
-using MdPtr = std::unique_ptr<EVP_MD, FreeWith<&EVP_MD_free>>;
 
 // Digests fetched once (a legacy EVP_sha256() is fetched again on every use).
 const EVP_MD* Digest(int digest_nid) {

@@ -22,6 +22,10 @@ using X509NamePtr = std::unique_ptr<X509_NAME, FreeWith<&X509_NAME_free>>;
 using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, FreeWith<&ASN1_INTEGER_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, FreeWith<&BN_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, FreeWith<&GENERAL_NAMES_free>>;
+using AlgorPtr = std::unique_ptr<X509_ALGOR, FreeWith<&X509_ALGOR_free>>;
+using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, FreeWith<&ASN1_OBJECT_free>>;
+using MdPtr = std::unique_ptr<EVP_MD, FreeWith<&EVP_MD_free>>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, FreeWith<&EVP_MD_CTX_free>>;
 using ExtensionsPtr =
     std::unique_ptr<STACK_OF(X509_EXTENSION), FreeWith<+[](STACK_OF(X509_EXTENSION) * s) {
                       sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);

@@ -25,8 +25,6 @@ std::optional<SpkiParts> SplitSpki(std::string_view der) {
   return SpkiParts{alg->whole, bits->contents.substr(1)};
 }
 
-using AlgorPtr = std::unique_ptr<X509_ALGOR, FreeWith<&X509_ALGOR_free>>;
-
 AlgorPtr ParseAlgorithm(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   return AlgorPtr(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(der.size())));
