@@ -71,8 +71,11 @@ bool SetConstraintsAndUsage(X509* cert, const CertificateSpec& spec) {
     ASN1_BIT_STRING_set_bit(usage.get(), 6, 1);  // cRLSign
   } else {
     ASN1_BIT_STRING_set_bit(usage.get(), 0, 1);  // digitalSignature
-    std::optional<PublicKeyInfo> key = ReadPublicKeyInfo(spec.subject_public_key);
-    if (key && key->algorithm == NID_rsaEncryption) {
+    // The key is in the certificate already: its algorithm, without parsing the key again.
+    ASN1_OBJECT* algorithm = nullptr;
+    if (X509_PUBKEY_get0_param(&algorithm, nullptr, nullptr, nullptr, X509_get_X509_PUBKEY(cert)) ==
+            1 &&
+        OBJ_obj2nid(algorithm) == NID_rsaEncryption) {
       ASN1_BIT_STRING_set_bit(usage.get(), 2, 1);  // keyEncipherment
     }
   }

@@ -46,8 +46,7 @@ Status CheckEcCurve(int curve) {
 
 // The digest the request's signature algorithm names, if it is one for `key_algorithm`.
 int SignatureDigest(const CsrParts& csr, int key_algorithm) {
-  const unsigned char* p = Bytes(csr.signature_algorithm);
-  AlgorPtr alg(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(csr.signature_algorithm.size())));
+  AlgorPtr alg = ParseAlgorithm(csr.signature_algorithm);
   int digest = NID_undef, key_type = NID_undef;
   if (!alg || !OBJ_find_sigid_algs(OBJ_obj2nid(alg->algorithm), &digest, &key_type) ||
       key_type != key_algorithm || csr.signature.size() < 2 || csr.signature[0] != 0) {

@@ -28,6 +28,11 @@ std::optional<DerElement> ReadDer(std::string_view& in, int tag, int tag_class) 
   return e;
 }
 
+AlgorPtr ParseAlgorithm(std::string_view der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  return AlgorPtr(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(der.size())));
+}
+
 std::optional<std::string> PemBody(std::string_view pem, std::string_view label) {
   std::string begin = "-----BEGIN ", end = "-----END ";
   begin.append(label).append("-----");

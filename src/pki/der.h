@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "pki/openssl_handles.h"
+
 namespace certplan::pki {
 
 // One DER element: its tag and class as OpenSSL numbers them (V_ASN1_SEQUENCE,
@@ -22,6 +24,9 @@ std::optional<DerElement> ReadDer(std::string_view& in);
 
 // Reads the next element and checks its tag and class; nullopt otherwise.
 std::optional<DerElement> ReadDer(std::string_view& in, int tag, int tag_class);
+
+// An AlgorithmIdentifier (a signature's or a public key's); nullptr when malformed.
+AlgorPtr ParseAlgorithm(std::string_view der);
 
 // The DER bytes inside the first `-----BEGIN <label>-----` block of `pem`; nullopt when there is
 // no such block or its base64 is malformed. A plain base64 decode: OpenSSL 3.0's PEM readers go

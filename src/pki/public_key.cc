@@ -25,11 +25,6 @@ std::optional<SpkiParts> SplitSpki(std::string_view der) {
   return SpkiParts{alg->whole, bits->contents.substr(1)};
 }
 
-AlgorPtr ParseAlgorithm(std::string_view der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  return AlgorPtr(d2i_X509_ALGOR(nullptr, &p, static_cast<long>(der.size())));
-}
-
 // One decoder context per thread; it writes each key it decodes into `decoded`.
 struct ThreadDecoder {
   EVP_PKEY* decoded = nullptr;

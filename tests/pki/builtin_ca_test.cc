@@ -77,6 +77,7 @@ TEST_F(BuiltinCaTest, IssuesALeafThatVerifiesWithTheRightExtensions) {
   EXPECT_EQ(X509_check_host(leaf->get(), "example.com", 0, 0, nullptr), 1);
   EXPECT_EQ(X509_check_host(leaf->get(), "other.example.com", 0, 0, nullptr), 0);
   EXPECT_EQ(X509_get_extended_key_usage(leaf->get()), static_cast<uint32_t>(XKU_SSL_SERVER));
+  EXPECT_EQ(X509_get_key_usage(leaf->get()), static_cast<uint32_t>(KU_DIGITAL_SIGNATURE));  // EC
   EXPECT_NE(X509_get0_subject_key_id(leaf->get()), nullptr);
   EXPECT_NE(X509_get0_authority_key_id(leaf->get()), nullptr);
   EXPECT_EQ(ASN1_STRING_cmp(X509_get0_authority_key_id(leaf->get()),
@@ -104,6 +105,8 @@ TEST_F(BuiltinCaTest, GeneratedKeyCanBeCertified) {
   Result<X509Ptr> leaf = ParseCertificatePem(issued->certificate_pem);
   Result<PkeyPtr> priv = ParsePrivateKeyPem(key->private_key_pem);
   EXPECT_EQ(X509_check_private_key(leaf->get(), priv->get()), 1);
+  EXPECT_EQ(X509_get_key_usage(leaf->get()),  // RSA keys may also encipher
+            static_cast<uint32_t>(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT));
 }
 
 TEST_F(BuiltinCaTest, CsrChecks) {
