@@ -7,6 +7,8 @@
 #                           # what CI runs: everything, 2 s each, a small scale store; fails
 #                           # only if a benchmark did not run or answered with errors
 set -euo pipefail
+# Every step that fails says which one and why, instead of set -e ending the run without a word.
+trap 'echo "bench/run.sh: step failed (line $LINENO, exit $?): $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 root=$PWD
 SECONDS_PER=${SECONDS_PER:-10}
@@ -32,7 +34,15 @@ BIN=$root/build-release/src/cli/certplan
 LOADGEN=$root/build-release/bench/loadgen
 results=$work/results.jsonl
 : >"$results"
-record() { printf '{"name":"%s","baseline":"%s","result":%s}\n' "$1" "$2" "$3" >>"$results"; }
+# record NAME BASELINE RESULT_JSON: a benchmark whose load step printed no JSON object fails here,
+# by name (a failed command substitution would otherwise pass unnoticed).
+record() {
+  if [[ $3 != \{* ]]; then
+    echo "bench/run.sh: benchmark $1 produced no result (its load step failed: see above)" >&2
+    return 1
+  fi
+  printf '{"name":"%s","baseline":"%s","result":%s}\n' "$1" "$2" "$3" >>"$results"
+}
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # A port below the ephemeral range (no client socket can hold it) that nothing listens on.
 free_port() {
@@ -43,6 +53,29 @@ free_port() {
   done
 }
 
+# wait_for_line FILE TEXT PID WHAT: until FILE holds TEXT; fails naming WHAT if PID exits first or
+# 60 s pass (a start that slow is a failure in itself), showing the end of FILE.
+wait_for_line() {
+  local file=$1 text=$2 pid=$3 what=$4 deadline=$(( SECONDS + 60 ))
+  until grep -qF "$text" "$file" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench/run.sh: $what exited before it was ready:" >&2; tail -n 20 "$file" >&2; return 1
+    fi
+    if (( SECONDS >= deadline )); then
+      echo "bench/run.sh: $what not ready after 60 s:" >&2; tail -n 20 "$file" >&2; return 1
+    fi
+    sleep 0.05
+  done
+}
+# wait_for_port PORT PID WHAT: until 127.0.0.1:PORT accepts (for peers that print no ready line).
+wait_for_port() {
+  local port=$1 pid=$2 what=$3 deadline=$(( SECONDS + 60 ))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then echo "bench/run.sh: $what exited before it listened" >&2; return 1; fi
+    if (( SECONDS >= deadline )); then echo "bench/run.sh: $what not listening after 60 s" >&2; return 1; fi
+    sleep 0.05
+  done
+}
 # start_certplan NAME [serve args…]: starts on a free port, sets PORT_<NAME>, KEY, SECRET, PID.
 start_certplan() {
   local name=$1; shift
@@ -54,10 +87,15 @@ start_certplan() {
     --data-dir "$dir" "$@" >"$dir/out" 2>"$dir/err" &
   PID=$!
   pids+=("$PID")
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+  # Ready is the "listening on" line: the demo account is printed and the port accepts before
+  # it (the port alone can answer earlier on a slow store).
+  wait_for_line "$dir/err" "listening on 127.0.0.1:$PORT" "$PID" "certplan $name"
   KEY=$(grep -o '"AccessKeyId":"[^"]*' "$dir/out" | cut -d'"' -f4)
   SECRET=$(grep -o '"AccessKeySecret":"[^"]*' "$dir/out" | cut -d'"' -f4)
   ACCOUNT=$(grep -o '"AccountId":[0-9]*' "$dir/out" | cut -d: -f2)
+  if [[ -z $KEY || -z $SECRET || -z $ACCOUNT ]]; then
+    echo "bench/run.sh: certplan $name printed no demo account:" >&2; cat "$dir/out" >&2; return 1
+  fi
 }
 load() {  # load PORT CONNECTIONS ACTION [extra loadgen args]
   local port=$1 conns=$2 action=$3; shift 3
@@ -85,7 +123,8 @@ http {
 }
 NGINX
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -e "$work/nginx.err"
-sleep 0.3
+# nginx daemonises once its socket listens: the pid file is written after bind and listen.
+wait_for_port "$nginx_port" "$(cat "$work/nginx.pid")" nginx
 record read-nginx - "$(load "$nginx_port" 64 DescribePackageState)"
 kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
 
@@ -161,7 +200,7 @@ taskset -c "$SERVER_CPU" cfssl serve -address 127.0.0.1 -port "$cfssl_port" -ca 
   -ca-key "$work/cfssl/ca-key.pem" -config "$work/cfssl/config.json" -loglevel 1 >"$work/cfssl/log" 2>&1 &
 cfssl_pid=$!
 pids+=("$cfssl_pid")
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$cfssl_port") 2>/dev/null && break; sleep 0.1; done
+wait_for_port "$cfssl_port" "$cfssl_pid" "cfssl serve"
 record issue-cfssl - "$(load "$cfssl_port" 16 - --path /api/v1/cfssl/sign --body-file "$work/cfssl/body.json" --content-type application/json)"
 kill "$cfssl_pid"; wait "$cfssl_pid" 2>/dev/null || true
 # 16 I/O threads for 16 connections (each Create* waits for its durable commit); no RSA key pool:

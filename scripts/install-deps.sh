@@ -5,7 +5,8 @@
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
-            nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev libpq-dev ccache)
+            nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev libpq-dev libpsl-dev
+            publicsuffix ccache)
 test_pkgs=(libgtest-dev libgmock-dev clang-format openssl dnsmasq-base sqlite3 postgresql)
 bench_pkgs=(libbenchmark-dev nginx golang-cfssl)
 

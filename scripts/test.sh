@@ -5,6 +5,7 @@
 # once on SQLite and once on a PostgreSQL server this script starts on a loopback port; then a
 # 2-second smoke pass of every benchmark (bench/run.sh --smoke).
 set -euo pipefail
+trap 'echo "scripts/test.sh: step failed (line $LINENO, exit $?): $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 root=$PWD
 
@@ -24,16 +25,23 @@ export CERTPLAN_TEST_PG_URL=$CERTPLAN_E2E_PG_URL
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-status=0
+failed=()
+passed=0
+# step NAME COMMAND…: runs one test step; a failure is remembered by name and the run goes on.
+step() {
+  local name=$1; shift
+  echo "== $name"
+  if "$@"; then passed=$(( passed + 1 )); else failed+=("$name"); fi
+}
 for flavour in build-asan build; do
-  echo "== unit tests ($flavour)"
-  ctest --test-dir "$flavour" --output-on-failure -j2 || status=1
+  step "unit tests ($flavour)" ctest --test-dir "$flavour" --output-on-failure -j2
   for store in sqlite postgres; do
-    echo "== end-to-end tests ($flavour, $store)"
-    CERTPLAN_BIN="$root/$flavour/src/cli/certplan" CERTPLAN_E2E_STORE=$store tests/e2e/run.sh || status=1
+    step "end-to-end tests ($flavour, $store)" env CERTPLAN_BIN="$root/$flavour/src/cli/certplan" \
+      CERTPLAN_E2E_STORE=$store tests/e2e/run.sh
   done
 done
 # The benchmarks must keep working; their figures are judged in docs/PERFORMANCE.md, not here.
-echo "== benchmark smoke pass (2 s each)"
-SECONDS_PER=2 SCALE_ORDERS=10000 bench/run.sh --smoke || status=1
-exit $status
+step "benchmark smoke pass (2 s each)" env SECONDS_PER=2 SCALE_ORDERS=10000 bench/run.sh --smoke
+(( ${#failed[@]} )) && printf 'FAILED: %s\n' "${failed[@]}"
+echo "steps: $passed passed, ${#failed[@]} failed"
+exit $(( ${#failed[@]} ? 1 : 0 ))

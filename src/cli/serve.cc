@@ -152,13 +152,16 @@ int Serve(const ServeFlags& flags) {
     if (Status s = SeedDemo(**rt, "http://" + address); !s) return ReportFailure(s.error());
   }
   if (config.validation_worker) validator.Start();
-  log::Line(log::Level::kInfo, "listening on " + address)
+  // Readiness: the demo account is printed and the port accepts before this line is written;
+  // harnesses wait for it (never for the port alone).
+  if (Status s = (*server)->Listen(); !s) return ReportFailure(s.error());
+  log::Line(log::Level::kLifecycle, "listening on " + address)
       .Str("data_dir", config.data_dir)
       .Str("validation", config.validation_mode)
       .Write();
   (*server)->Run();
   validator.Stop();
-  log::Info("stopped");
+  log::Line(log::Level::kLifecycle, "stopped").Write();
   return 0;
 }
 

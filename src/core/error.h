@@ -41,6 +41,16 @@ enum class ErrorCode {
   kNotFoundOrder,
   kOrderStateError,
   kCreateCertificateRequestFailed,
+  // The certificate repository (spec/cas-repository.md §7.9).
+  kNotFound,
+  kParamRepeat,
+  kDeleteFail,
+  kCertificateFormatError,
+  kPrivateKeyFormatError,
+  kCertificateKeyMismatch,
+  kCertificateChainNotMatch,
+  kCertificateExpired,
+  kCertificateAlgorithmNotSupported,
 };
 
 // Why a RAM policy refused a request (spec §2.1), rendered as AccessDeniedDetail.

@@ -18,6 +18,7 @@ const char* LevelName(Level level) {
     case Level::kInfo: return "info";
     case Level::kWarn: return "warn";
     case Level::kError: return "error";
+    case Level::kLifecycle: return "info";
   }
   return "info";
 }

@@ -6,7 +6,9 @@
 
 namespace certplan::log {
 
-enum class Level { kDebug, kInfo, kWarn, kError };
+// kLifecycle marks the few lines harnesses and operators wait for (listening, stopped): written
+// whatever the level set, named "info" in the line.
+enum class Level { kDebug, kInfo, kWarn, kError, kLifecycle };
 
 // Sets the lowest level written (default kInfo). Thread-safe.
 void SetLevel(Level level);

@@ -268,13 +268,22 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Applicatio
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     return Error(ErrorCode::kServiceUnavailable, "cannot listen on " + impl->options.host + ":" +
                                                      std::to_string(impl->options.port) + ": " +
                                                      ec.message());
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Status Server::Listen() {
+  error_code ec;
+  impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorCode::kServiceUnavailable,
+                 "cannot listen on " + address() + ": " + ec.message());
+  }
+  return Ok{};
 }
 
 std::string Server::address() const {

@@ -39,8 +39,16 @@ struct Application {
 // then drains in-flight requests (bounded by drain_timeout).
 class Server {
  public:
+  // Binds the address (so the port is held and known) without accepting connections yet:
+  // kInvalidParameter for a host that is not an IP address, kServiceUnavailable when the
+  // address cannot be bound.
   static Result<std::unique_ptr<Server>> Create(ServerOptions options, Application app);
   ~Server();
+
+  // Starts accepting connections (until then a connecting client is refused), so whatever the
+  // caller prints between Create() and Listen() is out before anyone can connect.
+  // kServiceUnavailable when listen(2) fails.
+  Status Listen();
 
   // The bound address, e.g. "127.0.0.1:8080" (the real port when 0 was asked).
   std::string address() const;

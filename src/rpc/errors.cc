@@ -32,6 +32,16 @@ WireError ToWire(ErrorCode code) {
     case ErrorCode::kNotFoundOrder: return {404, "NotFoundOrder"};
     case ErrorCode::kOrderStateError: return {403, "OrderStateError"};
     case ErrorCode::kCreateCertificateRequestFailed: return {403, "CreateCertificateRequestFailed"};
+    case ErrorCode::kNotFound: return {404, "NotFound"};
+    case ErrorCode::kParamRepeat: return {400, "ParamRepeat"};
+    case ErrorCode::kDeleteFail: return {403, "DeleteFail"};
+    case ErrorCode::kCertificateFormatError: return {400, "Certificate.FormatError"};
+    case ErrorCode::kPrivateKeyFormatError: return {400, "PrivateKey.FormatError"};
+    case ErrorCode::kCertificateKeyMismatch: return {400, "Certificate.KeyMismatch"};
+    case ErrorCode::kCertificateChainNotMatch: return {400, "CertificateChainNotMatch"};
+    case ErrorCode::kCertificateExpired: return {400, "CertificateExpired"};
+    case ErrorCode::kCertificateAlgorithmNotSupported:
+      return {400, "Certificate.AlgorithmNotSupported"};
   }
   return {500, "InternalError"};
 }

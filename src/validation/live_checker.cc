@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
+
+#include "validation/authorization_domain.h"
 
 namespace certplan::validation {
 namespace {
@@ -35,16 +38,29 @@ Status LiveChecker::Check(Method method, std::string_view domain, std::string_vi
     }
     return Ok{};
   }
-  // Appended rather than "_dnsauth." + name: g++ 12 -O3 warns falsely on that form (PR105651).
-  std::string dnsauth = "_dnsauth.";
-  dnsauth += name;
-  for (const std::string& where : {dnsauth, name}) {
-    Result<std::vector<std::string>> txt = LookupTxt(settings_.dns, where);
-    if (!txt) return NotYet("DNS validation of " + name + ": " + txt.error().message);
-    if (std::find(txt->begin(), txt->end(), token) != txt->end()) return Ok{};
+  // The token may stand at _dnsauth.<adn> or at <adn> for any Authorization Domain Name: a DNS
+  // panel publishes `_dnsauth` relative to its zone, which may be a parent of the ordered name.
+  const std::vector<std::string> adns = AuthorizationDomainNames(name);
+  if (adns.empty()) return NotYet("DNS validation of " + name + ": the name is a public suffix");
+  // Every candidate is asked: a server that fails for one name (no such zone there) must not
+  // hide the token published at another. The first failure is reported if none holds it.
+  std::optional<Error> failure;
+  for (const std::string& adn : adns) {
+    std::string dnsauth = "_dnsauth.";  // appended: g++ 12 -O3 warns falsely on + (PR105651)
+    dnsauth += adn;
+    for (const std::string& where : {dnsauth, adn}) {
+      Result<std::vector<std::string>> txt = LookupTxt(settings_.dns, where);
+      if (!txt) {
+        if (!failure) failure = txt.error();
+        continue;
+      }
+      if (std::find(txt->begin(), txt->end(), token) != txt->end()) return Ok{};
+    }
   }
-  return NotYet("DNS validation of " + name + ": no TXT record at _dnsauth." + name +
-                " holds the token");
+  if (failure) return NotYet("DNS validation of " + name + ": " + failure->message);
+  return NotYet("DNS validation of " + name + ": no TXT record at _dnsauth." + adns.front() +
+                (adns.size() > 1 ? " or _dnsauth." + adns.back() : std::string()) +
+                " (or a name between) holds the token");
 }
 
 }  // namespace certplan::validation

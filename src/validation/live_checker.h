@@ -11,8 +11,9 @@ struct CheckerSettings {
   AddressOverrides addresses;  // validation.addresses
 };
 
-// Real checks (spec §4.3): DNS — a TXT record equal to the token at `_dnsauth.<domain>` (or at
-// the domain itself); FILE — the body of fileauth.txt, trimmed, equal to the token.
+// Real checks (spec §4.3): DNS — a TXT record equal to the token at `_dnsauth.<adn>` or at
+// `<adn>`, for any Authorization Domain Name of the name (authorization_domain.h); FILE — the body
+// of fileauth.txt, trimmed, equal to the token.
 class LiveChecker final : public DomainChecker {
  public:
   explicit LiveChecker(CheckerSettings settings);

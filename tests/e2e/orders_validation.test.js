@@ -62,6 +62,21 @@ test('DNS: stays pending until the TXT record appears at _dnsauth, then issues',
   assert.deepEqual(await counters(a.client, 'geotrust-dv-w-starter'), { total: 2, used: 1, issued: 1 });
 });
 
+test('DNS: the token at _dnsauth of a parent zone validates (Authorization Domain Name), a public suffix never', async () => {
+  const a = await newAccount(server, { 'geotrust-dv-1-starter': 2 });
+  const id = (await create(a.client, { productCode: 'geotrust-dv-1-starter', domain: 'www.sub.zone.example.test', validateType: 'DNS' })).body.orderId;
+  const pending = await state(a.client, id);
+  assert.equal(pending.recordDomain, '_dnsauth', 'RecordDomain stays relative to the zone');
+  // A token at the public suffix itself proves nothing.
+  await publishTxt('_dnsauth.test', pending.recordValue);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await state(a.client, id)).type, 'domain_verify', 'a public suffix is no Authorization Domain Name');
+  // A DNS panel for zone.example.test writes _dnsauth relative to its zone.
+  await publishTxt('_dnsauth.zone.example.test', pending.recordValue);
+  await waitForType(a.client, id, 'certificate');
+  assert.deepEqual(await counters(a.client, 'geotrust-dv-1-starter'), { total: 2, used: 1, issued: 1 });
+});
+
 test('FILE: the HTTP server must serve the token at fileauth.txt for every name', async () => {
   const a = await newAccount(server, { 'geotrust-dv-1-starter': 2 });
   const id = (await create(a.client, { productCode: 'geotrust-dv-1-starter',

@@ -65,32 +65,46 @@ function startServer({ config, dataDir, extraArgs = [], env = {}, dev = true } =
   const child = spawn(BIN, args, { env: storeEnv(dataDir, env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('certplan did not start:\n' + stderr)), 15000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`certplan did not start within 15 s (${dev ? 'waiting for the demo account and ' : ''}the "listening on" line):\n${stderr}`));
+    }, 15000);
     let started = false;
     child.once('exit', (code) => {
       clearTimeout(timer);
       if (!started) reject(new Error(`certplan exited with ${code} before listening:\n${stderr}`));
     });
-    child.stderr.on('data', (d) => {
-      stderr += d;
+    // Ready when stderr has the "listening on" line and, with --dev, stdout has the demo account:
+    // the two pipes are read independently, so either may arrive first.
+    const check = () => {
       if (started) return;
       const m = /listening on ([0-9.]+):(\d+)/.exec(stderr);
       if (!m) return;
+      if (dev && !stdout.includes('\n')) return;
       started = true;
       clearTimeout(timer);
-      // --dev prints the demo account on stdout before the listening line.
-      const demo = dev ? JSON.parse(stdout.trim().split('\n')[0]) : null;
+      let demo = null;
+      if (dev) {
+        try {
+          demo = JSON.parse(stdout.split('\n')[0]);
+        } catch (e) {
+          reject(new Error(`certplan printed no demo account (${e.message}):\n${stdout}\n${stderr}`));
+          return;
+        }
+      }
       const port = Number(m[2]);
       resolve({
         child, dataDir, demo, port, host: m[1],
         endpoint: `${m[1]}:${port}`,
         logs: () => stderr,
+        stdout: () => stdout,
         admin: (...a) => admin(dataDir, ...a),
         stop: (signal = 'SIGTERM') => stopChild(child, signal),
       });
-    });
+    };
+    child.stdout.on('data', (d) => { stdout += d; check(); });
+    child.stderr.on('data', (d) => { stderr += d; check(); });
   });
 }
 
