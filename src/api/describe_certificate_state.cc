@@ -1,6 +1,6 @@
 #include "api/application_params.h"
 #include "api/order_actions.h"
-#include "validation/http_file_check.h"
+#include "cas/domain_checker.h"
 
 namespace certplan::api {
 
@@ -21,7 +21,7 @@ Result<rpc::Reply> DescribeCertificateState(Context& ctx, const rpc::Params& par
       reply["RecordDomain"] = "_dnsauth";
       reply["RecordValue"] = order->token;
     } else {
-      reply["Uri"] = validation::kFileAuthPath;
+      reply["Uri"] = cas::kFileAuthPath;
       reply["Content"] = order->token;
     }
   }

@@ -30,7 +30,7 @@ Result<std::optional<std::shared_ptr<const Authenticator::KnownKey>>> Authentica
     auto it = keys_.find(id);
     if (it != keys_.end() && now - it->second->fetched < ttl) return Found(it->second);
   }
-  Result<std::optional<store::AccessKey>> found = store_.FindAccessKey(id);
+  Result<std::optional<iam::AccessKey>> found = store_.FindAccessKey(id);
   if (!found) return found.error();
   if (!*found) return Found();  // unknown keys are not cached: nothing to gain for a forger
   Result<std::string> secret = box_.Open((*found)->sealed_secret, (*found)->id);
@@ -53,7 +53,7 @@ Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
   if (!*found) {
     return Error(ErrorCode::kAccessKeyNotFound, "Specified access key is not found.");
   }
-  const store::AccessKey& key = (**found)->record;
+  const iam::AccessKey& key = (**found)->record;
   if (!key.enabled) {
     return Error(ErrorCode::kAccessKeyInactive, "Specified access key is disabled.");
   }

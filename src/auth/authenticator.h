@@ -12,11 +12,11 @@
 #include "auth/signed_request.h"
 #include "core/clock.h"
 #include "core/result.h"
+#include "iam/identity_store.h"
 #include "iam/principal.h"
 #include "pki/secret_box.h"
 #include "rpc/params.h"
 #include "rpc/request.h"
-#include "store/store.h"
 
 namespace certplan::auth {
 
@@ -33,7 +33,7 @@ struct AuthOptions {
 // after the signature verifies, so forged requests cannot burn nonces. Thread-safe.
 class Authenticator {
  public:
-  Authenticator(store::Store& store, const pki::SecretBox& box, ReplayGuard& replay,
+  Authenticator(iam::IdentityStore& store, const pki::SecretBox& box, ReplayGuard& replay,
                 const Clock& clock, AuthOptions options)
       : store_(store), box_(box), replay_(replay), clock_(clock), options_(options) {}
 
@@ -48,14 +48,14 @@ class Authenticator {
 
   // A key as the authenticator needs it: the record and its opened secret.
   struct KnownKey {
-    store::AccessKey record;
+    iam::AccessKey record;
     std::string secret;
     std::chrono::steady_clock::time_point fetched;
   };
   // The key from the cache while fresh, else from the store (nullopt: no such key).
   Result<std::optional<std::shared_ptr<const KnownKey>>> Lookup(const std::string& id);
 
-  store::Store& store_;
+  iam::IdentityStore& store_;
   const pki::SecretBox& box_;
   ReplayGuard& replay_;
   const Clock& clock_;

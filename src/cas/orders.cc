@@ -198,10 +198,9 @@ Result<std::vector<Order>> Orders::List(int64_t account_id, std::string_view key
   return store_.ListOrders(account_id, keyword);
 }
 
-Status Orders::Validate(const Order& order, validation::DomainChecker& checker) {
-  const validation::Method method = order.validate_type == ValidateType::kDns
-                                        ? validation::Method::kDns
-                                        : validation::Method::kFile;
+Status Orders::Validate(const Order& order, DomainChecker& checker) {
+  const CheckMethod method =
+      order.validate_type == ValidateType::kDns ? CheckMethod::kDns : CheckMethod::kFile;
   for (const std::string& name : order.domains) {
     if (Status s = checker.Check(method, BaseName(name), order.token); !s) return s;
   }
@@ -248,7 +247,7 @@ Result<Transition> Orders::PassAndIssue(const Order& order) {
   return issued;
 }
 
-Result<Transition> Orders::NextStep(Order order, validation::DomainChecker& checker) {
+Result<Transition> Orders::NextStep(Order order, DomainChecker& checker) {
   if (order.status == OrderStatus::kProcess) return PrepareIssue(order);
   if (settings_.auto_approve) return PassAndIssue(order);
   Status checked = Validate(order, checker);
@@ -276,12 +275,12 @@ void Orders::DeferAfterFailure(int64_t order_id) {
   (void)store_.ApplyTransition(Transition{std::move(*order), {}}, was);
 }
 
-Result<int> Orders::AdvanceDue(validation::DomainChecker& checker, int limit) {
+Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
   Result<std::vector<Order>> due = store_.DueOrders(clock_.NowSeconds(), limit);
   if (!due) return due.error();
   // Every due order is moved in memory, then all are stored in one transaction: one durable
   // commit per batch instead of one or two per order.
-  std::vector<store::PendingTransition> batch;
+  std::vector<PendingTransition> batch;
   std::vector<int64_t> failed;  // orders whose step could not even be prepared
   std::optional<Error> first_error;
   for (const Order& order : *due) {

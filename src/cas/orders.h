@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "cas/domain_checker.h"
 #include "cas/order.h"
+#include "cas/order_store.h"
 #include "cas/products.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "pki/authority.h"
 #include "pki/secret_box.h"
-#include "store/store.h"
-#include "validation/domain_checker.h"
 
 namespace certplan::cas {
 
@@ -40,11 +40,11 @@ struct OrderSettings {
 // account is indistinguishable from a missing one (kNotFoundOrder). Thread-safe.
 class Orders {
  public:
-  Orders(store::Store& store, const pki::Authority& ca, const pki::SecretBox& box,
-         const Clock& clock, OrderSettings settings)
+  Orders(OrderStore& store, const pki::Authority& ca, const pki::SecretBox& box, const Clock& clock,
+         OrderSettings settings)
       : store_(store), ca_(ca), box_(box), clock_(clock), settings_(settings) {}
 
-  // Called after each new order is stored (the validator wakes up).
+  // Called after each new order is stored (the order worker wakes up).
   void OnNewOrder(std::function<void()> callback) { on_new_order_ = std::move(callback); }
 
   // Errors: kMissingParameter/kInvalidParameter (bad input), kCreateCertificateRequestFailed
@@ -62,22 +62,22 @@ class Orders {
 
   // Background work: moves every due pending order one step (validation, issuance).
   // Returns how many orders were looked at.
-  Result<int> AdvanceDue(validation::DomainChecker& checker, int limit);
+  Result<int> AdvanceDue(DomainChecker& checker, int limit);
 
  private:
   Result<Order> Find(int64_t account_id, int64_t order_id);
   Status Commit(const Result<Transition>& transition, OrderStatus expected);
   Result<std::vector<std::string>> NamesFor(const Application& a, const Product& product);
   Result<Order> Store(Order order);
-  Status Validate(const Order& order, validation::DomainChecker& checker);
+  Status Validate(const Order& order, DomainChecker& checker);
   // The order's next step, worked out in memory, for the background batch to store: issuance
   // (key made when certplan owns it), or validation followed by issuance, or a back-off.
-  Result<Transition> NextStep(Order order, validation::DomainChecker& checker);
+  Result<Transition> NextStep(Order order, DomainChecker& checker);
   Result<Transition> PassAndIssue(const Order& order);
   Result<Transition> PrepareIssue(const Order& order);
   void DeferAfterFailure(int64_t order_id);
 
-  store::Store& store_;
+  OrderStore& store_;
   const pki::Authority& ca_;
   const pki::SecretBox& box_;
   const Clock& clock_;

@@ -21,14 +21,14 @@ Result<PackageState> Plans::Describe(int64_t account_id, std::string_view produc
   Result<const Product*> product =
       KnownProduct(product_code.empty() ? kDefaultProductCode : product_code);
   if (!product) return product.error();
-  Result<store::PackageCounters> counters =
+  Result<PackageCounters> counters =
       store_.GetPackageCounters(account_id, (*product)->code, clock_.NowSeconds());
   if (!counters) return counters.error();
   return PackageState{(*product)->code, counters->total, counters->used, counters->issued};
 }
 
-Result<store::Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int64_t count,
-                                 std::optional<int64_t> expires_at) {
+Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int64_t count,
+                          std::optional<int64_t> expires_at) {
   Result<const Product*> product = KnownProduct(product_code);
   if (!product) return product.error();
   if (count < 1 || count > 1'000'000) {
@@ -38,10 +38,10 @@ Result<store::Plan> Plans::Grant(int64_t account_id, std::string_view product_co
   if (expires_at && *expires_at <= now) {
     return InvalidParameter("Expires", "it must lie in the future.");
   }
-  Result<std::optional<store::Account>> account = store_.FindAccount(account_id);
+  Result<bool> account = store_.AccountExists(account_id);
   if (!account) return account.error();
   if (!*account) return InvalidParameter("AccountId", "no such account.");
-  store::Plan plan;
+  Plan plan;
   plan.account_id = account_id;
   plan.product_code = (*product)->code;
   plan.count = count;
@@ -50,8 +50,6 @@ Result<store::Plan> Plans::Grant(int64_t account_id, std::string_view product_co
   return store_.GrantPlan(plan);
 }
 
-Result<std::vector<store::Plan>> Plans::List(int64_t account_id) {
-  return store_.ListPlans(account_id);
-}
+Result<std::vector<Plan>> Plans::List(int64_t account_id) { return store_.ListPlans(account_id); }
 
 }  // namespace certplan::cas

@@ -5,9 +5,10 @@
 #include <string_view>
 #include <vector>
 
+#include "cas/plan.h"
+#include "cas/plan_store.h"
 #include "core/clock.h"
 #include "core/result.h"
-#include "store/store.h"
 
 namespace certplan::cas {
 
@@ -22,7 +23,7 @@ struct PackageState {
 // Certificate resource plans: granting them and reading the quota they give. Thread-safe.
 class Plans {
  public:
-  Plans(store::Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  Plans(PlanStore& store, const Clock& clock) : store_(store), clock_(clock) {}
 
   // The caller's own counters for `product_code` (empty = the default code). kInvalidParameter
   // for a code outside the catalog; zeros for a known code never bought.
@@ -30,12 +31,12 @@ class Plans {
 
   // Grants `count` (1 … 1,000,000) certificates of a known code. kInvalidParameter for a bad
   // code, count, a past expiry or an unknown account.
-  Result<store::Plan> Grant(int64_t account_id, std::string_view product_code, int64_t count,
-                            std::optional<int64_t> expires_at);
-  Result<std::vector<store::Plan>> List(int64_t account_id);
+  Result<Plan> Grant(int64_t account_id, std::string_view product_code, int64_t count,
+                     std::optional<int64_t> expires_at);
+  Result<std::vector<Plan>> List(int64_t account_id);
 
  private:
-  store::Store& store_;
+  PlanStore& store_;
   const Clock& clock_;
 };
 

@@ -33,7 +33,7 @@ int Print(const Json& json) {
   return 0;
 }
 
-Json PlanJson(const store::Plan& p) {
+Json PlanJson(const cas::Plan& p) {
   Json j = {{"PlanId", p.id},
             {"AccountId", p.account_id},
             {"ProductCode", p.product_code},
@@ -83,10 +83,10 @@ Result<Json> UserCreate(Runtime& rt, const AdminFlags& f) {
 }
 
 Result<Json> UserList(Runtime& rt, const AdminFlags& f) {
-  Result<std::vector<store::User>> users = rt.identities->ListUsers(f.account);
+  Result<std::vector<iam::User>> users = rt.identities->ListUsers(f.account);
   if (!users) return users.error();
   Json out = Json::array();
-  for (const store::User& u : *users) {
+  for (const iam::User& u : *users) {
     out.push_back({{"User", u.name}, {"CreatedAt", FormatIso8601Utc(u.created_at)}});
   }
   return out;
@@ -111,10 +111,10 @@ Result<Json> PolicyCreate(Runtime& rt, const AdminFlags& f) {
 }
 
 Result<Json> PolicyList(Runtime& rt, const AdminFlags& f) {
-  Result<std::vector<store::PolicyRecord>> policies = rt.identities->ListPolicies(f.account);
+  Result<std::vector<iam::PolicyRecord>> policies = rt.identities->ListPolicies(f.account);
   if (!policies) return policies.error();
   Json out = Json::array();
-  for (const store::PolicyRecord& p : *policies) {
+  for (const iam::PolicyRecord& p : *policies) {
     out.push_back({{"PolicyName", p.name}, {"PolicyDocument", Json::parse(p.document)}});
   }
   return out;
@@ -156,16 +156,16 @@ Result<Json> PlanGrant(Runtime& rt, const AdminFlags& f) {
     expires = ParseRfc3339(f.expires);
     if (!expires) return InvalidParameter("expires", "use RFC 3339, e.g. 2027-01-01T00:00:00Z.");
   }
-  Result<store::Plan> plan = rt.plans->Grant(f.account, f.product, f.count, expires);
+  Result<cas::Plan> plan = rt.plans->Grant(f.account, f.product, f.count, expires);
   if (!plan) return plan.error();
   return PlanJson(*plan);
 }
 
 Result<Json> PlanList(Runtime& rt, const AdminFlags& f) {
-  Result<std::vector<store::Plan>> plans = rt.plans->List(f.account);
+  Result<std::vector<cas::Plan>> plans = rt.plans->List(f.account);
   if (!plans) return plans.error();
   Json out = Json::array();
-  for (const store::Plan& p : *plans) out.push_back(PlanJson(p));
+  for (const cas::Plan& p : *plans) out.push_back(PlanJson(p));
   return out;
 }
 

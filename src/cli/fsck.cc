@@ -15,11 +15,11 @@ int Fsck(const std::string& data_dir, const std::string& store_url) {
   options.store_url = store_url;
   Result<std::unique_ptr<Runtime>> rt = Runtime::Open(data_dir, options);
   if (!rt) return ReportFailure(rt.error());
-  Result<std::vector<store::CounterDrift>> drifts = (*rt)->store->AuditCounters();
+  Result<std::vector<cas::CounterDrift>> drifts = (*rt)->counter_audit->AuditCounters();
   if (!drifts) return ReportFailure(drifts.error());
   nlohmann::ordered_json out = {{"Clean", drifts->empty()},
                                 {"Drift", nlohmann::ordered_json::array()}};
-  for (const store::CounterDrift& d : *drifts) {
+  for (const cas::CounterDrift& d : *drifts) {
     out["Drift"].push_back({{"AccountId", d.account_id},
                             {"ProductCode", d.product_code},
                             {"UsedCount", d.stored.used},

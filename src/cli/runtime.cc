@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "auth/shared_replay_guard.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -38,7 +39,11 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     Result<std::unique_ptr<store::sqlite::SqliteStore>> db =
         store::sqlite::SqliteStore::Open(data_dir + "/certplan.db");
     if (!db) return db.error();
-    rt.store = std::move(*db);
+    rt.sqlite = std::move(*db);
+    rt.identity_store = rt.sqlite.get();
+    rt.plan_store = rt.sqlite.get();
+    rt.order_store = rt.sqlite.get();
+    rt.counter_audit = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay_max_entries);
     return Ok{};
   }
@@ -48,12 +53,19 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   Result<std::unique_ptr<store::postgres::PostgresStore>> db =
       store::postgres::PostgresStore::Open(options.store_url);
   if (!db) return db.error();
-  rt.replay = std::make_unique<store::postgres::PostgresReplayGuard>(**db);
-  rt.store = std::move(*db);
+  rt.postgres = std::move(*db);
+  rt.identity_store = rt.postgres.get();
+  rt.plan_store = rt.postgres.get();
+  rt.order_store = rt.postgres.get();
+  rt.counter_audit = rt.postgres.get();
+  rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
 }
 
 }  // namespace
+
+Runtime::Runtime() = default;
+Runtime::~Runtime() = default;
 
 Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
                                                RuntimeOptions options) {
@@ -79,15 +91,15 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   if (!ca) return ca.error();
   rt->ca = std::move(*ca);
   if (Status s = OpenStore(*rt, data_dir, options); !s) return s.error();
-  rt->identities = std::make_unique<iam::Identities>(*rt->store, *rt->box, *rt->clock);
-  rt->plans = std::make_unique<cas::Plans>(*rt->store, *rt->clock);
+  rt->identities = std::make_unique<iam::Identities>(*rt->identity_store, *rt->box, *rt->clock);
+  rt->plans = std::make_unique<cas::Plans>(*rt->plan_store, *rt->clock);
   if (options.key_pool > 0) {
     rt->key_pool = std::make_unique<pki::KeyPool>(*rt->ca, options.key_pool);
   }
   const pki::Authority& authority =
       rt->key_pool ? static_cast<const pki::Authority&>(*rt->key_pool) : *rt->ca;
-  rt->orders =
-      std::make_unique<cas::Orders>(*rt->store, authority, *rt->box, *rt->clock, options.orders);
+  rt->orders = std::make_unique<cas::Orders>(*rt->order_store, authority, *rt->box, *rt->clock,
+                                             options.orders);
   return rt;
 }
 

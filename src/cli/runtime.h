@@ -4,14 +4,24 @@
 #include <string>
 
 #include "auth/replay_guard.h"
+#include "cas/counter_audit_store.h"
+#include "cas/order_store.h"
 #include "cas/orders.h"
+#include "cas/plan_store.h"
 #include "cas/plans.h"
 #include "core/clock.h"
 #include "iam/identities.h"
+#include "iam/identity_store.h"
 #include "pki/builtin_ca.h"
 #include "pki/key_pool.h"
 #include "pki/secret_box.h"
-#include "store/store.h"
+
+namespace certplan::store::sqlite {
+class SqliteStore;
+}
+namespace certplan::store::postgres {
+class PostgresStore;
+}
 
 namespace certplan::cli {
 
@@ -27,8 +37,18 @@ struct RuntimeOptions {
 // The objects every command works with, opened from one data directory: the store, the
 // master key, the CA and the domain services over them.
 struct Runtime {
+  Runtime();
+  ~Runtime();
+
   std::unique_ptr<Clock> clock;
-  std::unique_ptr<store::Store> store;
+  // The open store — exactly one of the two; only cli/ knows these concrete types — and the
+  // domain's ports, all implemented by it.
+  std::unique_ptr<store::sqlite::SqliteStore> sqlite;        // the default
+  std::unique_ptr<store::postgres::PostgresStore> postgres;  // store.url = postgresql://…
+  iam::IdentityStore* identity_store = nullptr;
+  cas::PlanStore* plan_store = nullptr;
+  cas::OrderStore* order_store = nullptr;
+  cas::CounterAuditStore* counter_audit = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`

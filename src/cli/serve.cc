@@ -12,7 +12,7 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "validation/live_checker.h"
-#include "validation/validator.h"
+#include "worker/order_worker.h"
 
 namespace certplan::cli {
 namespace {
@@ -32,13 +32,13 @@ constexpr int64_t kDemoPlanCount = 20;
 // Idempotent: the demo account, one root key and a plan of each ProductCode; printed as JSON
 // so a newcomer can point the SDK at the service straight away.
 Status SeedDemo(Runtime& rt, const std::string& endpoint) {
-  Result<std::optional<store::Account>> found = rt.store->FindAccountByName(kDemoAccount);
+  Result<std::optional<iam::Account>> found = rt.identity_store->FindAccountByName(kDemoAccount);
   if (!found) return found.error();
   int64_t account_id;
   std::string key_id, secret;
   if (*found) {
     account_id = (*found)->id;
-    Result<std::vector<store::AccessKey>> keys = rt.store->ListAccessKeys(account_id);
+    Result<std::vector<iam::AccessKey>> keys = rt.identity_store->ListAccessKeys(account_id);
     if (!keys) return keys.error();
     auto key = std::find_if(keys->begin(), keys->end(),
                             [](auto& k) { return k.enabled && k.user_name.empty(); });
@@ -57,14 +57,14 @@ Status SeedDemo(Runtime& rt, const std::string& endpoint) {
     account_id = created->account.id;
     key_id = created->root_key.access_key_id, secret = created->root_key.access_key_secret;
   }
-  Result<std::vector<store::Plan>> plans = rt.plans->List(account_id);
+  Result<std::vector<cas::Plan>> plans = rt.plans->List(account_id);
   if (!plans) return plans.error();
   for (const cas::Product& product : cas::Catalog()) {
-    const bool held = std::any_of(plans->begin(), plans->end(), [&](const store::Plan& p) {
+    const bool held = std::any_of(plans->begin(), plans->end(), [&](const cas::Plan& p) {
       return p.product_code == product.code;
     });
     if (held) continue;
-    Result<store::Plan> granted =
+    Result<cas::Plan> granted =
         rt.plans->Grant(account_id, product.code, kDemoPlanCount, std::nullopt);
     if (!granted) return granted.error();
   }
@@ -123,15 +123,15 @@ int Serve(const ServeFlags& flags) {
   // Signatures are judged by the wall clock even when a test moves the domain's clock.
   SystemClock wall_clock;
   auth::Authenticator authenticator(
-      *r.store, *r.box, *r.replay, wall_clock,
+      *r.identity_store, *r.box, *r.replay, wall_clock,
       auth::AuthOptions{config.timestamp_window_seconds, config.key_cache_milliseconds});
   api::Services services{*r.plans, *r.orders};
-  iam::Authorizer authorizer(*r.store);
+  iam::Authorizer authorizer(*r.identity_store);
   api::Gateway gateway(authenticator, authorizer, services, *r.clock);
   validation::LiveChecker checker(config.checker);
-  validation::Validator validator(*r.orders, checker,
-                                  std::chrono::milliseconds(config.validator_poll_ms));
-  if (config.validation_worker) r.orders->OnNewOrder([&validator] { validator.Wake(); });
+  worker::OrderWorker order_worker(*r.orders, checker,
+                                   std::chrono::milliseconds(config.validator_poll_ms));
+  if (config.validation_worker) r.orders->OnNewOrder([&order_worker] { order_worker.Wake(); });
 
   http::Application app;
   app.handle = [&gateway](const rpc::Request& request) {
@@ -151,7 +151,7 @@ int Serve(const ServeFlags& flags) {
   if (flags.dev) {
     if (Status s = SeedDemo(**rt, "http://" + address); !s) return ReportFailure(s.error());
   }
-  if (config.validation_worker) validator.Start();
+  if (config.validation_worker) order_worker.Start();
   // Readiness: the demo account is printed and the port accepts before this line is written;
   // harnesses wait for it (never for the port alone).
   if (Status s = (*server)->Listen(); !s) return ReportFailure(s.error());
@@ -160,7 +160,7 @@ int Serve(const ServeFlags& flags) {
       .Str("validation", config.validation_mode)
       .Write();
   (*server)->Run();
-  validator.Stop();
+  order_worker.Stop();
   log::Line(log::Level::kLifecycle, "stopped").Write();
   return 0;
 }

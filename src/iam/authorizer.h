@@ -9,9 +9,9 @@
 #include <unordered_map>
 
 #include "core/result.h"
+#include "iam/identity_store.h"
 #include "iam/policy.h"
 #include "iam/principal.h"
-#include "store/store.h"
 
 namespace certplan::iam {
 
@@ -29,7 +29,7 @@ struct RequestContext {
 // documents are cached by their text (bounded LRU). Thread-safe.
 class Authorizer {
  public:
-  explicit Authorizer(store::Store& store, size_t cache_entries = 1024)
+  explicit Authorizer(IdentityStore& store, size_t cache_entries = 1024)
       : store_(store), capacity_(cache_entries) {}
 
   // kForbiddenRam with AccessDenied filled when refused; store errors pass through.
@@ -38,7 +38,7 @@ class Authorizer {
  private:
   Result<std::shared_ptr<const Policy>> Parsed(const std::string& document);
 
-  store::Store& store_;
+  IdentityStore& store_;
   size_t capacity_;
   std::mutex mu_;
   // guarded by mu_: document text -> parsed policy, most recently used first

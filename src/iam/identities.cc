@@ -38,7 +38,7 @@ Result<NewAccount> Identities::CreateAccount(std::string_view name) {
   if (!ValidName(name)) {
     return InvalidParameter("Name", "1-64 characters of letters, digits, '-', '_' or '.'.");
   }
-  Result<store::Account> account = store_.CreateAccount(NewAccountId(), name, clock_.NowSeconds());
+  Result<Account> account = store_.CreateAccount(NewAccountId(), name, clock_.NowSeconds());
   if (!account) return account.error();
   Result<IssuedKey> key = CreateKey(account->id);
   if (!key) return key.error();
@@ -46,7 +46,7 @@ Result<NewAccount> Identities::CreateAccount(std::string_view name) {
 }
 
 Result<IssuedKey> Identities::CreateKey(int64_t account_id, std::string_view user) {
-  Result<std::optional<store::Account>> account = store_.FindAccount(account_id);
+  Result<std::optional<Account>> account = store_.FindAccount(account_id);
   if (!account) return account.error();
   if (!*account) return InvalidParameter("AccountId", "no such account.");
   if (!user.empty()) {
@@ -56,7 +56,7 @@ Result<IssuedKey> Identities::CreateKey(int64_t account_id, std::string_view use
   }
   // The shapes Alibaba uses: "LTAI" + 20 characters, a 30-character secret.
   IssuedKey issued{"LTAI" + pki::RandomString(20, kAlnum), pki::RandomString(30, kAlnum)};
-  store::AccessKey key;
+  AccessKey key;
   key.id = issued.access_key_id;
   key.account_id = account_id;
   key.user_name = std::string(user);
@@ -69,10 +69,10 @@ Result<IssuedKey> Identities::CreateKey(int64_t account_id, std::string_view use
 }
 
 Result<std::vector<KeyInfo>> Identities::ListKeys(int64_t account_id) {
-  Result<std::vector<store::AccessKey>> keys = store_.ListAccessKeys(account_id);
+  Result<std::vector<AccessKey>> keys = store_.ListAccessKeys(account_id);
   if (!keys) return keys.error();
   std::vector<KeyInfo> out;
-  for (const store::AccessKey& k : *keys) {
+  for (const AccessKey& k : *keys) {
     out.push_back(KeyInfo{k.id, k.account_id, k.user_name, k.enabled, k.created_at});
   }
   return out;
@@ -88,13 +88,13 @@ Status Identities::SetKeyEnabled(std::string_view access_key_id, bool enabled) {
 Status Identities::CreateUser(int64_t account_id, std::string_view name) {
   if (!ValidName(name))
     return InvalidParameter("User", "1-64 characters of letters, digits, '-', '_' or '.'.");
-  Result<std::optional<store::Account>> account = store_.FindAccount(account_id);
+  Result<std::optional<Account>> account = store_.FindAccount(account_id);
   if (!account) return account.error();
   if (!*account) return InvalidParameter("AccountId", "no such account.");
-  return store_.CreateUser(store::User{account_id, std::string(name), clock_.NowSeconds()});
+  return store_.CreateUser(User{account_id, std::string(name), clock_.NowSeconds()});
 }
 
-Result<std::vector<store::User>> Identities::ListUsers(int64_t account_id) {
+Result<std::vector<User>> Identities::ListUsers(int64_t account_id) {
   return store_.ListUsers(account_id);
 }
 
@@ -112,14 +112,14 @@ Status Identities::CreatePolicy(int64_t account_id, std::string_view name,
   // A malformed policy is refused here, with the reason, never discovered at request time.
   Result<Policy> parsed = Policy::Parse(document);
   if (!parsed) return parsed.error();
-  Result<std::optional<store::Account>> account = store_.FindAccount(account_id);
+  Result<std::optional<Account>> account = store_.FindAccount(account_id);
   if (!account) return account.error();
   if (!*account) return InvalidParameter("AccountId", "no such account.");
-  return store_.CreatePolicy(store::PolicyRecord{account_id, std::string(name),
-                                                 std::string(document), clock_.NowSeconds()});
+  return store_.CreatePolicy(
+      PolicyRecord{account_id, std::string(name), std::string(document), clock_.NowSeconds()});
 }
 
-Result<std::vector<store::PolicyRecord>> Identities::ListPolicies(int64_t account_id) {
+Result<std::vector<PolicyRecord>> Identities::ListPolicies(int64_t account_id) {
   return store_.ListPolicies(account_id);
 }
 
@@ -139,7 +139,7 @@ Status Identities::DetachPolicy(int64_t account_id, std::string_view user,
   return Ok{};
 }
 
-Result<std::string> Identities::RevealSecret(const store::AccessKey& key) const {
+Result<std::string> Identities::RevealSecret(const AccessKey& key) const {
   return box_.Open(key.sealed_secret, key.id);
 }
 

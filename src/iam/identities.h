@@ -7,8 +7,9 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "iam/identity_records.h"
+#include "iam/identity_store.h"
 #include "pki/secret_box.h"
-#include "store/store.h"
 
 namespace certplan::iam {
 
@@ -18,7 +19,7 @@ struct IssuedKey {
 };
 
 struct NewAccount {
-  store::Account account;
+  Account account;
   IssuedKey root_key;
 };
 
@@ -34,7 +35,7 @@ struct KeyInfo {
 // the CSPRNG and sealed under the master key before they reach the store. Thread-safe.
 class Identities {
  public:
-  Identities(store::Store& store, const pki::SecretBox& box, const Clock& clock)
+  Identities(IdentityStore& store, const pki::SecretBox& box, const Clock& clock)
       : store_(store), box_(box), clock_(clock) {}
 
   // A new account with one root AccessKey. kInvalidParameter for a bad or taken name.
@@ -48,18 +49,18 @@ class Identities {
   // RAM users and policies (issue #4). kInvalidParameter for bad or taken names, unknown
   // accounts, users or policies, and malformed policy documents (with the reason).
   Status CreateUser(int64_t account_id, std::string_view name);
-  Result<std::vector<store::User>> ListUsers(int64_t account_id);
+  Result<std::vector<User>> ListUsers(int64_t account_id);
   Status DeleteUser(int64_t account_id, std::string_view name);
   Status CreatePolicy(int64_t account_id, std::string_view name, std::string_view document);
-  Result<std::vector<store::PolicyRecord>> ListPolicies(int64_t account_id);
+  Result<std::vector<PolicyRecord>> ListPolicies(int64_t account_id);
   Status AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy);
   Status DetachPolicy(int64_t account_id, std::string_view user, std::string_view policy);
 
   // The plaintext secret of a stored key (for `serve --dev`, which prints the demo key).
-  Result<std::string> RevealSecret(const store::AccessKey& key) const;
+  Result<std::string> RevealSecret(const AccessKey& key) const;
 
  private:
-  store::Store& store_;
+  IdentityStore& store_;
   const pki::SecretBox& box_;
   const Clock& clock_;
 };

@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "cas/domain_checker.h"
 #include "core/free_with.h"
 
 namespace certplan::validation {
@@ -27,7 +28,7 @@ Result<std::string> Fetch(std::string_view scheme, std::string_view domain,
   CurlPtr curl(curl_easy_init());
   if (!curl) return InternalError("curl_easy_init");
   const std::string url =
-      std::string(scheme) + "://" + std::string(domain) + std::string(kFileAuthPath);
+      std::string(scheme) + "://" + std::string(domain) + std::string(cas::kFileAuthPath);
   std::string body;
   SlistPtr connect_to;
   auto it = overrides.find(domain);

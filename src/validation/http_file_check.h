@@ -8,14 +8,13 @@
 
 namespace certplan::validation {
 
-inline constexpr std::string_view kFileAuthPath = "/.well-known/pki-validation/fileauth.txt";
-
 // Per-domain address overrides ("example.com" → "127.0.0.1:8123"): where the HTTP check
 // connects instead of what DNS says. The Host header still names the domain.
 using AddressOverrides = std::map<std::string, std::string, std::less<>>;
 
-// GETs http://<domain>/.well-known/pki-validation/fileauth.txt (then https), redirects not
-// followed, 5 s timeout, at most 64 KiB read. The body, or an error saying what went wrong.
+// GETs http://<domain>/.well-known/pki-validation/fileauth.txt (cas::kFileAuthPath; then https),
+// redirects not followed, 5 s timeout, at most 64 KiB read. The body, or an error saying what went
+// wrong.
 Result<std::string> FetchFileAuth(std::string_view domain, const AddressOverrides& overrides);
 
 }  // namespace certplan::validation

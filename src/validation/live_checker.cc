@@ -28,9 +28,10 @@ LiveChecker::LiveChecker(CheckerSettings settings) : settings_(std::move(setting
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-Status LiveChecker::Check(Method method, std::string_view domain, std::string_view token) {
+Status LiveChecker::Check(cas::CheckMethod method, std::string_view domain,
+                          std::string_view token) {
   const std::string name(domain);
-  if (method == Method::kFile) {
+  if (method == cas::CheckMethod::kFile) {
     Result<std::string> body = FetchFileAuth(domain, settings_.addresses);
     if (!body) return NotYet("file validation of " + name + ": " + body.error().message);
     if (Trim(*body) != token) {

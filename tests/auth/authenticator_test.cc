@@ -66,7 +66,7 @@ class AuthenticatorTest : public ::testing::Test {
 
   testing::TempDir dir_;
   FakeClock clock_{kNow};
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::sqlite::SqliteStore> store_;
   std::unique_ptr<pki::SecretBox> box_;
   std::unique_ptr<iam::Identities> identities_;
   MemoryReplayGuard replay_{10000};

@@ -33,9 +33,9 @@ class StampingCa : public pki::Authority {
 };
 
 // Passes every name except those listed; runs `during` on each check (to race the worker).
-class ScriptedChecker : public validation::DomainChecker {
+class ScriptedChecker : public DomainChecker {
  public:
-  Status Check(validation::Method, std::string_view domain, std::string_view) override {
+  Status Check(CheckMethod, std::string_view domain, std::string_view) override {
     if (during) during(std::string(domain));
     if (failing.count(std::string(domain))) return Error(ErrorCode::kInvalidParameter, "no TXT");
     return Ok{};
@@ -49,7 +49,7 @@ class OrdersWorkerTest : public ::testing::Test {
   void SetUp() override {
     store_ = std::move(*store::sqlite::SqliteStore::Open(dir_.File("db")));
     ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0));
-    ASSERT_TRUE(store_->GrantPlan(store::Plan{0, kAccount, kCode, 10, 0, std::nullopt}));
+    ASSERT_TRUE(store_->GrantPlan(Plan{0, kAccount, kCode, 10, 0, std::nullopt}));
     box_ = std::move(*pki::SecretBox::Create(std::string(32, 'k')));
   }
   Orders MakeOrders(bool auto_approve) {
@@ -69,7 +69,7 @@ class OrdersWorkerTest : public ::testing::Test {
 
   testing::TempDir dir_;
   FakeClock clock_{1'800'000'000};
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::sqlite::SqliteStore> store_;
   std::unique_ptr<pki::SecretBox> box_;
   StampingCa ca_;
   ScriptedChecker checker_;
@@ -90,7 +90,7 @@ TEST_F(OrdersWorkerTest, AutoModeValidatesAndIssuesInOneStep) {
     EXPECT_FALSE(o->sealed_private_key.empty());  // certplan made and sealed the key
   }
   EXPECT_EQ(ca_.keys_made, 5);
-  store::PackageCounters c = *store_->GetPackageCounters(kAccount, kCode, clock_.NowSeconds());
+  PackageCounters c = *store_->GetPackageCounters(kAccount, kCode, clock_.NowSeconds());
   EXPECT_EQ(c.used, 5);
   EXPECT_EQ(c.issued, 5);
   EXPECT_TRUE(store_->AuditCounters()->empty());
@@ -133,7 +133,7 @@ TEST_F(OrdersWorkerTest, AnOrderCancelledDuringTheBatchLosesAloneAndKeepsItsCoun
   EXPECT_EQ(StatusOf(orders, first), OrderStatus::kCertificate);
   EXPECT_EQ(StatusOf(orders, raced), OrderStatus::kCancelled);
   EXPECT_EQ(StatusOf(orders, last), OrderStatus::kCertificate);
-  store::PackageCounters c = *store_->GetPackageCounters(kAccount, kCode, clock_.NowSeconds());
+  PackageCounters c = *store_->GetPackageCounters(kAccount, kCode, clock_.NowSeconds());
   EXPECT_EQ(c.used, 2);  // the cancelled application gave its unit back
   EXPECT_EQ(c.issued, 2);
   EXPECT_TRUE(store_->AuditCounters()->empty());

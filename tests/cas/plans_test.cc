@@ -18,7 +18,7 @@ class PlansTest : public ::testing::Test {
   }
   testing::TempDir dir_;
   FakeClock clock_{1'800'000'000};
-  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::sqlite::SqliteStore> store_;
   std::unique_ptr<Plans> plans_;
 };
 
@@ -72,7 +72,7 @@ TEST_F(PlansTest, GrantValidatesEverything) {
                                                    {7, "digicert-free-1-free", -3, std::nullopt},
                                                    {7, "digicert-free-1-free", 1, 1'700'000'000},
                                                    {8, "digicert-free-1-free", 1, std::nullopt}}) {
-    Result<store::Plan> r = plans_->Grant(c.account, c.code, c.count, c.expires);
+    Result<Plan> r = plans_->Grant(c.account, c.code, c.count, c.expires);
     ASSERT_FALSE(r) << c.code << " " << c.count;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidParameter);
   }

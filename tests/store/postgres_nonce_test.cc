@@ -1,6 +1,8 @@
-// The shared nonce window on PostgreSQL (PostgresReplayGuard), whose claims from concurrent
-// requests are combined into one statement: every claim still gets its own, exact answer.
-// Needs CERTPLAN_TEST_PG_URL (scripts/test.sh starts a server); fails without it.
+// The shared nonce window on PostgreSQL (auth::SharedReplayGuard over PostgresStore), whose claims
+// from concurrent requests are combined into one statement: every claim still gets its own, exact
+// answer. The contract every backend keeps (replays, exact client text, expiry) is
+// tests/store/nonce_store_contract_test.cc. Needs CERTPLAN_TEST_PG_URL (scripts/test.sh starts a
+// server); fails without it.
 #include <atomic>
 #include <cstdlib>
 #include <random>
@@ -9,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "auth/shared_replay_guard.h"
 #include "store/postgres/postgres_store.h"
 
 namespace certplan::store::postgres {
@@ -29,7 +32,7 @@ class PostgresNonces : public ::testing::Test {
         PostgresStore::Open(admin_url_.substr(0, admin_url_.rfind('/')) + "/" + db_);
     ASSERT_TRUE(s) << s.error().detail;
     store_ = std::move(*s);
-    guard_ = std::make_unique<PostgresReplayGuard>(*store_);
+    guard_ = std::make_unique<auth::SharedReplayGuard>(*store_);
   }
   void TearDown() override {
     guard_.reset();
@@ -61,7 +64,7 @@ class PostgresNonces : public ::testing::Test {
 
   std::string admin_url_, db_;
   std::unique_ptr<PostgresStore> store_;
-  std::unique_ptr<PostgresReplayGuard> guard_;
+  std::unique_ptr<auth::SharedReplayGuard> guard_;
 };
 
 TEST_F(PostgresNonces, ConcurrentDistinctNoncesAllPassOnceThenAllReplay) {
@@ -80,25 +83,6 @@ TEST_F(PostgresNonces, OneNonceRacedByManyPassesExactlyOnce) {
               1)
         << "round " << round;
   }
-}
-
-TEST_F(PostgresNonces, ClientTextIsKeptExactly) {
-  const std::vector<std::string> nonces = {R"(a"b)", R"(a\"b)", R"(c\d)", "{x,y}", "NULL",
-                                           "",       "é",       " lead",  "lead"};
-  for (const std::string& n : nonces) EXPECT_TRUE(guard_->Remember("key", n, 2'000, 1'000)) << n;
-  for (const std::string& n : nonces) {
-    Status again = guard_->Remember("key", n, 2'000, 1'000);
-    ASSERT_FALSE(again) << n;
-    EXPECT_EQ(again.error().code, ErrorCode::kSignatureNonceUsed);
-  }
-  EXPECT_TRUE(guard_->Remember("other-key", R"(a"b)", 2'000, 1'000));  // per AccessKey
-}
-
-TEST_F(PostgresNonces, AnExpiredEntryIsTakenOverALiveOneIsNot) {
-  EXPECT_TRUE(guard_->Remember("key", "n", 100, 50));
-  EXPECT_FALSE(guard_->Remember("key", "n", 300, 99));
-  EXPECT_TRUE(guard_->Remember("key", "n", 300, 101));
-  EXPECT_FALSE(guard_->Remember("key", "n", 500, 299));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // What only the SQLite store has: its file, its pool under concurrency, its errors. The behaviour
-// every store shares is tests/store/store_contract_test.cc.
+// every store shares is in the port contract suites (tests/store/*_contract_test.cc).
 #include "store/sqlite/sqlite_store.h"
 
 #include <sys/stat.h>
@@ -25,7 +25,7 @@ class SqliteStoreTest : public ::testing::Test {
 };
 
 TEST_F(SqliteStoreTest, KeyForMissingAccountIsRefused) {
-  AccessKey key{"LTAIabc", 4242, "", "x", true, 5};
+  iam::AccessKey key{"LTAIabc", 4242, "", "x", true, 5};
   Status s = store_->InsertAccessKey(key);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kInternal);
@@ -45,7 +45,8 @@ TEST_F(SqliteStoreTest, ConcurrentReadersAndWriters) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
-        ASSERT_TRUE(store_->GrantPlan(Plan{0, 1001, "digicert-free-1-free", 1, 100, std::nullopt}));
+        ASSERT_TRUE(
+            store_->GrantPlan(cas::Plan{0, 1001, "digicert-free-1-free", 1, 100, std::nullopt}));
         ASSERT_TRUE(store_->GetPackageCounters(1001, "digicert-free-1-free", 100));
       }
     });

@@ -11,6 +11,15 @@
 
 namespace certplan::store::postgres {
 
+using cas::CounterDrift;
+using cas::PackageCounters;
+using cas::PendingTransition;
+using cas::Plan;
+using iam::AccessKey;
+using iam::Account;
+using iam::PolicyRecord;
+using iam::User;
+
 class PostgresStore::Lease {
  public:
   Lease(PostgresStore* store, std::unique_ptr<PgConnection> conn)
@@ -296,6 +305,13 @@ Result<bool> PostgresStore::SetAccessKeyEnabled(std::string_view id, bool enable
                                         {std::string(id), B(enabled)});
   if (!r) return r.error();
   return std::string(PQcmdTuples(r->get())) != "0";
+}
+
+Result<bool> PostgresStore::AccountExists(int64_t account_id) {
+  // The same read as FindAccount: plans are granted to existing accounts only.
+  Result<std::optional<Account>> account = FindAccount(account_id);
+  if (!account) return account.error();
+  return account->has_value();
 }
 
 Result<Plan> PostgresStore::GrantPlan(const Plan& plan) {

@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "auth/replay_guard.h"
+#include "auth/nonce_store.h"
+#include "cas/counter_audit_store.h"
+#include "cas/order_store.h"
+#include "cas/plan_store.h"
+#include "iam/identity_store.h"
 #include "store/postgres/nonce_batcher.h"
 #include "store/postgres/pg_handles.h"
-#include "store/store.h"
 
 namespace certplan::store::postgres {
 
@@ -20,38 +23,33 @@ namespace certplan::store::postgres {
 // Every quota take is one conditional UPDATE (no read-then-write across nodes), commits are
 // durable (synchronous_commit on), order ids are random with a primary key, and due orders are
 // claimed with FOR UPDATE SKIP LOCKED plus a lease so two validators never work one order.
-// Connections come from a pool; a broken connection is dropped and replaced.
-class PostgresStore final : public Store {
+// Connections come from a pool; a broken connection is dropped and replaced. Implements every
+// port of the domain, the shared nonce window included.
+class PostgresStore final : public iam::IdentityStore,
+                            public cas::PlanStore,
+                            public cas::OrderStore,
+                            public cas::CounterAuditStore,
+                            public auth::NonceStore {
  public:
   // Connects, forces synchronous_commit on, applies migrations. When the server cannot be
   // reached yet, the store still opens: every call answers kServiceUnavailable until the
   // database is back, then migrations run and service resumes.
   static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url);
 
-  Result<Account> CreateAccount(int64_t id, std::string_view name, int64_t now) override;
-  Result<std::optional<Account>> FindAccount(int64_t id) override;
-  Result<std::optional<Account>> FindAccountByName(std::string_view name) override;
-  Status InsertAccessKey(const AccessKey& key) override;
-  Result<std::optional<AccessKey>> FindAccessKey(std::string_view id) override;
-  Result<std::vector<AccessKey>> ListAccessKeys(int64_t account_id) override;
+  // iam::IdentityStore
+  Result<iam::Account> CreateAccount(int64_t id, std::string_view name, int64_t now) override;
+  Result<std::optional<iam::Account>> FindAccount(int64_t id) override;
+  Result<std::optional<iam::Account>> FindAccountByName(std::string_view name) override;
+  Status InsertAccessKey(const iam::AccessKey& key) override;
+  Result<std::optional<iam::AccessKey>> FindAccessKey(std::string_view id) override;
+  Result<std::vector<iam::AccessKey>> ListAccessKeys(int64_t account_id) override;
   Result<bool> SetAccessKeyEnabled(std::string_view id, bool enabled) override;
-  Result<Plan> GrantPlan(const Plan& plan) override;
-  Result<std::vector<Plan>> ListPlans(int64_t account_id) override;
-  Result<PackageCounters> GetPackageCounters(int64_t account_id, std::string_view product_code,
-                                             int64_t now) override;
-  Result<cas::Order> CreateOrder(cas::Order order, int64_t now) override;
-  Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
-  Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
-  std::vector<Status> ApplyTransitions(const std::vector<PendingTransition>& batch) override;
-  Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
-  Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
-  Result<std::vector<CounterDrift>> AuditCounters() override;
-  Status CreateUser(const User& user) override;
-  Result<std::vector<User>> ListUsers(int64_t account_id) override;
+  Status CreateUser(const iam::User& user) override;
+  Result<std::vector<iam::User>> ListUsers(int64_t account_id) override;
   Result<bool> UserExists(int64_t account_id, std::string_view name) override;
   Status DeleteUser(int64_t account_id, std::string_view name) override;
-  Status CreatePolicy(const PolicyRecord& policy) override;
-  Result<std::vector<PolicyRecord>> ListPolicies(int64_t account_id) override;
+  Status CreatePolicy(const iam::PolicyRecord& policy) override;
+  Result<std::vector<iam::PolicyRecord>> ListPolicies(int64_t account_id) override;
   Status AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
                       bool system) override;
   Result<bool> DetachPolicy(int64_t account_id, std::string_view user,
@@ -59,10 +57,28 @@ class PostgresStore final : public Store {
   Result<std::vector<std::pair<std::string, std::string>>> AttachedPolicies(
       int64_t account_id, std::string_view user) override;
 
-  // The shared nonce window (see nonces in the schema): kSignatureNonceUsed on a replay.
-  // Concurrent claims share one statement (NonceBatcher).
+  // cas::PlanStore
+  Result<bool> AccountExists(int64_t account_id) override;
+  Result<cas::Plan> GrantPlan(const cas::Plan& plan) override;
+  Result<std::vector<cas::Plan>> ListPlans(int64_t account_id) override;
+  Result<cas::PackageCounters> GetPackageCounters(int64_t account_id, std::string_view product_code,
+                                                  int64_t now) override;
+
+  // cas::OrderStore
+  Result<cas::Order> CreateOrder(cas::Order order, int64_t now) override;
+  Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
+  Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
+  std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
+  Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
+  Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
+
+  // cas::CounterAuditStore
+  Result<std::vector<cas::CounterDrift>> AuditCounters() override;
+
+  // auth::NonceStore: the shared nonce window (see nonces in the schema), kSignatureNonceUsed on
+  // a replay. Concurrent claims share one statement (NonceBatcher).
   Status RememberNonce(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
-                       int64_t now);
+                       int64_t now) override;
 
  private:
   class Lease;
@@ -88,19 +104,6 @@ class PostgresStore final : public Store {
   NonceBatcher nonces_{
       [this](const std::vector<const NonceClaim*>& claims) { return RememberNonces(claims); }};
   size_t claimed_since_sweep_ = 0;  // used by the leading caller only (one batch at a time)
-};
-
-// auth::ReplayGuard over PostgresStore::RememberNonce, so every node sees every nonce.
-class PostgresReplayGuard final : public auth::ReplayGuard {
- public:
-  explicit PostgresReplayGuard(PostgresStore& store) : store_(store) {}
-  Status Remember(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
-                  int64_t now) override {
-    return store_.RememberNonce(access_key_id, nonce, expires_at, now);
-  }
-
- private:
-  PostgresStore& store_;
 };
 
 }  // namespace certplan::store::postgres

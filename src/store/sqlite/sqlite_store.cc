@@ -6,6 +6,15 @@
 
 namespace certplan::store::sqlite {
 
+using cas::CounterDrift;
+using cas::PackageCounters;
+using cas::PendingTransition;
+using cas::Plan;
+using iam::AccessKey;
+using iam::Account;
+using iam::PolicyRecord;
+using iam::User;
+
 // Returns its connection to the pool when it goes out of scope.
 class SqliteStore::Lease {
  public:
@@ -219,6 +228,13 @@ Result<bool> SqliteStore::SetAccessKeyEnabled(std::string_view id, bool enabled)
   BindInt(*stmt, 2, enabled ? 1 : 0);
   if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("update access key");
   return sqlite3_changes((*conn)->db()) > 0;
+}
+
+Result<bool> SqliteStore::AccountExists(int64_t account_id) {
+  // The same read as FindAccount: plans are granted to existing accounts only.
+  Result<std::optional<Account>> account = FindAccount(account_id);
+  if (!account) return account.error();
+  return account->has_value();
 }
 
 Result<Plan> SqliteStore::GrantPlan(const Plan& plan) {

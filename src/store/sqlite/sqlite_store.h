@@ -5,50 +5,66 @@
 #include <string>
 #include <vector>
 
+#include "cas/counter_audit_store.h"
+#include "cas/order_store.h"
+#include "cas/plan_store.h"
+#include "iam/identity_store.h"
 #include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_handles.h"
-#include "store/store.h"
 
 namespace certplan::store::sqlite {
 
 // The embedded store: one SQLite file in WAL mode. Connections come from a pool (one per
 // concurrent caller); writes take SQLite's writer lock with BEGIN IMMEDIATE, so a
-// check-and-update inside one transaction is atomic across threads and processes.
-class SqliteStore final : public Store {
+// check-and-update inside one transaction is atomic across threads and processes. Implements
+// every port of the domain but the shared nonce window (one node per file keeps nonces in
+// process memory).
+class SqliteStore final : public iam::IdentityStore,
+                          public cas::PlanStore,
+                          public cas::OrderStore,
+                          public cas::CounterAuditStore {
  public:
   // Opens or creates `path` and applies migrations.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 
-  Result<Account> CreateAccount(int64_t id, std::string_view name, int64_t now) override;
-  Result<std::optional<Account>> FindAccount(int64_t id) override;
-  Result<std::optional<Account>> FindAccountByName(std::string_view name) override;
-  Status InsertAccessKey(const AccessKey& key) override;
-  Result<std::optional<AccessKey>> FindAccessKey(std::string_view id) override;
-  Result<std::vector<AccessKey>> ListAccessKeys(int64_t account_id) override;
+  // iam::IdentityStore
+  Result<iam::Account> CreateAccount(int64_t id, std::string_view name, int64_t now) override;
+  Result<std::optional<iam::Account>> FindAccount(int64_t id) override;
+  Result<std::optional<iam::Account>> FindAccountByName(std::string_view name) override;
+  Status InsertAccessKey(const iam::AccessKey& key) override;
+  Result<std::optional<iam::AccessKey>> FindAccessKey(std::string_view id) override;
+  Result<std::vector<iam::AccessKey>> ListAccessKeys(int64_t account_id) override;
   Result<bool> SetAccessKeyEnabled(std::string_view id, bool enabled) override;
-  Result<Plan> GrantPlan(const Plan& plan) override;
-  Result<std::vector<Plan>> ListPlans(int64_t account_id) override;
-  Result<PackageCounters> GetPackageCounters(int64_t account_id, std::string_view product_code,
-                                             int64_t now) override;
-  Result<cas::Order> CreateOrder(cas::Order order, int64_t now) override;
-  Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
-  Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
-  std::vector<Status> ApplyTransitions(const std::vector<PendingTransition>& batch) override;
-  Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
-  Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
-  Result<std::vector<CounterDrift>> AuditCounters() override;
-  Status CreateUser(const User& user) override;
-  Result<std::vector<User>> ListUsers(int64_t account_id) override;
+  Status CreateUser(const iam::User& user) override;
+  Result<std::vector<iam::User>> ListUsers(int64_t account_id) override;
   Result<bool> UserExists(int64_t account_id, std::string_view name) override;
   Status DeleteUser(int64_t account_id, std::string_view name) override;
-  Status CreatePolicy(const PolicyRecord& policy) override;
-  Result<std::vector<PolicyRecord>> ListPolicies(int64_t account_id) override;
+  Status CreatePolicy(const iam::PolicyRecord& policy) override;
+  Result<std::vector<iam::PolicyRecord>> ListPolicies(int64_t account_id) override;
   Status AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
                       bool system) override;
   Result<bool> DetachPolicy(int64_t account_id, std::string_view user,
                             std::string_view policy) override;
   Result<std::vector<std::pair<std::string, std::string>>> AttachedPolicies(
       int64_t account_id, std::string_view user) override;
+
+  // cas::PlanStore
+  Result<bool> AccountExists(int64_t account_id) override;
+  Result<cas::Plan> GrantPlan(const cas::Plan& plan) override;
+  Result<std::vector<cas::Plan>> ListPlans(int64_t account_id) override;
+  Result<cas::PackageCounters> GetPackageCounters(int64_t account_id, std::string_view product_code,
+                                                  int64_t now) override;
+
+  // cas::OrderStore
+  Result<cas::Order> CreateOrder(cas::Order order, int64_t now) override;
+  Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
+  Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
+  std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
+  Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
+  Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
+
+  // cas::CounterAuditStore
+  Result<std::vector<cas::CounterDrift>> AuditCounters() override;
 
  private:
   class Lease;

@@ -1,18 +1,18 @@
-#include "validation/validator.h"
+#include "worker/order_worker.h"
 
 #include <exception>
 
 #include "core/log.h"
 
-namespace certplan::validation {
+namespace certplan::worker {
 
 constexpr int kBatch = 32;
 
-void Validator::Start() {
+void OrderWorker::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Validator::Wake() {
+void OrderWorker::Wake() {
   {
     std::scoped_lock lock(mu_);
     woken_ = true;
@@ -20,7 +20,7 @@ void Validator::Wake() {
   cv_.notify_one();
 }
 
-void Validator::Stop() {
+void OrderWorker::Stop() {
   {
     std::scoped_lock lock(mu_);
     stopping_ = true;
@@ -29,7 +29,7 @@ void Validator::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Validator::Run() {
+void OrderWorker::Run() {
   for (;;) {
     int handled = 0;
     try {
@@ -57,4 +57,4 @@ void Validator::Run() {
   }
 }
 
-}  // namespace certplan::validation
+}  // namespace certplan::worker

@@ -5,19 +5,20 @@
 #include <mutex>
 #include <thread>
 
+#include "cas/domain_checker.h"
 #include "cas/orders.h"
-#include "validation/domain_checker.h"
 
-namespace certplan::validation {
+namespace certplan::worker {
 
-// The background worker that moves pending orders: validation with retries and backoff, then
-// issuance (key generation included, so it never runs on a request thread). Orders live in
-// the store, so a restart resumes where it stopped. Start()/Stop() own the thread.
-class Validator {
+// The background worker that moves pending orders: validation with retries and backoff (through
+// the checker cli/ hands it), then issuance (key generation included, so it never runs on a
+// request thread). Orders live in the store, so a restart resumes where it stopped.
+// Start()/Stop() own the thread.
+class OrderWorker {
  public:
-  Validator(cas::Orders& orders, DomainChecker& checker, std::chrono::milliseconds poll)
+  OrderWorker(cas::Orders& orders, cas::DomainChecker& checker, std::chrono::milliseconds poll)
       : orders_(orders), checker_(checker), poll_(poll) {}
-  ~Validator() { Stop(); }
+  ~OrderWorker() { Stop(); }
 
   void Start();
   // Wakes the worker now (a new order arrived).
@@ -29,7 +30,7 @@ class Validator {
   void Run();
 
   cas::Orders& orders_;
-  DomainChecker& checker_;
+  cas::DomainChecker& checker_;
   std::chrono::milliseconds poll_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -38,4 +39,4 @@ class Validator {
   std::thread thread_;
 };
 
-}  // namespace certplan::validation
+}  // namespace certplan::worker
