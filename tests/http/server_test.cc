@@ -17,6 +17,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -35,15 +36,24 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kDeadline{10};
 
-// Answers 200 with "METHOD PATH body=BODY"; counts what it handled.
+// Answers 200 with "METHOD PATH body=BODY"; counts what it handled. GET /block holds its
+// I/O thread until Release() (or 10 s).
 struct Counters {
   std::atomic<int> handled{0};
+  std::atomic<int> blocked{0};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  void Release() { release.set_value(); }
 };
 
 Application TrivialApp(Counters& counters) {
   Application app;
   app.handle = [&counters](const rpc::Request& request) {
     ++counters.handled;
+    if (request.path == "/block") {
+      ++counters.blocked;
+      counters.released.wait_for(std::chrono::seconds(10));
+    }
     rpc::Response r;
     r.status = 200;
     r.content_type = "text/plain";
@@ -437,6 +447,27 @@ TEST(HttpConnectionCap, ShedsAHalfSentRequestBeforeAnIdleKeepAlive) {
   EXPECT_TRUE(served.OpenAndQuiet());
 }
 
+TEST(HttpConnectionCap, WhenEveryConnectionIsBusyTheNewOneIsClosed) {
+  ServerOptions options;
+  options.max_connections = 1;
+  RunningServer server(options);
+  Conn busy(server.port());
+  ASSERT_TRUE(busy.Send(Get("/block")));
+  const auto deadline = Clock::now() + kDeadline;
+  while (server.counters.blocked.load() == 0 && Clock::now() < deadline) {
+    std::this_thread::yield();  // until the application holds the request
+  }
+  ASSERT_EQ(server.counters.blocked.load(), 1);
+  Conn turned_away(server.port());
+  bool closed = false;
+  EXPECT_EQ(turned_away.ReadToClose(closed), "");  // closed without an answer
+  EXPECT_TRUE(closed);
+  server.counters.Release();
+  const std::vector<Parsed> r = ParseResponses(busy.ReadResponses(1));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].body, "GET /block body=");
+}
+
 TEST(HttpConnectionCap, CreateFitsTheCapUnderTheDescriptorLimit) {
   ServerOptions options;
   options.max_connections = 100'000'000;
@@ -461,6 +492,38 @@ TEST(HttpConnectionCap, BudgetBelowTheBodyLimitIsRefused) {
 
 // ---- The body budget ----
 
+// Bytes sent to the server on `port` that it has not read yet, over every loopback socket
+// (client send queues, server receive queues, and a listener's queue of unaccepted
+// connections): 0 once the server took everything, our readiness signal.
+int64_t BytesInFlight(uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // the column names
+  int64_t total = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues;
+    fields >> slot >> local >> remote >> state >> queues;
+    const auto port_of = [](const std::string& address) {
+      return std::stoul(address.substr(address.find(':') + 1), nullptr, 16);
+    };
+    if (port_of(local) != port && port_of(remote) != port) continue;
+    const size_t colon = queues.find(':');
+    total += static_cast<int64_t>(std::stoul(queues.substr(0, colon), nullptr, 16) +
+                                  std::stoul(queues.substr(colon + 1), nullptr, 16));
+  }
+  return total;
+}
+
+bool WaitUntilServerReadAll(uint16_t port) {
+  const auto deadline = Clock::now() + kDeadline;
+  while (BytesInFlight(port) != 0) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the kernel's queues
+  }
+  return true;
+}
+
 std::string Post(size_t length) {
   return "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
 }
@@ -476,13 +539,9 @@ TEST(HttpBodyBudget, BodiesBeyondTheBudgetAreRefusedAndTheServerKeepsAnswering) 
     hostile.push_back(std::make_unique<Conn>(server.port()));
     ASSERT_TRUE(hostile.back()->Send(Post(64 * 1024) + std::string(64 * 1024 - 1, 'a')));
   }
-  // Readiness: once all four headers are read, even a one-byte body is refused.
-  Exchange probe;
-  const auto deadline = Clock::now() + kDeadline;
-  do {
-    probe = Send(server.port(), Post(1) + "a");
-  } while (!(probe.responses.size() == 1 && probe.responses[0].status == 503) &&
-           Clock::now() < deadline);
+  ASSERT_TRUE(WaitUntilServerReadAll(server.port()));
+  // Even a one-byte body is refused now.
+  const Exchange probe = Send(server.port(), Post(1) + "a");
   ASSERT_EQ(probe.responses.size(), 1u) << probe.raw;
   EXPECT_EQ(probe.responses[0].status, 503);
   EXPECT_EQ(WireCode(probe.responses[0]), "ServiceUnavailable");
@@ -518,14 +577,10 @@ TEST(HttpBodyBudget, ChunkedBodiesCountAgainstTheBudget) {
   Conn first(server.port());
   ASSERT_TRUE(first.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
                          std::string("a000\r\n") + std::string(0xa000, 'a') + "\r\n"));
-  Exchange second;
-  const auto deadline = Clock::now() + kDeadline;
-  do {
-    second = Send(server.port(),
-                  "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                      std::string("a000\r\n") + std::string(0xa000, 'b') + "\r\n0\r\n\r\n");
-  } while (!(second.responses.size() == 1 && second.responses[0].status == 503) &&
-           Clock::now() < deadline);
+  ASSERT_TRUE(WaitUntilServerReadAll(server.port()));
+  const Exchange second =
+      Send(server.port(), "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                              std::string("a000\r\n") + std::string(0xa000, 'b') + "\r\n0\r\n\r\n");
   ASSERT_EQ(second.responses.size(), 1u) << second.raw;
   EXPECT_EQ(second.responses[0].status, 503);
   // The first finishes and is served whole.
