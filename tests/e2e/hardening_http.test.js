@@ -181,3 +181,16 @@ test('1,000 hostile connections: a signed request still gets in, and memory stay
     await server.stop();
   }
 });
+
+test('bad [server] connection settings are refused at start, naming the key', async () => {
+  const cases = [
+    ['[server]\nbody_budget_bytes = 65536\n', /"Code":"InvalidParameter".*server\.body_budget_bytes.*limits\.body_bytes/],
+    ['[server]\nmax_connections = 0\n', /"Code":"InvalidParameter".*server\.max_connections/],
+  ];
+  for (const [config, expected] of cases) {
+    const outcome = await startServer({ config })
+      .then(async (s) => { await s.stop(); return 'started'; }, (e) => e.message);
+    assert.match(outcome, /exited with 1/);
+    assert.match(outcome, expected);
+  }
+});
