@@ -64,7 +64,8 @@ class Server {
  public:
   // Binds and listens. Also raises the process's soft RLIMIT_NOFILE to its hard limit where
   // allowed, and lowers max_connections to leave descriptors for the store, the log and DNS:
-  // at most the soft limit minus max(64, limit / 8).
+  // at most the soft limit minus max(64, limit / 8). kInvalidParameter if body_budget_bytes is
+  // below limits.body_bytes; kServiceUnavailable if it cannot listen.
   static Result<std::unique_ptr<Server>> Create(ServerOptions options, Application app);
   ~Server();
 
