@@ -101,6 +101,11 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   Status s = ReadString(t, "server.listen", listen);
   if (s && !listen.empty()) s = ParseListen(listen, config.server);
   if (s) s = ReadInt(t, "server.threads", config.server.threads, 0, 256);
+  if (s) s = ReadInt(t, "server.max_connections", config.server.max_connections, 1, 1'000'000);
+  if (s) {
+    s = ReadInt(t, "server.body_budget_bytes", config.server.body_budget_bytes, 1024,
+                int64_t{1} << 40);
+  }
   if (s) s = ReadString(t, "server.data_dir", config.data_dir);
   if (s) s = ReadString(t, "server.log_level", config.log_level);
   if (s) s = ReadString(t, "store.url", config.store_url);
@@ -122,6 +127,9 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   const bool all = !config.ca.root_cert_file.empty() && !config.ca.issuing_cert_file.empty() &&
                    !config.ca.issuing_key_file.empty();
   if (s && any && !all) return Bad("ca", "give root_cert, issuing_cert and issuing_key together.");
+  if (s && config.server.body_budget_bytes < config.server.limits.body_bytes) {
+    return Bad("server.body_budget_bytes", "must be at least limits.body_bytes.");
+  }
   return s;
 }
 

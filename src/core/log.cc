@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/utf8.h"
+
 namespace certplan::log {
 namespace {
 
@@ -43,7 +45,15 @@ bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
 void AppendJsonEscaped(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      // Client bytes reach log lines (a Credential, an Action): a line must stay UTF-8, so
+      // what is not well-formed becomes U+FFFD.
+      utf8::Append(out, utf8::Next(text, i));
+      continue;
+    }
+    ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

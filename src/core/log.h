@@ -14,7 +14,7 @@ enum class Level { kDebug, kInfo, kWarn, kError, kLifecycle };
 void SetLevel(Level level);
 bool Enabled(Level level);
 
-// One JSON object per line on stderr:
+// One JSON object per line on stderr, valid JSON in UTF-8 whatever bytes the values hold:
 //   log::Line(log::Level::kInfo, "listening").Str("address", a).Write();
 // Write() is atomic with respect to other lines. Never put a secret, a private key, a signature
 // or an Authorization header into a line.
@@ -32,7 +32,9 @@ class Line {
   std::string buf_;
 };
 
-// Appends `text` to `out` as the body of a JSON string (quotes not included).
+// Appends `text` to `out` as the body of a JSON string (quotes not included). Any bytes give
+// valid JSON and valid UTF-8: control characters are escaped, and bytes that are not
+// well-formed UTF-8 become U+FFFD.
 void AppendJsonEscaped(std::string& out, std::string_view text);
 
 inline void Info(std::string_view msg) { Line(Level::kInfo, msg).Write(); }

@@ -1,8 +1,13 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <list>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -31,12 +36,149 @@ constexpr std::chrono::seconds kWriteTimeout{30};
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr size_t kLingerBytes = 16 * 1024 * 1024;
 
+constexpr std::chrono::seconds kLogInterval{1};
+
+class Session;
+
+// The total of request-body bytes being received; see ServerOptions::body_budget_bytes.
+class BodyBudget {
+ public:
+  void set_total(int64_t total) { total_ = total; }
+  // Takes `n` bytes if they fit what is left.
+  bool TryTake(int64_t n) {
+    int64_t used = used_.load();
+    do {
+      if (n > total_ - used) return false;
+    } while (!used_.compare_exchange_weak(used, used + n));
+    return true;
+  }
+  void Give(int64_t n) { used_.fetch_sub(n); }
+
+ private:
+  int64_t total_ = 0;
+  std::atomic<int64_t> used_{0};
+};
+
+// A string body (like bhttp::string_body) that grows only as bytes arrive, each byte taken
+// from the BodyBudget first: a Content-Length is a claim, not a reason to allocate.
+struct BudgetBody {
+  struct value_type {
+    std::string text;
+    BodyBudget* budget = nullptr;
+    int64_t* held = nullptr;   // what the session holds of the budget for this body
+    bool over_budget = false;  // set when put() failed for want of budget
+  };
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<uint64_t>&, error_code& ec) { ec = {}; }
+
+    template <class ConstBufferSequence>
+    size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+      const size_t extra = net::buffer_size(buffers);
+      const int64_t need = static_cast<int64_t>(body_.text.size() + extra);
+      if (need > *body_.held) {
+        if (!body_.budget->TryTake(need - *body_.held)) {
+          body_.over_budget = true;
+          ec = bhttp::error::buffer_overflow;
+          return 0;
+        }
+        *body_.held = need;
+      }
+      ec = {};
+      for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers);
+           ++it) {
+        const net::const_buffer b = *it;
+        body_.text.append(static_cast<const char*>(b.data()), b.size());
+      }
+      return extra;
+    }
+
+    void finish(error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+using Parser = bhttp::request_parser<BudgetBody>;
+
+// At most one line per kLogInterval for an event that can repeat thousands of times a second;
+// the line says how many were left out.
+class Throttle {
+ public:
+  // True when a line may be written now; `skipped` gets how many were not since the last one.
+  bool Allow(int64_t& skipped) {
+    std::scoped_lock lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (written_ && now - last_ < kLogInterval) {
+      ++skipped_;
+      return false;
+    }
+    written_ = true;
+    last_ = now;
+    skipped = skipped_;
+    skipped_ = 0;
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  bool written_ = false;                        // guarded by mu_
+  std::chrono::steady_clock::time_point last_;  // guarded by mu_
+  int64_t skipped_ = 0;                         // guarded by mu_
+};
+
+// What a session is doing, for choosing whom to shed.
+enum class Phase {
+  kWaiting,    // between requests, nothing of the next one received
+  kReading,    // part of a request received
+  kBusy,       // the application has the request, or the answer is being written
+  kLingering,  // refused; reading and discarding until the client stops
+};
+
+// Every open connection, in the order accepted.
+class Registry {
+ public:
+  using Handle = std::list<Session*>::iterator;
+  Handle Add(Session* session) {
+    std::scoped_lock lock(mu_);
+    return sessions_.insert(sessions_.end(), session);
+  }
+  // `shed` says whether the session was chosen by Pick().
+  void Remove(Handle handle, bool shed) {
+    std::scoped_lock lock(mu_);
+    sessions_.erase(handle);
+    if (shed) --shedding_;
+  }
+  // Connections that are open and not on their way out.
+  size_t active() const {
+    std::scoped_lock lock(mu_);
+    return sessions_.size() - shedding_;
+  }
+  // Undoes Pick() for a session that turned out busy.
+  void Unmark(Session& session);
+  // Chooses the connection to close to make room, marks it and returns it (null if none):
+  // the oldest that never completed a request (or is lingering), else the oldest idle one.
+  std::shared_ptr<Session> Pick();
+
+ private:
+  mutable std::mutex mu_;
+  std::list<Session*> sessions_;  // guarded by mu_
+  size_t shedding_ = 0;           // guarded by mu_
+};
+
 // State every session shares with the server.
 struct Shared {
   Application app;
   Limits limits;
   std::atomic<bool> draining{false};
   std::atomic<int64_t> in_flight{0};
+  BodyBudget budget;
+  Registry registry;
 };
 
 std::string Lower(std::string_view s) {
@@ -46,14 +188,62 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+bool IsHeaderSpace(char c) { return c == ' ' || c == '\t'; }
+
+// Splits a field value on commas, trimming optional whitespace; empty elements are skipped
+// (RFC 9110 §5.6.1).
+std::vector<std::string_view> ListElements(std::string_view value) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find(',', start);
+    if (end == std::string_view::npos) end = value.size();
+    std::string_view item = value.substr(start, end - start);
+    while (!item.empty() && IsHeaderSpace(item.front())) item.remove_prefix(1);
+    while (!item.empty() && IsHeaderSpace(item.back())) item.remove_suffix(1);
+    if (!item.empty()) out.push_back(item);
+    start = end + 1;
+  }
+  return out;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, Shared& shared)
-      : stream_(std::move(socket)), timer_(stream_.get_executor()), shared_(shared) {}
+      : stream_(std::move(socket)),
+        timer_(stream_.get_executor()),
+        shared_(shared),
+        handle_(shared.registry.Add(this)) {}
+
+  ~Session() {
+    ReleaseBody();
+    shared_.registry.Remove(handle_, shed_.load());
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(),
                   beast::bind_front_handler(&Session::ReadRequest, shared_from_this()));
+  }
+
+  // Registry::Pick reads these from other threads.
+  Phase phase() const { return phase_.load(); }
+  bool completed_any() const { return completed_any_.load(); }
+  // Marks the session chosen for shedding; false if another Pick() chose it already. Called
+  // with the registry's mutex held, as is UnmarkShed().
+  bool MarkShed() { return !shed_.exchange(true); }
+  void UnmarkShed() { shed_ = false; }
+
+  // Closes the connection to make room unless it became busy meanwhile; then runs `then`.
+  // Thread-safe.
+  void Shed(std::function<void()> then) {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), then = std::move(then)] {
+      if (self->phase() != Phase::kBusy) {
+        self->Close();
+      } else {
+        self->shared_.registry.Unmark(*self);  // it is earning its place after all
+      }
+      if (then) then();
+    });
   }
 
  private:
@@ -61,6 +251,10 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(shared_.limits.header_bytes));
     parser_->body_limit(shared_.limits.body_bytes);
+    parser_->get().body().budget = &shared_.budget;
+    parser_->get().body().held = &body_held_;
+    scanned_ = 0;
+    phase_ = buffer_.size() > 0 ? Phase::kReading : Phase::kWaiting;
     timed_out_ = false;
     const uint64_t generation = ++read_generation_;
     // One deadline for the whole request (a slow body cannot keep the connection forever);
@@ -73,18 +267,113 @@ class Session : public std::enable_shared_from_this<Session> {
       error_code ignored;
       self->stream_.socket().cancel(ignored);
     });
+    ScanHeader();
+  }
+
+  // Reads until the buffer holds the whole header, checking the line endings byte by byte as
+  // they arrive (Beast would accept obs-fold, and we want a bare LF refused at once, not after
+  // the read timeout), then hands the header to Beast.
+  void ScanHeader() {
+    const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    for (size_t i = scanned_; i < data.size(); ++i) {
+      const char c = data[i];
+      if (c == '\r') {
+        if (i + 1 == data.size()) break;  // its LF has not arrived yet
+        if (data[i + 1] != '\n') return RefuseFraming("a bare CR");
+      } else if (c == '\n') {
+        if (i == 0 || data[i - 1] != '\r') return RefuseFraming("a bare LF");
+        if (i >= 3 && data.substr(i - 3, 4) == "\r\n\r\n") return ParseHeader(i + 1);
+      } else if (IsHeaderSpace(c) && i > 0 && data[i - 1] == '\n') {
+        // RFC 9112 §5.2: a server may unfold obs-fold or reject it; an intermediary may do the
+        // other, so we reject.
+        return RefuseFraming("a folded header line (obs-fold)");
+      } else if (c == '\0') {
+        return RefuseFraming("a NUL byte in the header");
+      }
+      scanned_ = i + 1;
+    }
+    if (data.size() >= shared_.limits.header_bytes) {
+      return Refuse(
+          Error(ErrorCode::kHeaderTooLarge, "The request line and headers exceed the size limit."));
+    }
+    const size_t want = std::min(beast::read_size(buffer_, 16 * 1024),
+                                 shared_.limits.header_bytes + 1 - buffer_.size());
+    stream_.socket().async_read_some(buffer_.prepare(want),
+                                     [self = shared_from_this()](error_code ec, size_t n) {
+                                       self->buffer_.commit(n);
+                                       if (ec) return self->OnReadError(ec);
+                                       self->phase_ = Phase::kReading;
+                                       self->ScanHeader();
+                                     });
+  }
+
+  void ParseHeader(size_t header_size) {
+    error_code ec;
+    const size_t used = parser_->put(net::buffer(buffer_.data().data(), header_size), ec);
+    buffer_.consume(used);
+    if (ec) return OnReadError(ec);
+    if (!parser_->is_header_done()) return RefuseFraming("an incomplete header");
+    if (std::optional<std::string> why = FramingProblem()) return RefuseFraming(*why);
+    if (const boost::optional<uint64_t> length = parser_->content_length(); length && *length) {
+      const int64_t n = static_cast<int64_t>(*length);
+      if (!shared_.budget.TryTake(n)) return RefuseBudget();
+      body_held_ = n;
+    }
+    if (parser_->is_done()) return OnRead({}, 0);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  // What Beast lets through that makes the body's length ambiguous (RFC 9112 §6.1, §6.3) or
+  // the request's host (§3.2); nullopt when the header is sound.
+  std::optional<std::string> FramingProblem() {
+    const auto& req = parser_->get();
+    std::vector<std::string_view> codings;
+    bool has_te = false;
+    const auto [first, last] = req.equal_range(bhttp::field::transfer_encoding);
+    for (auto it = first; it != last; ++it) {
+      has_te = true;
+      for (std::string_view c : ListElements(it->value())) codings.push_back(c);
+    }
+    if (has_te) {
+      if (req.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+      if (req.count(bhttp::field::content_length) > 0) {
+        return "both Transfer-Encoding and Content-Length";
+      }
+      if (codings.size() != 1 || !beast::iequals(codings[0], "chunked")) {
+        return "a Transfer-Encoding other than chunked";
+      }
+    }
+    if (req.count(bhttp::field::content_length) > 1 ||
+        (req.count(bhttp::field::content_length) == 1 &&
+         req[bhttp::field::content_length].find(',') != std::string_view::npos)) {
+      return "more than one Content-Length";
+    }
+    if (req.count(bhttp::field::host) > 1) return "more than one Host";
+    return std::nullopt;
+  }
+
+  void RefuseFraming(std::string_view why) {
+    Refuse(Error(ErrorCode::kBadRequest,
+                 "The request is not valid HTTP/1.1: " + std::string(why) + "."));
+  }
+
+  void RefuseBudget() {
+    Refuse(Error(ErrorCode::kServiceUnavailable,
+                 "The server is receiving too many request bodies at once; retry later."));
   }
 
   void OnRead(error_code ec, size_t) {
     ++read_generation_;
     timer_.cancel();
     if (ec) return OnReadError(ec);
+    phase_ = Phase::kBusy;
     shared_.in_flight.fetch_add(1);
-    bhttp::request<bhttp::string_body> req = parser_->release();
+    bhttp::request<BudgetBody> req = parser_->release();
     rpc::Response answer = shared_.app.handle(ToRpcRequest(req));
     shared_.in_flight.fetch_sub(1);
+    ReleaseBody();
+    completed_any_ = true;
     const bool keep_alive = req.keep_alive() && !shared_.draining.load();
     Send(std::move(answer), keep_alive, req.version());
   }
@@ -98,7 +387,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::eof) {
+        ec == net::error::connection_reset || ec == net::error::eof ||
+        !stream_.socket().is_open()) {
       return Close();
     }
     if (ec == bhttp::error::header_limit) {
@@ -108,10 +398,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::body_limit) {
       return Refuse(Error(ErrorCode::kBodyTooLarge, "The request body exceeds the size limit."));
     }
+    if (parser_->get().body().over_budget) return RefuseBudget();
     Refuse(Error(ErrorCode::kBadRequest, "The request is not valid HTTP/1.1: " + ec.message()));
   }
 
-  rpc::Request ToRpcRequest(bhttp::request<bhttp::string_body>& req) {
+  rpc::Request ToRpcRequest(bhttp::request<BudgetBody>& req) {
     rpc::Request out;
     out.method = std::string(req.method_string());
     std::string_view target = req.target();
@@ -122,19 +413,29 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& field : req) {
       out.headers.emplace_back(Lower(field.name_string()), std::string(field.value()));
     }
-    out.body = std::move(req.body());
+    out.body = std::move(req.body().text);
     error_code ec;
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
     if (!ec) out.peer_ip = peer.address().to_string();
     return out;
   }
 
+  void ReleaseBody() {
+    if (body_held_ > 0) shared_.budget.Give(body_held_);
+    body_held_ = 0;
+  }
+
   void Refuse(const Error& error) {
+    ++read_generation_;
+    timer_.cancel();
+    ReleaseBody();
     refused_ = true;
+    phase_ = Phase::kBusy;
     Send(shared_.app.refuse(error), /*keep_alive=*/false, 11);
   }
 
   void Send(rpc::Response answer, bool keep_alive, unsigned version) {
+    phase_ = Phase::kBusy;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(answer.status), version);
     res->set(bhttp::field::server, "certplan");
@@ -160,6 +461,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // would reset the connection and destroy our answer in its receive buffer, so we stop
   // writing and read-and-discard for a bounded time and amount first ("lingering close").
   void Linger() {
+    phase_ = Phase::kLingering;
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     discard_ = std::make_unique<std::array<char, 16 * 1024>>();
@@ -177,6 +479,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     timer_.cancel();
+    ReleaseBody();
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.socket().close(ignored);
@@ -185,13 +488,56 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<Parser> parser_;
+  size_t scanned_ = 0;     // bytes of the buffered header whose line endings were checked
+  int64_t body_held_ = 0;  // bytes of the BodyBudget held for the current body
   bool timed_out_ = false;
   bool refused_ = false;
   std::unique_ptr<std::array<char, 16 * 1024>> discard_;  // only while lingering
   uint64_t read_generation_ = 0;
   Shared& shared_;
+  Registry::Handle handle_;
+  std::atomic<Phase> phase_{Phase::kWaiting};
+  std::atomic<bool> completed_any_{false};
+  std::atomic<bool> shed_{false};
 };
+
+void Registry::Unmark(Session& session) {
+  std::scoped_lock lock(mu_);
+  session.UnmarkShed();
+  --shedding_;
+}
+
+std::shared_ptr<Session> Registry::Pick() {
+  // Owners taken but not chosen are dropped after mu_ is released: if one is the last owner,
+  // the session's destructor takes mu_.
+  std::vector<std::shared_ptr<Session>> passed;
+  std::scoped_lock lock(mu_);
+  // A session whose destructor waits for mu_ has no owner left: weak_from_this() is empty.
+  auto take = [&](Session* s) -> std::shared_ptr<Session> {
+    std::shared_ptr<Session> owned = s->weak_from_this().lock();
+    if (!owned) return nullptr;
+    if (!owned->MarkShed()) {
+      passed.push_back(std::move(owned));
+      return nullptr;
+    }
+    ++shedding_;
+    return owned;
+  };
+  for (Session* s : sessions_) {
+    const Phase phase = s->phase();
+    const bool never_completed = !s->completed_any() && phase != Phase::kBusy;
+    if (never_completed || phase == Phase::kLingering) {
+      if (std::shared_ptr<Session> owned = take(s)) return owned;
+    }
+  }
+  for (Session* s : sessions_) {
+    if (s->phase() == Phase::kWaiting) {
+      if (std::shared_ptr<Session> owned = take(s)) return owned;
+    }
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -200,32 +546,88 @@ struct Server::Impl {
   Shared shared;
   net::io_context ioc;
   tcp::acceptor acceptor;
+  net::steady_timer accept_timer;  // on the acceptor's strand
   net::signal_set signals;
   net::steady_timer drain_timer;
   std::chrono::steady_clock::time_point drain_deadline;
+  Throttle accept_failures;
+  Throttle sheds;
+  bool listening = false;  // set by Listen(), before Run() starts the threads
 
   Impl(ServerOptions opts, Application app, int threads)
       : options(std::move(opts)),
         ioc(threads),
         acceptor(net::make_strand(ioc)),
+        accept_timer(acceptor.get_executor()),
         signals(ioc, SIGINT, SIGTERM),
         drain_timer(ioc) {
     shared.app = std::move(app);
     shared.limits = options.limits;
+    shared.budget.set_total(static_cast<int64_t>(options.body_budget_bytes));
   }
 
   void Accept() {
+    if (!acceptor.is_open()) return;
     acceptor.async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) {
-        error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), shared)->Start();
-      } else {
-        log::Line(log::Level::kWarn, "accept failed").Str("error", ec.message()).Write();
+      if (ec) return OnAcceptError(ec);
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (shared.registry.active() >= options.max_connections) {
+        // At the cap: make room by closing a connection that has not earned its place, or
+        // turn the new one away when every connection is busy.
+        std::shared_ptr<Session> victim = shared.registry.Pick();
+        LogShed(victim != nullptr, "max_connections");
+        if (victim) {
+          victim->Shed(nullptr);
+        } else {
+          socket.close(ignored);
+          return Accept();
+        }
       }
+      std::make_shared<Session>(std::move(socket), shared)->Start();
       Accept();
     });
+  }
+
+  void OnAcceptError(error_code ec) {
+    int64_t skipped = 0;
+    if (accept_failures.Allow(skipped)) {
+      log::Line(log::Level::kWarn, "accept failed")
+          .Str("error", ec.message())
+          .Int("failures_not_logged", skipped)
+          .Write();
+    }
+    if (ec == net::error::connection_aborted) return Accept();  // that client gave up; next
+    const bool out_of_descriptors = ec == net::error::no_descriptors || ec.value() == ENFILE ||
+                                    ec == net::error::no_buffer_space ||
+                                    ec == net::error::no_memory;
+    if (out_of_descriptors) {
+      // Free a descriptor by shedding a connection, and try again once it is closed.
+      if (std::shared_ptr<Session> victim = shared.registry.Pick()) {
+        LogShed(true, "descriptors");
+        victim->Shed([this] { net::post(acceptor.get_executor(), [this] { Accept(); }); });
+        return;
+      }
+    }
+    // Nothing to free: retrying at once would spin (the pending connection stays queued).
+    accept_timer.expires_after(kAcceptBackoff);
+    accept_timer.async_wait([this](error_code wait_ec) {
+      if (!wait_ec) Accept();
+    });
+  }
+
+  // `shed`: a connection was closed to make room (else the new one was refused); `reason`:
+  // what ran out.
+  void LogShed(bool shed, std::string_view reason) {
+    int64_t skipped = 0;
+    if (!sheds.Allow(skipped)) return;
+    log::Line(log::Level::kWarn,
+              shed ? "closing a connection to make room" : "refusing a connection")
+        .Str("reason", reason)
+        .Int("max_connections", static_cast<int64_t>(options.max_connections))
+        .Int("events_not_logged", skipped)
+        .Write();
   }
 
   void BeginDrain() {
@@ -234,6 +636,7 @@ struct Server::Impl {
     net::post(acceptor.get_executor(), [this] {
       error_code ignored;
       acceptor.close(ignored);
+      accept_timer.cancel();
     });
     drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
     WaitForDrain();
@@ -252,7 +655,45 @@ struct Server::Impl {
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
+namespace {
+
+// Raises the soft descriptor limit to the hard one where allowed; returns the soft limit in
+// force.
+uint64_t RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0 && limit.rlim_max == RLIM_INFINITY) {
+      // An unlimited hard limit is still bounded by the kernel's nr_open (2^20 by default).
+      raised.rlim_cur = std::max<rlim_t>(limit.rlim_cur, 1 << 20);
+      setrlimit(RLIMIT_NOFILE, &raised);
+    }
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? uint64_t{1} << 20 : limit.rlim_cur;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Application app) {
+  if (options.body_budget_bytes < options.limits.body_bytes) {
+    return InvalidParameter("body_budget_bytes", "must be at least the body size limit.");
+  }
+  // The store, the log, DNS lookups and the runtime need descriptors besides connections.
+  const uint64_t descriptors = RaiseDescriptorLimit();
+  const uint64_t headroom = std::max<uint64_t>(64, descriptors / 8);
+  const uint64_t fits = descriptors > headroom + 1 ? descriptors - headroom : 1;
+  if (options.max_connections > fits) {
+    log::Line(log::Level::kWarn, "max_connections lowered to fit the descriptor limit")
+        .Int("configured", static_cast<int64_t>(options.max_connections))
+        .Int("max_connections", static_cast<int64_t>(fits))
+        .Int("descriptor_limit", static_cast<int64_t>(descriptors))
+        .Write();
+    options.max_connections = fits;
+  }
+  if (options.max_connections == 0) options.max_connections = 1;
   int threads = options.threads > 0
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -277,14 +718,18 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Applicatio
 }
 
 Status Server::Listen() {
+  if (impl_->listening) return Ok{};
   error_code ec;
   impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     return Error(ErrorCode::kServiceUnavailable,
                  "cannot listen on " + address() + ": " + ec.message());
   }
+  impl_->listening = true;
   return Ok{};
 }
+
+size_t Server::max_connections() const { return impl_->options.max_connections; }
 
 std::string Server::address() const {
   error_code ec;
@@ -297,6 +742,10 @@ std::string Server::address() const {
 
 void Server::Run() {
   Impl& impl = *impl_;
+  if (Status s = Listen(); !s) {
+    log::Line(log::Level::kError, s.error().message).Write();
+    return;
+  }
   impl.signals.async_wait([&impl](error_code ec, int) {
     if (!ec) impl.BeginDrain();
   });

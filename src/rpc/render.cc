@@ -1,5 +1,6 @@
 #include "rpc/render.h"
 
+#include "core/utf8.h"
 #include "rpc/errors.h"
 
 namespace certplan::rpc {
@@ -10,15 +11,27 @@ constexpr std::string_view kJsonType = "application/json;charset=utf-8";
 constexpr std::string_view kXmlType = "text/xml;charset=utf-8";
 constexpr std::string_view kRecommendBase = "https://certplan.dev/docs/errors?q=";
 
+// XML 1.0 §2.2 Char: what a document may contain at all, even escaped.
+bool IsXmlChar(char32_t cp) {
+  return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+         (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
+}
+
+// Values can hold client bytes (HostId is the Host header, messages quote parameters): the
+// document stays well-formed UTF-8 XML whatever they are. Bytes that are not well-formed
+// UTF-8 become U+FFFD; characters XML 1.0 does not allow (most C0 controls, U+FFFE/U+FFFF)
+// are dropped.
 void AppendXmlEscaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
+  for (size_t i = 0; i < text.size();) {
+    const char32_t cp = utf8::Next(text, i);
+    switch (cp) {
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '&': out += "&amp;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      default: out += c;
+      default:
+        if (IsXmlChar(cp)) utf8::Append(out, cp);
     }
   }
 }

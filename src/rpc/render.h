@@ -18,6 +18,10 @@ struct AnswerMeta {
   Format format = Format::kJson;
 };
 
+// Every body is valid UTF-8 JSON or XML 1.0 whatever bytes the values hold (they can carry
+// client bytes): JSON replaces ill-formed UTF-8 with U+FFFD and escapes controls; XML escapes
+// &<>"' as well, replaces ill-formed UTF-8 with U+FFFD and drops characters XML 1.0 forbids.
+
 // A success: JSON object, or XML with root <{action}Response> (spec §1.5). RequestId is set
 // here, as body field and `x-acs-request-id` header.
 Response RenderSuccess(std::string_view action, Reply reply, const AnswerMeta& meta);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/utf8.h"
 #include "rpc/errors.h"
 #include "rpc/request_id.h"
 
@@ -83,6 +84,36 @@ TEST(Render, XmlUsesActionRootAndEscapes) {
       RenderError(Error(ErrorCode::kInvalidVersion, "v"), AnswerMeta{"RID", "h", Format::kXml});
   EXPECT_NE(e.body.find("<Error><RequestId>RID</RequestId>"), std::string::npos);
   EXPECT_NE(e.body.find("<Code>InvalidVersion</Code>"), std::string::npos);
+}
+
+// Issue #12: the XML error body echoed raw Host bytes. HostId and messages carry client bytes.
+TEST(Render, XmlStaysWellFormedWhateverTheValuesHold) {
+  const std::string host = std::string("h\xff\xfe<&\"'\x01\x08\x0b\x0c\x1f\t\x7f", 14) +
+                           std::string("\0", 1) + "\xef\xbf\xbe" + "\xed\xa0\x80" + "\xe4\xb8\xad";
+  Response e = RenderError(Error(ErrorCode::kInvalidParameter, "bad \x02value \xc3"),
+                           AnswerMeta{"RID", host, Format::kXml});
+  const std::string r = "\xef\xbf\xbd";  // U+FFFD
+  EXPECT_NE(e.body.find("<HostId>h" + r + r + "&lt;&amp;&quot;&apos;\t\x7f" + r + r + r +
+                        "\xe4\xb8\xad</HostId>"),
+            std::string::npos)
+      << e.body;
+  EXPECT_NE(e.body.find("<Message>bad value " + r + "</Message>"), std::string::npos) << e.body;
+  // No character XML 1.0 forbids is left, and the whole body is well-formed UTF-8.
+  for (unsigned char c : e.body) {
+    EXPECT_TRUE(c >= 0x20 || c == '\t' || c == '\n' || c == '\r') << static_cast<int>(c);
+  }
+  EXPECT_EQ(e.body.find("\xef\xbf\xbe"), std::string::npos);  // U+FFFE
+  std::string decoded;  // ill-formed UTF-8 would decode to U+FFFD and change the bytes
+  for (size_t pos = 0; pos < e.body.size();) utf8::Append(decoded, utf8::Next(e.body, pos));
+  EXPECT_EQ(decoded, e.body);
+}
+
+TEST(Render, JsonStaysValidWhateverTheValuesHold) {
+  Response e = RenderError(Error(ErrorCode::kInvalidParameter, "bad \x02value \xc3"),
+                           AnswerMeta{"RID", "h\xff\"\x01", Format::kJson});
+  const Reply body = Reply::parse(e.body);
+  EXPECT_EQ(body["HostId"], "h\xef\xbf\xbd\"\x01");
+  EXPECT_EQ(body["Message"], "bad \x02value \xef\xbf\xbd");
 }
 
 TEST(RequestId, IsUpperCaseUuidV4AndUnique) {
