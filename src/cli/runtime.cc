@@ -39,7 +39,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
         store::sqlite::SqliteStore::Open(data_dir + "/certplan.db");
     if (!db) return db.error();
     rt.store = std::move(*db);
-    rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay_max_entries);
+    rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
   if (!IsPostgresUrl(options.store_url)) {
