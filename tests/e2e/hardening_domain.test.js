@@ -5,8 +5,9 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
-const { startServer, fsck } = require('./lib/server');
+const { startServer, fsck, newDatabase } = require('./lib/server');
 const { Cas, popClient, send, signV3, isoNow } = require('./lib/clients');
 const { newAccount, counters, waitForType, expectCode } = require('./lib/orders');
 const { derCsr, opensslVerifiesCsr, opensslVerify, leafOf, leafText } = require('./lib/pki');
@@ -153,21 +154,40 @@ test('CSRs signed with MD5 or SHA-1 are refused with CreateCertificateRequestFai
 
 // --- fault 4: replay shares --------------------------------------------------------------------
 
+// The in-memory guard (and its shares) is SQLite's: a data directory whose store URL is empty
+// stays on SQLite in either pass of the suite.
+function sqliteDataDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-e2e-'));
+  fs.writeFileSync(path.join(dir, 'store-url'), '');
+  return dir;
+}
+// A data directory on a fresh PostgreSQL database (CERTPLAN_E2E_PG_URL), in either pass.
+function postgresDataDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-e2e-'));
+  newDatabase(dir);
+  return dir;
+}
+
+async function ramUserWithoutPolicy(srv, owner) {
+  const id = String(owner.id);
+  assert.equal((await srv.admin('user', 'create', '--account', id, '--name', 'noperm')).code, 0);
+  const made = await srv.admin('key', 'create', '--account', id, '--user', 'noperm');
+  assert.equal(made.code, 0, made.stderr);
+  return made.json;
+}
+
 test('a RAM user with no permissions fills only its own replay share', async () => {
   // The issue's setting: replay_max_entries = 1000, now the size of each key's own share.
-  const small = await startServer({ config: '[auth]\nreplay_max_entries = 1000\n' });
+  const small = await startServer({ dataDir: sqliteDataDir(), config: '[auth]\nreplay_max_entries = 1000\n' });
   try {
     const victim = await newAccount(small, { 'geotrust-dv-1-starter': 1 });
     const owner = await newAccount(small, {});
-    const id = String(owner.id);
-    assert.equal((await small.admin('user', 'create', '--account', id, '--name', 'noperm')).code, 0);
-    const made = await small.admin('key', 'create', '--account', id, '--user', 'noperm');
-    assert.equal(made.code, 0, made.stderr);
+    const noperm = await ramUserWithoutPolicy(small, owner);
     // One signed time for every request (well inside the window): nothing ages out meanwhile,
     // so the counts below are exact.
     const date = isoNow();
     const codes = {};
-    const burst = Array.from({ length: 1800 }, () => signV3(small, { key: made.json, date }));
+    const burst = Array.from({ length: 1800 }, () => signV3(small, { key: noperm, date }));
     for (let i = 0; i < burst.length; i += 20) {
       const answers = await Promise.all(burst.slice(i, i + 20).map((r) => send(small, r)));
       for (const a of answers) codes[a.json.Code] = (codes[a.json.Code] || 0) + 1;
@@ -183,7 +203,7 @@ test('a RAM user with no permissions fills only its own replay share', async () 
     assert.equal((await counters(victim.client, 'geotrust-dv-1-starter')).total, 1);
     assert.equal((await send(small, signV3(small, { key: owner.key, date }))).status, 200);
     // The key stays refused while its share is full.
-    const refused = await send(small, signV3(small, { key: made.json, date }));
+    const refused = await send(small, signV3(small, { key: noperm, date }));
     assert.equal(refused.status, 400);
     assert.equal(refused.json.Code, 'Throttling.User');
   } finally {
@@ -192,16 +212,15 @@ test('a RAM user with no permissions fills only its own replay share', async () 
 });
 
 test('replay_scope = "account": an account\'s keys share one share, other accounts keep theirs', async () => {
-  const small = await startServer({ config: '[auth]\nreplay_max_entries = 30\nreplay_scope = "account"\n' });
+  const small = await startServer({
+    dataDir: sqliteDataDir(), config: '[auth]\nreplay_max_entries = 30\nreplay_scope = "account"\n' });
   try {
     const owner = await newAccount(small, {});
     const other = await newAccount(small, {});
-    const id = String(owner.id);
-    assert.equal((await small.admin('user', 'create', '--account', id, '--name', 'noperm')).code, 0);
-    const made = await small.admin('key', 'create', '--account', id, '--user', 'noperm');
+    const noperm = await ramUserWithoutPolicy(small, owner);
     const date = isoNow();
     const codes = [];
-    for (let i = 0; i < 40; i++) codes.push((await send(small, signV3(small, { key: made.json, date }))).json.Code);
+    for (let i = 0; i < 40; i++) codes.push((await send(small, signV3(small, { key: noperm, date }))).json.Code);
     // 30 nonces for the whole account.
     assert.deepEqual(codes, [...Array(30).fill('Forbidden.RAM'), ...Array(10).fill('Throttling.User')]);
     // The owner's root key is in the same (full) share …
@@ -218,4 +237,24 @@ test('replay_scope = "account": an account\'s keys share one share, other accoun
 
 test('auth.replay_scope must be access_key or account', async () => {
   await assert.rejects(startServer({ config: '[auth]\nreplay_scope = "global"\n' }), /replay_scope/);
+});
+
+test('on PostgreSQL the shared nonces table has no cap: a key without permissions throttles nobody', async () => {
+  const pg = await startServer({ dataDir: postgresDataDir() });
+  try {
+    const victim = await newAccount(pg, {});
+    const key = await ramUserWithoutPolicy(pg, await newAccount(pg, {}));
+    const date = isoNow();
+    const codes = {};
+    const burst = Array.from({ length: 300 }, () => signV3(pg, { key, date }));
+    for (let i = 0; i < burst.length; i += 20) {
+      for (const a of await Promise.all(burst.slice(i, i + 20).map((r) => send(pg, r)))) {
+        codes[a.json.Code] = (codes[a.json.Code] || 0) + 1;
+      }
+    }
+    assert.deepEqual(codes, { 'Forbidden.RAM': 300 });
+    for (let i = 0; i < 50; i++) assert.equal((await send(pg, signV3(pg, { key: victim.key, date }))).status, 200);
+  } finally {
+    await pg.stop();
+  }
 });
