@@ -83,14 +83,20 @@ void MemoryReplayGuard::AddToFilter(Slice& slice, const Digest& digest) {
   ++f.count;
 }
 
-void MemoryReplayGuard::Insert(Slice& slice, const Digest& digest, int64_t expires_at) {
+bool MemoryReplayGuard::Insert(Slice& slice, const Digest& digest, int64_t expires_at) {
+  if (!slice.filters.empty()) {
+    AddToFilter(slice, digest);
+    ++slice.count;
+    return true;
+  }
+  // An expired entry not yet swept is taken over in place: no new entry.
+  if (!slice.exact.insert_or_assign(digest, expires_at).second) return false;
   ++slice.count;
-  if (!slice.filters.empty()) return AddToFilter(slice, digest);
-  slice.exact[digest] = expires_at;
-  if (slice.exact.size() <= options_.exact_slice_entries) return;
+  if (slice.exact.size() <= options_.exact_slice_entries) return true;
   // Grown past the exact tier: filters from now on, holding every digest so far.
   for (const auto& [d, at] : slice.exact) AddToFilter(slice, d);
   slice.exact = {};
+  return true;
 }
 
 void MemoryReplayGuard::Sweep(Share& share, int64_t now) const {
@@ -134,8 +140,9 @@ Status MemoryReplayGuard::RememberIn(const std::string& share_name, const Digest
     return Error(ErrorCode::kThrottling, "Request was denied due to user flow control.",
                  "replay guard: this share is full");
   }
-  Insert(share.slices[std::max<int64_t>(expires_at, 0) / slice_seconds_], digest, expires_at);
-  ++share.count;
+  if (Insert(share.slices[std::max<int64_t>(expires_at, 0) / slice_seconds_], digest, expires_at)) {
+    ++share.count;
+  }
   return Ok{};
 }
 

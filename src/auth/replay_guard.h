@@ -105,7 +105,8 @@ class MemoryReplayGuard final : public ReplayGuard {
   Status RememberIn(const std::string& share_name, const Digest& digest, int64_t expires_at,
                     int64_t now);
   bool Seen(const Slice& slice, const Digest& digest, int64_t now) const;
-  void Insert(Slice& slice, const Digest& digest, int64_t expires_at);
+  // False when an expired entry of the same digest was taken over (the count is unchanged).
+  bool Insert(Slice& slice, const Digest& digest, int64_t expires_at);
   void AddToFilter(Slice& slice, const Digest& digest);
   void Sweep(Share& share, int64_t now) const;
 
