@@ -1,9 +1,12 @@
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "api/order_actions.h"
 #include "cas/domain_names.h"
 #include "cas/products.h"
+#include "core/checked.h"
+#include "pki/authority.h"
 
 namespace certplan::api {
 namespace {
@@ -15,18 +18,24 @@ constexpr std::string_view kStatuses[] = {"PAYED",        "CHECKING",    "CHECKE
 struct Paging {
   int64_t page = 1;
   int64_t size = 50;
+  int64_t first = 0;  // index of the page's first item; may lie past any list (empty page)
 };
+
+// ShowSize 1…1000 (spec §3.4: no documented maximum and a published client sends 500);
+// CurrentPage any int64 from 1. A page whose first item lies past int64 is past every list: it
+// is empty, never a wrapped-around earlier page.
+constexpr int64_t kMaxShowSize = 1000;
 
 Result<Paging> DecodePaging(const rpc::Params& params) {
   Paging p;
-  Result<std::optional<int64_t>> page = params.GetInt64("CurrentPage");
+  Result<std::optional<int64_t>> page =
+      params.GetInt64In("CurrentPage", 1, std::numeric_limits<int64_t>::max());
   if (!page) return page.error();
-  Result<std::optional<int64_t>> size = params.GetInt64("ShowSize");
+  Result<std::optional<int64_t>> size = params.GetInt64In("ShowSize", 1, kMaxShowSize);
   if (!size) return size.error();
   p.page = page->value_or(1);
   p.size = size->value_or(50);
-  if (p.page < 1) return InvalidParameter("CurrentPage", "it must be 1 or more.");
-  if (p.size < 1 || p.size > 100) return InvalidParameter("ShowSize", "it must be from 1 to 100.");
+  p.first = CheckedMul(p.page - 1, p.size).value_or(std::numeric_limits<int64_t>::max());
   return p;
 }
 
@@ -86,7 +95,7 @@ rpc::Reply CertificateItem(const cas::Order& o, std::string_view status, int64_t
   return {{"CertificateId", o.id},
           {"InstanceId", "cas-" + std::to_string(o.id)},
           {"Name", "cert-" + std::to_string(o.id)},
-          {"CommonName", o.domains.front()},
+          {"CommonName", pki::CommonNameFor(o.domains)},
           {"Sans", Joined(o.domains)},
           {"Issuer", "certplan Issuing CA"},
           {"SerialNo", o.serial_hex},
@@ -122,12 +131,11 @@ Result<rpc::Reply> ListUserCertificateOrder(Context& ctx, const rpc::Params& par
     Result<std::vector<cas::Order>> orders =
         ctx.services.orders.List(ctx.principal.account_id, params.Get("Keyword").value_or(""));
     if (!orders) return orders.error();
-    const int64_t first = (paging->page - 1) * paging->size;
     for (const cas::Order& o : *orders) {
       const std::string_view status = cas::ListStatusName(o, now);
       const bool shown = wanted.empty() ? status != "CANCELLED" : wanted.count(status) > 0;
       if (!shown || (type == "CERT" && o.issued_at == 0)) continue;
-      if (total >= first && total < first + paging->size) {
+      if (total >= paging->first && total - paging->first < paging->size) {
         items.push_back(type == "CERT" ? CertificateItem(o, status, now) : PackageItem(o, status));
       }
       ++total;

@@ -70,8 +70,9 @@ Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
   Status verified = VerifySignature(claim, request, params, (**found)->secret);
   if (!verified) return verified.error();
   // Kept until the signed time leaves the window: after that the timestamp check refuses it.
-  Status unseen =
-      replay_.Remember(key.id, claim.nonce, signed_at + options_.timestamp_window_seconds, now);
+  // Its share is the key's (or its account's): a key can fill only its own.
+  Status unseen = replay_.RememberFor(key.id, key.account_id, claim.nonce,
+                                      signed_at + options_.timestamp_window_seconds, now);
   if (!unseen) return unseen.error();
   return iam::Principal{key.account_id, key.user_name, key.id};
 }

@@ -39,7 +39,7 @@ class Authenticator {
 
   // Errors: kAccessKeyNotFound, kAccessKeyInactive, kSecurityTokenMalformed,
   // kInvalidTimestampFormat, kTimestampExpired, kSignatureDoesNotMatch, kSignatureNonceUsed,
-  // kThrottling (replay guard full), kInternal/kServiceUnavailable (store).
+  // kThrottling (the key's or account's replay share full), kInternal/kServiceUnavailable (store).
   Result<iam::Principal> Authenticate(const SignedRequest& claim, const rpc::Request& request,
                                       const rpc::Params& params);
 

@@ -2,8 +2,10 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <mutex>
-#include <queue>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -19,40 +21,99 @@ class ReplayGuard {
  public:
   virtual ~ReplayGuard() = default;
   // Records the pair. kSignatureNonceUsed when it was seen and has not yet expired;
-  // kThrottling when the guard is full (memory stays bounded under any load).
+  // kThrottling when the caller's share is full (memory stays bounded under any load, and a
+  // share belongs to one key or one account: nobody else's requests can fill it).
   virtual Status Remember(std::string_view access_key_id, std::string_view nonce,
                           int64_t expires_at, int64_t now) = 0;
+  // The same, knowing the account that owns the key (for guards that share by account).
+  virtual Status RememberFor(std::string_view access_key_id, int64_t account_id,
+                             std::string_view nonce, int64_t expires_at, int64_t now) {
+    (void)account_id;
+    return Remember(access_key_id, nonce, expires_at, now);
+  }
 };
 
-// In-process guard for a single node (the SQLite default). Stores a 128-bit digest of each
-// pair, about 80 bytes an entry, in 16 independently locked shards.
+struct ReplayOptions {
+  enum class Scope { kAccessKey, kAccount };
+  // Whose requests fill one share: each AccessKey's own, or all the keys of one account.
+  Scope scope = Scope::kAccessKey;
+  // The timestamp window (AuthOptions): a nonce lives at most 2 × window seconds (signed up
+  // to window in the future, kept until window after its signed time).
+  int64_t window_seconds = 900;
+  // Nonces one share holds at once: 40,000 requests a second for 1,800 s by default. Over it,
+  // kThrottling for this share only, until its oldest slices age out.
+  int64_t share_nonces = 72'000'000;
+  // A slice keeps exact digests up to this many entries, then turns into Bloom filters (so
+  // quiet keys cost a few KiB and never see a false positive).
+  size_t exact_slice_entries = 4096;
+};
+
+// In-process guard for a single node (the SQLite default). Each share (an AccessKey, or an
+// account) is a ring of kSlices + 1 time slices keyed by expiry time. A slice holds exact
+// 128-bit digests while small, then a chain of Bloom filters of share_nonces / kSlices entries
+// each (36 bits an entry, 25 probes: a full filter answers a fresh nonce "seen" with
+// probability ≈ 3.1e-8; a full share holds the equivalent of kSlices full filters, so a fresh
+// request is wrongly refused as kSignatureNonceUsed with probability ≤ 1e-6). A slice is
+// dropped once its last expiry has passed; a share with no live slice is forgotten.
 class MemoryReplayGuard final : public ReplayGuard {
  public:
-  explicit MemoryReplayGuard(size_t max_entries);
+  explicit MemoryReplayGuard(ReplayOptions options);
+  // Per-AccessKey shares of `share_nonces` over the default 900 s window.
+  explicit MemoryReplayGuard(size_t share_nonces);
   Status Remember(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
                   int64_t now) override;
+  Status RememberFor(std::string_view access_key_id, int64_t account_id, std::string_view nonce,
+                     int64_t expires_at, int64_t now) override;
+
+  // Slices per 2 × window.
+  static constexpr int64_t kSlices = 30;
+  static constexpr int kBloomBitsPerEntry = 36;
+  static constexpr int kBloomProbes = 25;
+
+  // For tests and operators: bytes of digests and filters held (container overhead aside).
+  size_t ApproximateBytes();
+  size_t ShareCount();
 
  private:
-  struct Key {
+  struct Digest {
     uint64_t hi, lo;
-    bool operator==(const Key&) const = default;
+    bool operator==(const Digest&) const = default;
   };
-  struct KeyHash {
-    size_t operator()(const Key& k) const { return k.lo; }
+  struct DigestHash {
+    size_t operator()(const Digest& d) const { return d.lo; }
   };
-  struct Expiry {
-    int64_t at;
-    Key key;
-    bool operator>(const Expiry& o) const { return at > o.at; }
+  struct Filter {
+    std::vector<uint64_t> bits;
+    int64_t count = 0;
+  };
+  struct Slice {
+    int64_t count = 0;
+    std::unordered_map<Digest, int64_t, DigestHash> exact;  // digest → expires_at
+    std::vector<Filter> filters;  // once past the exact tier; the last one takes new entries
+  };
+  struct Share {
+    std::map<int64_t, Slice> slices;  // by expires_at / slice_seconds_
+    int64_t count = 0;                // entries in all slices
   };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<Key, int64_t, KeyHash> seen;                             // guarded by mu
-    std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries;  // guarded by mu
+    std::unordered_map<std::string, Share> shares;  // guarded by mu
+    uint64_t calls = 0;                             // guarded by mu
   };
   static constexpr size_t kShards = 16;
 
-  size_t max_per_shard_;
+  Status RememberIn(const std::string& share_name, const Digest& digest, int64_t expires_at,
+                    int64_t now);
+  bool Seen(const Slice& slice, const Digest& digest, int64_t now) const;
+  // False when an expired entry of the same digest was taken over (the count is unchanged).
+  bool Insert(Slice& slice, const Digest& digest, int64_t expires_at);
+  void AddToFilter(Slice& slice, const Digest& digest);
+  void Sweep(Share& share, int64_t now) const;
+
+  ReplayOptions options_;
+  int64_t slice_seconds_;
+  int64_t filter_entries_;  // capacity of one Bloom filter
+  size_t filter_words_;
   std::array<Shard, kShards> shards_;
 };
 

@@ -227,7 +227,12 @@ Result<Transition> Orders::PrepareIssue(const Order& order) {
     next.sealed_private_key = box_.Seal(key->private_key_pem, "order:" + std::to_string(order.id));
   }
   Result<pki::IssuedCertificate> cert = ca_.Issue(request);
-  if (!cert) return ValidationFailed(std::move(next), now, "the CA refused the request");
+  if (!cert) {
+    return ValidationFailed(
+        std::move(next), now,
+        "the CA refused the request: " + cert.error().message +
+            (cert.error().detail.empty() ? "" : " (" + cert.error().detail + ")"));
+  }
   next.certificate_pem = cert->certificate_pem;
   next.chain_pem = cert->chain_pem;
   next.serial_hex = cert->serial_hex;
@@ -281,7 +286,7 @@ Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
   // Every due order is moved in memory, then all are stored in one transaction: one durable
   // commit per batch instead of one or two per order.
   std::vector<PendingTransition> batch;
-  std::vector<int64_t> failed;  // orders whose step could not even be prepared
+  std::vector<std::pair<int64_t, Error>> failed;  // orders whose step could not be done
   std::optional<Error> first_error;
   for (const Order& order : *due) {
     Result<Transition> step = NextStep(order, checker);
@@ -289,7 +294,7 @@ Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
       batch.push_back({std::move(*step), order.status});
     } else if (step.error().code != ErrorCode::kOrderStateError) {
       if (!first_error) first_error = step.error();
-      failed.push_back(order.id);
+      failed.emplace_back(order.id, step.error());
     }
   }
   std::vector<Status> results = store_.ApplyTransitions(batch);
@@ -301,15 +306,31 @@ Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
           .Str("serial", stored.serial_hex)
           .Write();
     }
+    // An order that fails says why, in the log and in the stored order (failure_reason, for
+    // operators and fsck: the wire has no field for it).
+    if (results[i] && stored.status == OrderStatus::kVerifyFail) {
+      log::Line(log::Level::kWarn, "order failed")
+          .Int("order_id", stored.id)
+          .Int("account_id", stored.account_id)
+          .Str("reason", stored.failure_reason)
+          .Write();
+    }
     // A lost race (the client cancelled meanwhile) is normal; the order moved on.
     if (!results[i] && results[i].error().code != ErrorCode::kOrderStateError) {
       if (!first_error) first_error = results[i].error();
-      failed.push_back(stored.id);
+      failed.emplace_back(stored.id, results[i].error());
     }
   }
-  // Anything else is reported once the batch is done, and the order waits before its next try
-  // so one bad order cannot spin the worker.
-  for (int64_t id : failed) DeferAfterFailure(id);
+  // Anything else is logged with its order once the batch is done, and the order waits before
+  // its next try so one bad order cannot spin the worker.
+  for (const auto& [id, error] : failed) {
+    log::Line(log::Level::kError, "order step failed")
+        .Int("order_id", id)
+        .Str("reason", error.message)
+        .Str("detail", error.detail)
+        .Write();
+    DeferAfterFailure(id);
+  }
   if (first_error) return *first_error;
   return static_cast<int>(due->size());
 }

@@ -116,7 +116,18 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   config.server.limits.read_timeout = std::chrono::seconds(timeout);
   if (s) s = ReadInt(t, "auth.timestamp_window_seconds", config.timestamp_window_seconds, 1, 3600);
   if (s) s = ReadInt(t, "auth.key_cache_milliseconds", config.key_cache_milliseconds, 0, 60000);
-  if (s) s = ReadInt(t, "auth.replay_max_entries", config.replay_max_entries, 1000, 100'000'000);
+  if (s) s = ReadInt(t, "auth.replay_max_entries", config.replay_max_entries, 30, 1'000'000'000);
+  std::string scope;
+  if (s) s = ReadString(t, "auth.replay_scope", scope);
+  if (s && !scope.empty()) {
+    if (scope == "access_key") {
+      config.replay_scope = auth::ReplayOptions::Scope::kAccessKey;
+    } else if (scope == "account") {
+      config.replay_scope = auth::ReplayOptions::Scope::kAccount;
+    } else {
+      return Bad("auth.replay_scope", "use \"access_key\" or \"account\".");
+    }
+  }
   if (s) s = ReadValidation(t, config);
   if (s) s = ReadString(t, "ca.root_cert", config.ca.root_cert_file);
   if (s) s = ReadString(t, "ca.issuing_cert", config.ca.issuing_cert_file);

@@ -44,7 +44,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.plan_store = rt.sqlite.get();
     rt.order_store = rt.sqlite.get();
     rt.counter_audit = rt.sqlite.get();
-    rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay_max_entries);
+    rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
   if (!IsPostgresUrl(options.store_url)) {

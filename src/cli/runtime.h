@@ -26,8 +26,8 @@ class PostgresStore;
 namespace certplan::cli {
 
 struct RuntimeOptions {
-  std::string store_url;  // "postgresql://…" selects PostgreSQL; empty: DATA_DIR/certplan.db
-  size_t replay_max_entries = 2'000'000;
+  std::string store_url;       // "postgresql://…" selects PostgreSQL; empty: DATA_DIR/certplan.db
+  auth::ReplayOptions replay;  // the in-memory guard (SQLite); PostgreSQL keeps its table
   std::string clock_offset_file;  // testing: seconds to add to the system clock, re-read per call
   pki::CaFiles ca;                // dir empty: DATA_DIR/ca
   cas::OrderSettings orders;

@@ -114,10 +114,13 @@ int Serve(const ServeFlags& flags) {
   config.orders.auto_approve = config.validation_mode == "auto";
   Result<std::unique_ptr<Runtime>> rt = Runtime::Open(
       config.data_dir,
-      RuntimeOptions{config.store_url, config.replay_max_entries, flags.clock_offset_file,
-                     config.ca, config.orders,
-                     // Keys are made ahead only where orders are issued.
-                     config.validation_worker ? static_cast<size_t>(config.key_pool) : 0});
+      RuntimeOptions{
+          config.store_url,
+          auth::ReplayOptions{config.replay_scope, config.timestamp_window_seconds,
+                              config.replay_max_entries, auth::ReplayOptions{}.exact_slice_entries},
+          flags.clock_offset_file, config.ca, config.orders,
+          // Keys are made ahead only where orders are issued.
+          config.validation_worker ? static_cast<size_t>(config.key_pool) : 0});
   if (!rt) return ReportFailure(rt.error());
   Runtime& r = **rt;
   // Signatures are judged by the wall clock even when a test moves the domain's clock.

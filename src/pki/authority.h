@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -19,11 +20,24 @@ struct GeneratedKey {
   std::string public_key_pem;   // SubjectPublicKeyInfo
 };
 
+// X.509's upper bound on a CN and an O (RFC 5280 ub-common-name, ub-organization-name), in
+// characters.
+inline constexpr size_t kMaxSubjectCharacters = 64;
+
+// The subject CN of a certificate for `names`: the first name of at most 64 characters, or
+// empty (no CN: every name is in the SAN only) when none fits. Every name, long or not, is in
+// the SAN. One rule for every operation and key source, so a valid name never makes the CA
+// refuse.
+std::string CommonNameFor(const std::vector<std::string>& names);
+// The subject O for a CompanyName: its first 64 characters (code points; never cut inside a
+// UTF-8 sequence). Longer names are truncated, not refused.
+std::string OrganizationFor(std::string_view company_name);
+
 struct IssueRequest {
   std::string csr_pem;               // the key comes from here …
   std::string public_key_pem;        // … or from here when certplan made the key
-  std::vector<std::string> domains;  // SANs; domains[0] is the subject CN
-  std::string organization;          // O= for OV products; empty for DV
+  std::vector<std::string> domains;  // SANs, in order; the CN is CommonNameFor(domains)
+  std::string organization;          // CompanyName for OV products (O = OrganizationFor it)
   int64_t not_before = 0;
   int64_t not_after = 0;
 };
@@ -45,7 +59,8 @@ class Authority {
   virtual Result<CsrFacts> InspectCsr(const std::string& csr_pem) const = 0;
   // A fresh RSA-2048 key. Slow (tens to hundreds of ms): call it off the request threads.
   virtual Result<GeneratedKey> GenerateKey() const = 0;
-  // Signs a leaf certificate: SANs, serverAuth EKU, random 128-bit serial, AKI/SKI.
+  // Signs a leaf certificate: SANs, serverAuth EKU, random 128-bit serial, AKI/SKI; CN and O
+  // by CommonNameFor / OrganizationFor (a subject left empty makes the SAN critical).
   virtual Result<IssuedCertificate> Issue(const IssueRequest& request) const = 0;
   // The root certificate (PEM) that verifies every chain this authority issues.
   virtual const std::string& root_pem() const = 0;

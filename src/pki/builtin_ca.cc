@@ -181,8 +181,8 @@ Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) const {
   if (!subject_key || request.domains.empty()) {
     return InternalError("the order carries no usable public key");
   }
-  CertificateSpec leaf{request.domains.front(),
-                       request.organization,
+  CertificateSpec leaf{CommonNameFor(request.domains),
+                       OrganizationFor(request.organization),
                        request.domains,
                        *subject_key,
                        keys_->issuing.get(),

@@ -99,7 +99,9 @@ bool SetLeafExtensions(X509* cert, const CertificateSpec& spec) {
     GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
     sk_GENERAL_NAME_push(sans.get(), gn);
   }
-  return AddExtension(cert, NID_subject_alt_name, sans.get(), false);
+  // RFC 5280 §4.2.1.6: with an empty subject the SAN is the only name, and critical.
+  const bool empty_subject = X509_NAME_entry_count(X509_get_subject_name(cert)) == 0;
+  return AddExtension(cert, NID_subject_alt_name, sans.get(), empty_subject);
 }
 
 }  // namespace

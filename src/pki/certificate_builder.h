@@ -12,8 +12,8 @@ namespace certplan::pki {
 
 // Everything that differs between the root, the issuing intermediate and a leaf.
 struct CertificateSpec {
-  std::string common_name;
-  std::string organization;             // optional O=
+  std::string common_name;              // optional CN= (≤ 64 characters)
+  std::string organization;             // optional O= (≤ 64 characters)
   std::vector<std::string> dns_names;   // subjectAltName (leaf)
   std::string_view subject_public_key;  // SubjectPublicKeyInfo (DER), certified as it is
   X509* issuer = nullptr;               // nullptr: self-signed

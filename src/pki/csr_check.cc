@@ -68,6 +68,30 @@ bool EvpSignatureVerifies(const CsrParts& csr, EVP_PKEY* key, int digest) {
   return ok;
 }
 
+// The digest of the request's signature algorithm, whatever key it is for (NID_undef when the
+// algorithm is unknown or names no separate digest).
+int NamedDigest(const CsrParts& csr) {
+  AlgorPtr alg = ParseAlgorithm(csr.signature_algorithm);
+  int digest = NID_undef, key_type = NID_undef;
+  if (!alg || !OBJ_find_sigid_algs(OBJ_obj2nid(alg->algorithm), &digest, &key_type)) {
+    return NID_undef;
+  }
+  return digest;
+}
+
+// A signature made with a broken digest (MD5, SHA-1, …) proves nothing about who holds the key:
+// collisions let one signature cover another request. Only SHA-256, SHA-384 and SHA-512 pass,
+// refused like a weak key, before any signature arithmetic.
+Status CheckDigestStrength(const CsrParts& csr) {
+  const int digest = NamedDigest(csr);
+  if (digest == NID_undef || digest == NID_sha256 || digest == NID_sha384 || digest == NID_sha512) {
+    return Ok{};  // unknown algorithms fail the signature check with its own message
+  }
+  const char* name = OBJ_nid2sn(digest);
+  return Refused(std::string("it is signed with ") + (name ? name : "an unknown digest") +
+                 ", a weak digest; sign it with SHA-256, SHA-384 or SHA-512.");
+}
+
 // Key acceptable and self-signature valid. EC keys are checked from their curve and point
 // alone; others are decoded.
 Status CheckKeyAndSignature(const CsrParts& csr) {
@@ -161,6 +185,7 @@ Result<CsrFacts> CheckCsr(const std::string& csr_pem) {
   std::optional<std::string> der = PemBody(csr_pem, "CERTIFICATE REQUEST");
   std::optional<CsrParts> csr = der ? SplitCsr(*der) : std::nullopt;
   if (!csr) return Refused("it is not a PEM-encoded PKCS#10 certificate request.");
+  if (Status s = CheckDigestStrength(*csr); !s) return s.error();
   if (Status s = CheckKeyAndSignature(*csr); !s) {
     ERR_clear_error();
     return s.error();

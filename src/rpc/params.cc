@@ -79,4 +79,18 @@ Result<std::optional<int64_t>> Params::GetInt64(std::string_view name) const {
   return std::optional<int64_t>(out);
 }
 
+Result<std::optional<int64_t>> Params::GetInt64In(std::string_view name, int64_t min,
+                                                  int64_t max) const {
+  std::optional<std::string_view> v = Get(name);
+  if (!v) return std::optional<int64_t>();
+  int64_t out = 0;
+  const char* end = v->data() + v->size();
+  auto [ptr, ec] = std::from_chars(v->data(), end, out);
+  if (ec != std::errc() || ptr != end || out < min || out > max) {
+    return InvalidParameter(name, "it must be an integer from " + std::to_string(min) + " to " +
+                                      std::to_string(max) + ".");
+  }
+  return std::optional<int64_t>(out);
+}
+
 }  // namespace certplan::rpc

@@ -30,6 +30,9 @@ class Params {
   Result<std::string_view> Require(std::string_view name) const;
   // Optional int64 in decimal: kInvalidParameter when not a number.
   Result<std::optional<int64_t>> GetInt64(std::string_view name) const;
+  // Optional int64 in decimal within [min, max]: kInvalidParameter naming the range when it is
+  // not a number, does not fit int64, or lies outside.
+  Result<std::optional<int64_t>> GetInt64In(std::string_view name, int64_t min, int64_t max) const;
 
   // The parameters that came in the URL query, in arrival order (V3 signs only these).
   const std::vector<Pair>& query() const { return query_; }

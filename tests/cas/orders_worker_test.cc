@@ -24,11 +24,15 @@ class StampingCa : public pki::Authority {
     return pki::GeneratedKey{"private", "public"};
   }
   Result<pki::IssuedCertificate> Issue(const pki::IssueRequest& r) const override {
+    if (!refuse.empty()) {
+      return Error(ErrorCode::kInternal, "the CA refused", refuse);
+    }
     return pki::IssuedCertificate{"cert:" + r.domains.front(), "chain", "AB", r.not_before,
                                   r.not_after};
   }
   const std::string& root_pem() const override { return root_; }
   mutable int keys_made = 0;
+  std::string refuse;  // non-empty: Issue fails with this detail
   std::string root_ = "root";
 };
 
@@ -95,6 +99,20 @@ TEST_F(OrdersWorkerTest, AutoModeValidatesAndIssuesInOneStep) {
   EXPECT_EQ(c.issued, 5);
   EXPECT_TRUE(store_->AuditCounters()->empty());
   EXPECT_EQ(*orders.AdvanceDue(checker_, 32), 0);  // nothing is due any more
+}
+
+// Issue #12, fault 6: an order the CA refuses goes to verify_fail keeping the CA's reason (the
+// worker also logs it with the OrderId), instead of a bare "refused".
+TEST_F(OrdersWorkerTest, ARefusedIssuanceKeepsTheCasReason) {
+  Orders orders = MakeOrders(true);
+  ca_.refuse = "X509_NAME_add_entry_by_NID: string too long";
+  const int64_t id = Create(orders, "refused.example.com");
+  ASSERT_TRUE(orders.AdvanceDue(checker_, 32));
+  Result<Order> o = orders.Describe(kAccount, id);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->status, OrderStatus::kVerifyFail);
+  EXPECT_NE(o->failure_reason.find("the CA refused the request"), std::string::npos);
+  EXPECT_NE(o->failure_reason.find("string too long"), std::string::npos) << o->failure_reason;
 }
 
 TEST_F(OrdersWorkerTest, LiveModeIssuesWhatPassedAndBacksOffTheRest) {

@@ -116,6 +116,14 @@ test('validation deadline: verify_fail keeps the unit until the order is deleted
     const a = await newAccount(short, { 'geotrust-dv-1-starter': 1 });
     const id = (await create(a.client, { productCode: 'geotrust-dv-1-starter', domain: 'never.example.test' })).body.orderId;
     await waitForType(a.client, id, 'verify_fail', 15000);
+    // The worker says which order failed and why (issue #12, fault 6), right after its commit.
+    const failed = (line) => line.msg === 'order failed' && line.order_id === id;
+    const logged = () => short.logs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find(failed);
+    for (const until = Date.now() + 5000; !logged() && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
+    const line = logged();
+    assert.ok(line, 'an "order failed" log line for the order');
+    assert.equal(line.level, 'warn');
+    assert.match(line.reason, /never\.example\.test/);
     assert.deepEqual(await counters(a.client, 'geotrust-dv-1-starter'), { total: 1, used: 1, issued: 0 });
     for (const op of [
       () => a.client.cancelOrderRequest(new Cas.CancelOrderRequestRequest({ orderId: id })),

@@ -20,8 +20,12 @@ std::string MakeCsr(EVP_PKEY* key, const std::string& cn,
   X509ReqPtr req(X509_REQ_new());
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
   const std::string subject = cn.empty() ? "No CN Ltd" : cn;
-  X509_NAME_add_entry_by_txt(name, cn.empty() ? "O" : "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(subject.data()), -1, -1, 0);
+  // A UTF8String as it is: the MBSTRING_* forms would refuse a CN over X.509's 64 characters,
+  // which clients do send.
+  X509_NAME_add_entry_by_NID(name, cn.empty() ? NID_organizationName : NID_commonName,
+                             V_ASN1_UTF8STRING,
+                             reinterpret_cast<const unsigned char*>(subject.data()),
+                             static_cast<int>(subject.size()), -1, 0);
   if (!sans.empty()) {
     std::string text;
     for (const std::string& s : sans) text += (text.empty() ? "DNS:" : ",DNS:") + s;
@@ -128,6 +132,103 @@ TEST_F(BuiltinCaTest, CsrChecks) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::kCreateCertificateRequestFailed) << r.error().message;
   }
+}
+
+// Issue #12, fault 6: X.509 caps CN and O at 64 characters, and the CA refused valid longer
+// names after the order was accepted. A name over 64 goes in the SAN only; the CN is the first
+// name that fits, or absent (then the SAN is critical); O is the CompanyName's first 64
+// characters, cut at a UTF-8 boundary.
+std::string Label(char c, size_t n) { return std::string(n, c); }
+
+std::string LongName(size_t length) {  // a valid host name of exactly `length` characters
+  std::string name;
+  while (length - name.size() > 67) name += Label('a', 63) + ".";
+  name += Label('b', length - name.size() - 4) + ".com";
+  return name;
+}
+
+std::string SubjectEntry(X509* cert, int nid) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  const int i = X509_NAME_get_index_by_NID(name, nid, -1);
+  if (i < 0) return "<absent>";
+  unsigned char* utf8 = nullptr;
+  const int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+bool SanIsCritical(X509* cert) {
+  const int i = X509_get_ext_by_NID(cert, NID_subject_alt_name, -1);
+  return i >= 0 && X509_EXTENSION_get_critical(X509_get_ext(cert, i)) == 1;
+}
+
+TEST(SubjectNames, CommonNameIsTheFirstNameThatFits) {
+  const std::string n249 = LongName(249), n64 = LongName(64), n65 = LongName(65);
+  ASSERT_EQ(n249.size(), 249u);
+  EXPECT_EQ(CommonNameFor({n249, "short.example.com"}), "short.example.com");
+  EXPECT_EQ(CommonNameFor({n64}), n64);
+  EXPECT_EQ(CommonNameFor({n65}), "");
+  EXPECT_EQ(CommonNameFor({n249, n65}), "");
+}
+
+TEST(SubjectNames, OrganizationIsCutAt64CharactersOnAUtf8Boundary) {
+  EXPECT_EQ(OrganizationFor("Example Ltd"), "Example Ltd");
+  EXPECT_EQ(OrganizationFor(std::string(300, 'C')), std::string(64, 'C'));
+  std::string umlauts;  // "ä" is two bytes: 70 characters, 140 bytes
+  for (int i = 0; i < 70; ++i) umlauts += "\xc3\xa4";
+  EXPECT_EQ(OrganizationFor(umlauts), umlauts.substr(0, 128));
+  EXPECT_EQ(OrganizationFor("x" + umlauts).size(), 1u + 63 * 2);
+}
+
+TEST_F(BuiltinCaTest, A249CharacterNameIsIssuedInTheSanOnly) {
+  Result<GeneratedKey> key = ca_->GenerateKey();
+  ASSERT_TRUE(key);
+  const std::string name = LongName(249);
+  IssueRequest req{"", key->public_key_pem, {name}, "", kNow, kNow + 86400};
+  Result<IssuedCertificate> issued = ca_->Issue(req);
+  ASSERT_TRUE(issued) << issued.error().message << " " << issued.error().detail;
+  Result<X509Ptr> leaf = ParseCertificatePem(issued->certificate_pem);
+  ASSERT_TRUE(leaf);
+  EXPECT_EQ(SubjectEntry(leaf->get(), NID_commonName), "<absent>");
+  EXPECT_TRUE(SanIsCritical(leaf->get()));  // the subject is empty
+  EXPECT_EQ(X509_check_host(leaf->get(), name.data(), name.size(), 0, nullptr), 1);
+  // With a second, short name, that one is the CN and the SAN is not critical.
+  req.domains = {name, "short.example.com"};
+  issued = ca_->Issue(req);
+  ASSERT_TRUE(issued);
+  leaf = ParseCertificatePem(issued->certificate_pem);
+  EXPECT_EQ(SubjectEntry(leaf->get(), NID_commonName), "short.example.com");
+  EXPECT_FALSE(SanIsCritical(leaf->get()));
+  EXPECT_EQ(X509_check_host(leaf->get(), name.data(), name.size(), 0, nullptr), 1);
+}
+
+TEST_F(BuiltinCaTest, ACsrWithA75CharacterCnIsIssued) {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  const std::string cn = LongName(75);
+  const std::string csr = MakeCsr(key.get(), cn);
+  Result<CsrFacts> facts = ca_->InspectCsr(csr);
+  ASSERT_TRUE(facts);
+  EXPECT_EQ(facts->common_name, cn);
+  Result<IssuedCertificate> issued =
+      ca_->Issue(IssueRequest{csr, "", {cn}, "", kNow, kNow + 86400});
+  ASSERT_TRUE(issued) << issued.error().message << " " << issued.error().detail;
+  Result<X509Ptr> leaf = ParseCertificatePem(issued->certificate_pem);
+  EXPECT_EQ(SubjectEntry(leaf->get(), NID_commonName), "<absent>");
+  EXPECT_EQ(X509_check_host(leaf->get(), cn.data(), cn.size(), 0, nullptr), 1);
+}
+
+TEST_F(BuiltinCaTest, A300CharacterCompanyNameIsTruncatedTo64) {
+  Result<GeneratedKey> key = ca_->GenerateKey();
+  ASSERT_TRUE(key);
+  const std::string company = std::string(290, 'C') + " Ltd.12345";
+  ASSERT_EQ(company.size(), 300u);
+  Result<IssuedCertificate> issued = ca_->Issue(
+      IssueRequest{"", key->public_key_pem, {"ov.example.com"}, company, kNow, kNow + 86400});
+  ASSERT_TRUE(issued) << issued.error().message << " " << issued.error().detail;
+  Result<X509Ptr> leaf = ParseCertificatePem(issued->certificate_pem);
+  EXPECT_EQ(SubjectEntry(leaf->get(), NID_organizationName), std::string(64, 'C'));
+  EXPECT_EQ(SubjectEntry(leaf->get(), NID_commonName), "ov.example.com");
 }
 
 TEST(BuiltinCaFiles, OperatorFilesMustMatch) {

@@ -47,12 +47,27 @@ std::string Pem(const std::string& der) {
   return "-----BEGIN CERTIFICATE REQUEST-----\n" + b64 + "\n-----END CERTIFICATE REQUEST-----\n";
 }
 
-// What OpenSSL's own request parser and verifier say about the same bytes.
+// What OpenSSL's own request parser and verifier say about the same bytes, with certplan's one
+// deliberate difference: a signature over a weak digest (MD5, SHA-1, …) that OpenSSL verifies is
+// still refused. The digest is read by OpenSSL from its own parse.
 bool OpenSslAccepts(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
   const bool ok = req && p == reinterpret_cast<const unsigned char*>(der.data()) + der.size() &&
                   X509_REQ_verify(req.get(), X509_REQ_get0_pubkey(req.get())) == 1;
+  int digest = NID_undef, key_type = NID_undef;
+  const bool strong =
+      ok && OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req.get()), &digest, &key_type) == 1 &&
+      (digest == NID_sha256 || digest == NID_sha384 || digest == NID_sha512);
+  ERR_clear_error();
+  return ok && strong;
+}
+
+// OpenSSL alone (no digest policy): used to show the weak requests really are well signed.
+bool OpenSslVerifies(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509ReqPtr req(d2i_X509_REQ(nullptr, &p, static_cast<long>(der.size())));
+  const bool ok = req && X509_REQ_verify(req.get(), X509_REQ_get0_pubkey(req.get())) == 1;
   ERR_clear_error();
   return ok;
 }
@@ -67,9 +82,15 @@ const KeyAndDigest kKinds[] = {
     {"P-256/SHA-256", [] { return PkeyPtr(EVP_EC_gen("P-256")); }, EVP_sha256},
     {"P-256/SHA-384", [] { return PkeyPtr(EVP_EC_gen("P-256")); }, EVP_sha384},
     {"P-384/SHA-384", [] { return PkeyPtr(EVP_EC_gen("P-384")); }, EVP_sha384},
-    {"P-256/SHA-1", [] { return PkeyPtr(EVP_EC_gen("P-256")); }, EVP_sha1},
     {"RSA-2048/SHA-256", [] { return PkeyPtr(EVP_RSA_gen(2048)); }, EVP_sha256},
     {"RSA-2048/SHA-512", [] { return PkeyPtr(EVP_RSA_gen(2048)); }, EVP_sha512},
+};
+
+// Well-formed, correctly self-signed requests over broken digests.
+const KeyAndDigest kWeak[] = {
+    {"P-256/SHA-1", [] { return PkeyPtr(EVP_EC_gen("P-256")); }, EVP_sha1},
+    {"RSA-2048/SHA-1", [] { return PkeyPtr(EVP_RSA_gen(2048)); }, EVP_sha1},
+    {"RSA-2048/MD5", [] { return PkeyPtr(EVP_RSA_gen(2048)); }, EVP_md5},
 };
 
 TEST(CsrCheck, AcceptsWhatOpenSslAcceptsAndReadsNamesAndKey) {
@@ -88,10 +109,29 @@ TEST(CsrCheck, AcceptsWhatOpenSslAcceptsAndReadsNamesAndKey) {
   }
 }
 
+TEST(CsrCheck, RefusesWeakDigestsThatOpenSslVerifies) {
+  const char* names[] = {"SHA1", "SHA1", "MD5"};
+  for (size_t i = 0; i < std::size(kWeak); ++i) {
+    const KeyAndDigest& kind = kWeak[i];
+    SCOPED_TRACE(kind.name);
+    PkeyPtr key = kind.make();
+    const std::string der = Der(MakeRequest(key.get(), "www.example.com", kind.md(), true).get());
+    ASSERT_TRUE(OpenSslVerifies(der));  // the signature itself is good …
+    EXPECT_FALSE(OpenSslAccepts(der));  // … the differential's reference refuses it too
+    Result<CsrFacts> facts = CheckCsr(Pem(der));
+    ASSERT_FALSE(facts);
+    EXPECT_EQ(facts.error().code, ErrorCode::kCreateCertificateRequestFailed);
+    EXPECT_NE(
+        facts.error().message.find(std::string("signed with ") + names[i] + ", a weak digest"),
+        std::string::npos)
+        << facts.error().message;
+  }
+}
+
 // Every single-byte change to a request: certplan accepts exactly when OpenSSL's own parser and
 // X509_REQ_verify do (in practice: never), and a rejection is always the CSR error.
 TEST(CsrCheck, AgreesWithOpenSslOnEveryOneByteCorruption) {
-  for (const KeyAndDigest& kind : {kKinds[0], kKinds[4]}) {
+  for (const KeyAndDigest& kind : {kKinds[0], kKinds[3], kWeak[0], kWeak[2]}) {
     SCOPED_TRACE(kind.name);
     PkeyPtr key = kind.make();
     const std::string der = Der(MakeRequest(key.get(), "x.example.com", kind.md(), true).get());

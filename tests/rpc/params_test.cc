@@ -1,7 +1,10 @@
 #include "rpc/params.h"
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
+#include "core/checked.h"
 #include "rpc/percent.h"
 
 namespace certplan::rpc {
@@ -86,6 +89,37 @@ TEST(Params, Int64Parsing) {
   Result<std::optional<int64_t>> bad = p->GetInt64("Bad");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidParameter);
+}
+
+TEST(Params, Int64InRange) {
+  Result<Params> p = Params::Decode(
+      "Page=184467440737095517&Max=9223372036854775807&Over=9223372036854775808&Zero=0&Size=1000"
+      "&Big=1001&Bad=1e3",
+      "");
+  ASSERT_TRUE(p);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(*p->GetInt64In("Page", 1, kMax), 184467440737095517);
+  EXPECT_EQ(*p->GetInt64In("Max", 1, kMax), kMax);
+  EXPECT_EQ(*p->GetInt64In("Size", 1, 1000), 1000);
+  EXPECT_FALSE(*p->GetInt64In("Absent", 1, 10));
+  for (const char* name : {"Over", "Zero", "Big", "Bad"}) {
+    Result<std::optional<int64_t>> r = p->GetInt64In(name, 1, name[0] == 'B' ? 1000 : kMax);
+    ASSERT_FALSE(r) << name;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidParameter);
+    EXPECT_NE(r.error().message.find(name), std::string::npos);
+  }
+}
+
+TEST(Checked, ReportsOverflowInsteadOfWrapping) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(CheckedMul(184467440737095516, 100), std::nullopt);
+  EXPECT_EQ(CheckedMul(4611686018427387904, 4), std::nullopt);
+  EXPECT_EQ(CheckedMul(92233720368547758, 100), 9223372036854775800);
+  EXPECT_EQ(CheckedAdd(kMax, 1), std::nullopt);
+  EXPECT_EQ(CheckedAdd(kMax - 1, 1), kMax);
+  EXPECT_EQ(CheckedSub(kMin, 1), std::nullopt);
+  EXPECT_EQ(CheckedSub(0, kMax), -kMax);
 }
 
 }  // namespace
