@@ -6,7 +6,6 @@
 #include "cas/domain_names.h"
 #include "cas/products.h"
 #include "core/checked.h"
-#include "pki/authority.h"
 
 namespace certplan::api {
 namespace {
@@ -95,7 +94,7 @@ rpc::Reply CertificateItem(const cas::Order& o, std::string_view status, int64_t
   return {{"CertificateId", o.id},
           {"InstanceId", "cas-" + std::to_string(o.id)},
           {"Name", "cert-" + std::to_string(o.id)},
-          {"CommonName", pki::CommonNameFor(o.domains)},
+          {"CommonName", cas::CertificateCommonName(o.domains)},
           {"Sans", Joined(o.domains)},
           {"Issuer", "certplan Issuing CA"},
           {"SerialNo", o.serial_hex},

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "pki/authority.h"
+
 namespace certplan::cas {
 namespace {
 
@@ -62,6 +64,10 @@ Result<std::vector<std::string>> ParseDomainList(std::string_view text, std::str
     return InvalidParameter(param, "at most " + std::to_string(max_names) + " names per order.");
   }
   return out;
+}
+
+std::string CertificateCommonName(const std::vector<std::string>& domains) {
+  return pki::CommonNameFor(domains);
 }
 
 }  // namespace certplan::cas

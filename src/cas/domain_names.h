@@ -20,4 +20,8 @@ Result<std::string> NormalizeDomain(std::string_view name, std::string_view para
 
 inline bool IsWildcard(std::string_view name) { return name.substr(0, 2) == "*."; }
 
+// The subject CN the CA gives a certificate for `domains` (pki::CommonNameFor: the first name of
+// at most 64 characters, or empty), for the fronts that show it before or without issuing.
+std::string CertificateCommonName(const std::vector<std::string>& domains);
+
 }  // namespace certplan::cas

@@ -77,6 +77,7 @@ class RunningServer {
     EXPECT_TRUE(created) << (created ? "" : created.error().message);
     if (!created) return;
     server_ = std::move(*created);
+    EXPECT_TRUE(server_->Listen());  // accepting before the test connects
     const std::string address = server_->address();
     port_ = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
     thread_ = std::thread([this] { server_->Run(); });
@@ -607,6 +608,7 @@ TEST(HttpBodyBudget, ChunkedBodiesCountAgainstTheBudget) {
   options.max_connections = 1000;  // far above what the lowered limit allows
   Result<std::unique_ptr<Server>> server = Server::Create(options, TrivialApp(counters));
   if (!server) ::_exit(3);
+  if (!(*server)->Listen()) ::_exit(6);
   int highest = 0;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
     highest = std::max(highest, std::stoi(entry.path().filename().string()));
