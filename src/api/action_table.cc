@@ -4,6 +4,7 @@
 
 #include "api/describe_package_state.h"
 #include "api/order_actions.h"
+#include "api/repository_actions.h"
 
 namespace certplan::api {
 namespace {
@@ -11,7 +12,7 @@ namespace {
 using enum AccessLevel;
 
 // spec/cas-api.md §3.1. When adding an Action, add its row here and nowhere else.
-constexpr std::array<Action, 10> kActions = {{
+constexpr std::array<Action, 14> kActions = {{
     {"DescribePackageState", "yundun-cert:DescribePackageState", kGet, "*", &DescribePackageState},
     {"CreateCertificateForPackageRequest", "yundun-cert:CreateCertificateForPackageRequest",
      kCreate, "*", &CreateCertificateForPackageRequest},
@@ -30,6 +31,14 @@ constexpr std::array<Action, 10> kActions = {{
      &ListUserCertificateOrder},
     {"RenewCertificateOrderForPackageRequest", "yundun-cert:RenewCertificateOrderForPackageRequest",
      kCreate, "*", &RenewCertificateOrderForPackageRequest},
+    // The certificate repository (spec/cas-repository.md §7.2).
+    {"UploadUserCertificate", "yundun-cert:UploadUserCertificate", kCreate, "*",
+     &UploadUserCertificate},
+    {"GetUserCertificateDetail", "yundun-cert:GetUserCertificateDetail", kGet, "*",
+     &GetUserCertificateDetail},
+    {"DeleteUserCertificate", "yundun-cert:DeleteUserCertificate", kDelete, "*",
+     &DeleteUserCertificate},
+    {"ListCertificates", "yundun-cert:ListCertificates", kList, "*", &ListCertificates},
 }};
 
 }  // namespace

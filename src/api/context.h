@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "cas/certificates.h"
 #include "cas/orders.h"
 #include "cas/plans.h"
 #include "core/clock.h"
@@ -13,6 +14,7 @@ namespace certplan::api {
 struct Services {
   cas::Plans& plans;
   cas::Orders& orders;
+  cas::Certificates& certificates;
 };
 
 // Everything one handler invocation may use besides its parameters.

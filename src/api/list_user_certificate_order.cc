@@ -3,6 +3,7 @@
 #include <set>
 
 #include "api/order_actions.h"
+#include "api/repository_actions.h"
 #include "cas/domain_names.h"
 #include "cas/products.h"
 #include "core/checked.h"
@@ -52,15 +53,6 @@ std::string Joined(const std::vector<std::string>& names) {
   return out;
 }
 
-std::string Date(int64_t seconds) {  // yyyy-MM-dd
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
 rpc::Reply PackageItem(const cas::Order& o, std::string_view status) {
   const cas::Product* p = cas::FindProduct(o.product_code);
   const auto wild = std::count_if(o.domains.begin(), o.domains.end(),
@@ -90,21 +82,6 @@ rpc::Reply PackageItem(const cas::Order& o, std::string_view status) {
   return item;
 }
 
-rpc::Reply CertificateItem(const cas::Order& o, std::string_view status, int64_t now) {
-  return {{"CertificateId", o.id},
-          {"InstanceId", "cas-" + std::to_string(o.id)},
-          {"Name", "cert-" + std::to_string(o.id)},
-          {"CommonName", cas::CertificateCommonName(o.domains)},
-          {"Sans", Joined(o.domains)},
-          {"Issuer", "certplan Issuing CA"},
-          {"SerialNo", o.serial_hex},
-          {"StartDate", Date(o.not_before)},
-          {"EndDate", Date(o.not_after)},
-          {"Expired", now >= o.not_after},
-          {"Upload", false},
-          {"Status", status}};
-}
-
 }  // namespace
 
 Result<rpc::Reply> ListUserCertificateOrder(Context& ctx, const rpc::Params& params) {
@@ -126,21 +103,45 @@ Result<rpc::Reply> ListUserCertificateOrder(Context& ctx, const rpc::Params& par
   const int64_t now = ctx.clock.NowSeconds();
   rpc::Reply items = rpc::Reply::array();
   int64_t total = 0;
-  if (type == "CPACK" || type == "CERT") {
+  if (type == "CERT" || type == "UPLOAD") {
+    // The repository (spec/cas-repository.md §7.6): CERT lists issued and uploaded entries,
+    // UPLOAD uploads only; of the statuses only ISSUED, WILLEXPIRED and EXPIRED apply, the
+    // others list nothing.
+    cas::CertificateQuery query;
+    if (type == "UPLOAD") query.upload = true;
+    for (std::string_view status : wanted) {
+      if (status == "ISSUED") query.statuses.push_back(cas::CertificateStatus::kIssued);
+      if (status == "WILLEXPIRED") query.statuses.push_back(cas::CertificateStatus::kWillExpire);
+      if (status == "EXPIRED") query.statuses.push_back(cas::CertificateStatus::kExpired);
+    }
+    query.keyword = std::string(params.Get("Keyword").value_or(""));
+    query.offset = paging->first;
+    query.limit = paging->size;
+    if (!query.statuses.empty()) {
+      Result<cas::CertificatePage> page =
+          ctx.services.certificates.List(ctx.principal.account_id, query);
+      if (!page) return page.error();
+      for (const cas::Certificate& c : page->entries) {
+        items.push_back(repository_view::CertOrderItem(c, now));
+      }
+      total = page->total;
+    }
+  }
+  if (type == "CPACK") {
     Result<std::vector<cas::Order>> orders =
         ctx.services.orders.List(ctx.principal.account_id, params.Get("Keyword").value_or(""));
     if (!orders) return orders.error();
     for (const cas::Order& o : *orders) {
       const std::string_view status = cas::ListStatusName(o, now);
       const bool shown = wanted.empty() ? status != "CANCELLED" : wanted.count(status) > 0;
-      if (!shown || (type == "CERT" && o.issued_at == 0)) continue;
+      if (!shown) continue;
       if (total >= paging->first && total - paging->first < paging->size) {
-        items.push_back(type == "CERT" ? CertificateItem(o, status, now) : PackageItem(o, status));
+        items.push_back(PackageItem(o, status));
       }
       ++total;
     }
   }
-  // BUY (plan purchases) and UPLOAD (uploaded certificates) hold nothing in certplan yet.
+  // BUY (plan purchases) holds nothing in certplan.
   rpc::Reply reply = rpc::Reply::object();
   reply["CertificateOrderList"] = std::move(items);
   reply["CurrentPage"] = paging->page;

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cas/certificate.h"
 #include "core/result.h"
 
 namespace certplan::cas {
@@ -81,6 +82,8 @@ struct CounterDelta {
 struct Transition {
   Order order;
   CounterDelta delta;
+  // Issuance: the repository entry stored in the same transaction (spec/cas-repository.md §7.1).
+  std::optional<Certificate> certificate;
 };
 
 // The transitions of spec §4.2 with the counter effects of §3.3, as pure functions. Each

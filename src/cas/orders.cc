@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cas/certificates.h"
 #include "cas/domain_names.h"
 #include "core/log.h"
 #include "core/time_format.h"
@@ -238,7 +239,12 @@ Result<Transition> Orders::PrepareIssue(const Order& order) {
   next.serial_hex = cert->serial_hex;
   next.not_before = cert->not_before;
   next.not_after = cert->not_after;
-  return Issued(std::move(next), now);
+  // The repository entry is stored with the issuance (spec/cas-repository.md §7.1).
+  Result<Certificate> entry = Certificates::EntryForIssuedOrder(next, now);
+  if (!entry) return entry.error();
+  Result<Transition> issued = Issued(std::move(next), now);
+  if (issued) issued->certificate = std::move(*entry);
+  return issued;
 }
 
 Result<Transition> Orders::PassAndIssue(const Order& order) {

@@ -44,6 +44,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.plan_store = rt.sqlite.get();
     rt.order_store = rt.sqlite.get();
     rt.counter_audit = rt.sqlite.get();
+    rt.certificate_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
@@ -58,6 +59,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.plan_store = rt.postgres.get();
   rt.order_store = rt.postgres.get();
   rt.counter_audit = rt.postgres.get();
+  rt.certificate_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
 }
@@ -100,6 +102,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
       rt->key_pool ? static_cast<const pki::Authority&>(*rt->key_pool) : *rt->ca;
   rt->orders = std::make_unique<cas::Orders>(*rt->order_store, authority, *rt->box, *rt->clock,
                                              options.orders);
+  rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
+                                                         *rt->box, *rt->clock);
   return rt;
 }
 

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "auth/replay_guard.h"
+#include "cas/certificate_store.h"
+#include "cas/certificates.h"
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
 #include "cas/orders.h"
@@ -49,12 +51,14 @@ struct Runtime {
   cas::PlanStore* plan_store = nullptr;
   cas::OrderStore* order_store = nullptr;
   cas::CounterAuditStore* counter_audit = nullptr;
+  cas::CertificateStore* certificate_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`
   std::unique_ptr<iam::Identities> identities;
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;
+  std::unique_ptr<cas::Certificates> certificates;
   // In process memory on SQLite (one node per file); in the database on PostgreSQL, so every
   // node sees every nonce.
   std::unique_ptr<auth::ReplayGuard> replay;

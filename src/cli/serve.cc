@@ -128,7 +128,7 @@ int Serve(const ServeFlags& flags) {
   auth::Authenticator authenticator(
       *r.identity_store, *r.box, *r.replay, wall_clock,
       auth::AuthOptions{config.timestamp_window_seconds, config.key_cache_milliseconds});
-  api::Services services{*r.plans, *r.orders};
+  api::Services services{*r.plans, *r.orders, *r.certificates};
   iam::Authorizer authorizer(*r.identity_store);
   api::Gateway gateway(authenticator, authorizer, services, *r.clock);
   validation::LiveChecker checker(config.checker);

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cas/certificate.h"
+
 namespace certplan::store {
 
 // How both backends keep an order's names in one column: comma-separated (names never hold
@@ -36,6 +38,14 @@ inline int64_t NewOrderId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
   return static_cast<int64_t>(kLow + rng() % kSpan);
+}
+
+// Upload CertIds: random in the range cas::kFirstUploadCertId gives them, disjoint from order ids
+// (an issued entry's CertId is its order's id). Uniqueness from the primary key (callers retry).
+inline int64_t NewUploadCertId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return cas::kFirstUploadCertId +
+         static_cast<int64_t>(rng() % static_cast<uint64_t>(cas::kUploadCertIdSpan));
 }
 
 }  // namespace certplan::store

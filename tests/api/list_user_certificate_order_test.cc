@@ -43,7 +43,8 @@ class ListUserCertificateOrderTest : public ::testing::Test {
   Result<rpc::Reply> List(const std::string& query) {
     Result<rpc::Params> params = rpc::Params::Decode(query, "");
     EXPECT_TRUE(params);
-    Services services{*plans_, *orders_};
+    cas::Certificates certificates(*store_, *store_, *box_, clock_);
+    Services services{*plans_, *orders_, certificates};
     iam::Principal principal{kAccount, "", "AK"};
     Context ctx{principal, "req", clock_, services};
     return ListUserCertificateOrder(ctx, *params);

@@ -111,6 +111,39 @@ CREATE UNLOGGED TABLE nonces (
 );
 CREATE INDEX nonces_by_expiry ON nonces(expires_at);
 )sql",
+    // 4: the certificate repository: uploads and issued certificates in one table.
+    R"sql(
+CREATE TABLE certificates (
+  id                BIGINT PRIMARY KEY,
+  account_id        BIGINT NOT NULL REFERENCES accounts(id),
+  name              TEXT NOT NULL,
+  upload            BOOLEAN NOT NULL,
+  order_id          BIGINT NOT NULL DEFAULT 0,
+  instance_id       TEXT NOT NULL,
+  resource_group_id TEXT NOT NULL DEFAULT '',
+  chain_pem         TEXT NOT NULL,
+  sealed_key        TEXT NOT NULL DEFAULT '',
+  common_name       TEXT NOT NULL DEFAULT '',
+  sans              TEXT NOT NULL DEFAULT '',
+  issuer            TEXT NOT NULL DEFAULT '',
+  org_name          TEXT NOT NULL DEFAULT '',
+  province          TEXT NOT NULL DEFAULT '',
+  city              TEXT NOT NULL DEFAULT '',
+  country           TEXT NOT NULL DEFAULT '',
+  not_before        BIGINT NOT NULL,
+  not_after         BIGINT NOT NULL,
+  fingerprint       TEXT NOT NULL,
+  sha256            TEXT NOT NULL,
+  serial            TEXT NOT NULL,
+  algorithm         TEXT NOT NULL,
+  key_bits          BIGINT NOT NULL,
+  revoked           BOOLEAN NOT NULL DEFAULT false,
+  created_at        BIGINT NOT NULL,
+  CONSTRAINT certificates_name_unique UNIQUE (account_id, name)
+);
+CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);
+CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
+)sql",
 };
 
 }  // namespace

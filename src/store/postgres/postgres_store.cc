@@ -420,6 +420,115 @@ Result<std::optional<cas::Order>> PostgresStore::FindOrder(int64_t account_id, i
 
 namespace {
 
+constexpr const char* kCertificateColumns =
+    "id, account_id, name, upload, order_id, instance_id, resource_group_id, chain_pem, "
+    "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
+    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at";
+
+cas::Certificate ReadCertificate(const PGresult* r, int i) {
+  cas::Certificate c;
+  c.id = Int(r, i, 0);
+  c.account_id = Int(r, i, 1);
+  c.name = Text(r, i, 2);
+  c.upload = IsTrue(r, i, 3);
+  c.order_id = Int(r, i, 4);
+  c.instance_id = Text(r, i, 5);
+  c.resource_group_id = Text(r, i, 6);
+  c.chain_pem = Text(r, i, 7);
+  c.sealed_key = HexDecode(Text(r, i, 8)).value_or("");
+  c.common_name = Text(r, i, 9);
+  const std::string sans = Text(r, i, 10);
+  if (!sans.empty()) c.sans = SplitDomains(sans);
+  c.issuer = Text(r, i, 11);
+  c.org_name = Text(r, i, 12);
+  c.province = Text(r, i, 13);
+  c.city = Text(r, i, 14);
+  c.country = Text(r, i, 15);
+  c.not_before = Int(r, i, 16);
+  c.not_after = Int(r, i, 17);
+  c.fingerprint = Text(r, i, 18);
+  c.sha256 = Text(r, i, 19);
+  c.serial = Text(r, i, 20);
+  c.algorithm = Text(r, i, 21);
+  c.key_bits = Int(r, i, 22);
+  c.revoked = IsTrue(r, i, 23);
+  c.created_at = Int(r, i, 24);
+  return c;
+}
+
+// kParamRepeat when the account already has an entry of that name; an id clash leaves
+// sqlstate() at 23505 with the primary key named in the error, for the caller to retry.
+Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c) {
+  Result<PgResultPtr> r = conn.Exec(
+      std::string("INSERT INTO certificates (") + kCertificateColumns +
+          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+          "$18, $19, $20, $21, $22, $23, $24, $25)",
+      {S(c.id),
+       S(c.account_id),
+       c.name,
+       B(c.upload),
+       S(c.order_id),
+       c.instance_id,
+       c.resource_group_id,
+       c.chain_pem,
+       HexEncode(c.sealed_key),
+       c.common_name,
+       JoinDomains(c.sans),
+       c.issuer,
+       c.org_name,
+       c.province,
+       c.city,
+       c.country,
+       S(c.not_before),
+       S(c.not_after),
+       c.fingerprint,
+       c.sha256,
+       c.serial,
+       c.algorithm,
+       S(c.key_bits),
+       B(c.revoked),
+       S(c.created_at)});
+  if (r) return Ok{};
+  if (conn.sqlstate() == "23505" &&
+      r.error().detail.find("certificates_name_unique") != std::string::npos) {
+    return Error(ErrorCode::kParamRepeat, "The certificate name already exists.");
+  }
+  return r.error();
+}
+
+// Statuses as cas::CertificateStatus defines them: revoked first, then by NotAfter against now
+// ($8) and the 30-day window.
+constexpr const char* kCertificateFilter =
+    " WHERE account_id = $1 AND ($2::integer < 0 OR upload = ($2::integer = 1)) AND ($3 = '' OR "
+    "strpos(lower(common_name), $3) > 0 OR strpos(lower(sans), $3) > 0 OR "
+    "strpos(lower(instance_id), $3) > 0 OR strpos(lower(name), $3) > 0) AND ("
+    "($4::boolean AND NOT revoked AND not_after > $8::bigint + 2592000) OR "
+    "($5::boolean AND NOT revoked AND not_after > $8::bigint AND "
+    "not_after <= $8::bigint + 2592000) OR "
+    "($6::boolean AND NOT revoked AND not_after <= $8::bigint) OR ($7::boolean AND revoked))";
+
+std::vector<Param> CertificateFilterParams(int64_t account_id, const cas::CertificateQuery& q) {
+  std::string keyword = q.keyword;
+  std::transform(keyword.begin(), keyword.end(), keyword.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  auto wants = [&](cas::CertificateStatus status) {
+    return q.statuses.empty() ||
+           std::find(q.statuses.begin(), q.statuses.end(), status) != q.statuses.end();
+  };
+  return {S(account_id),
+          S(q.upload ? (*q.upload ? 1 : 0) : -1),
+          keyword,
+          B(wants(cas::CertificateStatus::kIssued)),
+          B(wants(cas::CertificateStatus::kWillExpire)),
+          B(wants(cas::CertificateStatus::kExpired)),
+          B(wants(cas::CertificateStatus::kRevoked)),
+          S(q.now)};
+}
+
+}  // namespace
+
+namespace {
+
 // Stores one transition on `conn`, inside the caller's transaction.
 Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderStatus expected) {
   std::vector<Param> params = OrderParams(t.order);
@@ -437,6 +546,15 @@ Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderS
   // Compare-and-set on the state: of two nodes racing on one order, one wins.
   if (std::string(PQcmdTuples(update->get())) != "1") {
     return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
+  }
+  // The repository entry lands with the issuance, and learns of a revocation with it.
+  if (t.certificate) {
+    if (Status s = InsertCertificateRow(conn, *t.certificate); !s) return s;
+  }
+  if (t.order.status == cas::OrderStatus::kRevoked) {
+    Result<PgResultPtr> revoked =
+        conn.Exec("UPDATE certificates SET revoked = true WHERE order_id = $1", {S(t.order.id)});
+    if (!revoked) return revoked.error();
   }
   if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
   Result<PgResultPtr> delta = conn.Exec(
@@ -735,6 +853,72 @@ std::vector<Status> PostgresStore::RememberNonces(const std::vector<const NonceC
     (void)(*conn)->Exec("DELETE FROM nonces WHERE expires_at < $1", {S(now)});
   }
   return outcomes;
+}
+
+Result<cas::Certificate> PostgresStore::InsertUpload(cas::Certificate certificate) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    certificate.id = NewUploadCertId();
+    certificate.instance_id = cas::UploadInstanceId(certificate.id);
+    Status s = InsertCertificateRow(**conn, certificate);
+    if (s) return certificate;
+    // A random id clash (astronomically rare): try another id.
+    if ((*conn)->sqlstate() == "23505" && s.error().code != ErrorCode::kParamRepeat) continue;
+    return s.error();
+  }
+  return InternalError("could not allocate a certificate id");
+}
+
+Result<std::optional<cas::Certificate>> PostgresStore::FindCertificate(int64_t account_id,
+                                                                       int64_t cert_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(std::string("SELECT ") + kCertificateColumns +
+                                            " FROM certificates WHERE id = $1 AND account_id = $2",
+                                        {S(cert_id), S(account_id)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<cas::Certificate>();
+  return std::optional<cas::Certificate>(ReadCertificate(r->get(), 0));
+}
+
+Result<bool> PostgresStore::DeleteCertificate(int64_t account_id, int64_t cert_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "DELETE FROM certificates WHERE id = $1 AND account_id = $2", {S(cert_id), S(account_id)});
+  if (!r) return r.error();
+  return std::string(PQcmdTuples(r->get())) == "1";
+}
+
+Result<cas::CertificatePage> PostgresStore::ListCertificates(int64_t account_id,
+                                                             const cas::CertificateQuery& query) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  std::vector<Param> params = CertificateFilterParams(account_id, query);
+  params.push_back(S(query.limit));
+  params.push_back(S(query.offset));
+  // One statement: the page and the count of every match, from one snapshot.
+  Result<PgResultPtr> r =
+      (*conn)->Exec(std::string("SELECT ") + kCertificateColumns +
+                        ", COUNT(*) OVER () FROM certificates" + kCertificateFilter +
+                        " ORDER BY created_at DESC, id DESC LIMIT $9::bigint OFFSET $10::bigint",
+                    params);
+  if (!r) return r.error();
+  cas::CertificatePage page;
+  const int rows = PQntuples(r->get());
+  for (int i = 0; i < rows; ++i) page.entries.push_back(ReadCertificate(r->get(), i));
+  if (rows > 0) {
+    page.total = Int(r->get(), 0, 25);
+    return page;
+  }
+  // Past the end (or nothing matches): the count alone.
+  params.resize(8);
+  Result<PgResultPtr> count =
+      (*conn)->Exec(std::string("SELECT COUNT(*) FROM certificates") + kCertificateFilter, params);
+  if (!count) return count.error();
+  page.total = Int(count->get(), 0, 0);
+  return page;
 }
 
 }  // namespace certplan::store::postgres

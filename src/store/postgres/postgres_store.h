@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/nonce_store.h"
+#include "cas/certificate_store.h"
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
@@ -29,6 +30,7 @@ class PostgresStore final : public iam::IdentityStore,
                             public cas::PlanStore,
                             public cas::OrderStore,
                             public cas::CounterAuditStore,
+                            public cas::CertificateStore,
                             public auth::NonceStore {
  public:
   // Connects, forces synchronous_commit on, applies migrations. When the server cannot be
@@ -74,6 +76,14 @@ class PostgresStore final : public iam::IdentityStore,
 
   // cas::CounterAuditStore
   Result<std::vector<cas::CounterDrift>> AuditCounters() override;
+
+  // cas::CertificateStore
+  Result<cas::Certificate> InsertUpload(cas::Certificate certificate) override;
+  Result<std::optional<cas::Certificate>> FindCertificate(int64_t account_id,
+                                                          int64_t cert_id) override;
+  Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) override;
+  Result<cas::CertificatePage> ListCertificates(int64_t account_id,
+                                                const cas::CertificateQuery& query) override;
 
   // auth::NonceStore: the shared nonce window (see nonces in the schema), kSignatureNonceUsed on
   // a replay. Concurrent claims share one statement (NonceBatcher).

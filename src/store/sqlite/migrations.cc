@@ -101,6 +101,39 @@ CREATE TABLE policy_attachments (
   FOREIGN KEY (account_id, user_name) REFERENCES users(account_id, name)
 ) WITHOUT ROWID;
 )sql",
+    // 4: the certificate repository: uploads and issued certificates in one table.
+    R"sql(
+CREATE TABLE certificates (
+  id                INTEGER PRIMARY KEY,
+  account_id        INTEGER NOT NULL REFERENCES accounts(id),
+  name              TEXT NOT NULL,
+  upload            INTEGER NOT NULL,
+  order_id          INTEGER NOT NULL DEFAULT 0,
+  instance_id       TEXT NOT NULL,
+  resource_group_id TEXT NOT NULL DEFAULT '',
+  chain_pem         TEXT NOT NULL,
+  sealed_key        BLOB NOT NULL DEFAULT x'',
+  common_name       TEXT NOT NULL DEFAULT '',
+  sans              TEXT NOT NULL DEFAULT '',
+  issuer            TEXT NOT NULL DEFAULT '',
+  org_name          TEXT NOT NULL DEFAULT '',
+  province          TEXT NOT NULL DEFAULT '',
+  city              TEXT NOT NULL DEFAULT '',
+  country           TEXT NOT NULL DEFAULT '',
+  not_before        INTEGER NOT NULL,
+  not_after         INTEGER NOT NULL,
+  fingerprint       TEXT NOT NULL,
+  sha256            TEXT NOT NULL,
+  serial            TEXT NOT NULL,
+  algorithm         TEXT NOT NULL,
+  key_bits          INTEGER NOT NULL,
+  revoked           INTEGER NOT NULL DEFAULT 0,
+  created_at        INTEGER NOT NULL,
+  UNIQUE (account_id, name)
+);
+CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);
+CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include "store/order_codec.h"
+#include "store/sqlite/certificate_rows.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/order_rows.h"
 
@@ -385,6 +386,13 @@ Status StoreTransition(Connection& conn, const cas::Transition& t, cas::OrderSta
   if (sqlite3_changes(conn.db()) != 1) {
     return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
   }
+  // The repository entry lands with the issuance, and learns of a revocation with it.
+  if (t.certificate) {
+    if (Status s = InsertCertificateRow(conn, *t.certificate); !s) return s;
+  }
+  if (t.order.status == cas::OrderStatus::kRevoked) {
+    if (Status s = MarkOrderCertificateRevoked(conn, t.order.id); !s) return s;
+  }
   return ApplyDelta(conn, t.order.account_id, t.order.product_code, t.delta);
 }
 
@@ -639,6 +647,80 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPo
     out.emplace_back(ColumnText(*stmt, 0), ColumnText(*stmt, 1));
   if (rc != SQLITE_DONE) return (*conn)->Fail("attached policies");
   return out;
+}
+
+Result<cas::Certificate> SqliteStore::InsertUpload(cas::Certificate certificate) {
+  Status s = committer_->Run([&](Connection& conn) -> Status {
+    for (int attempt = 0;; ++attempt) {
+      certificate.id = NewUploadCertId();
+      certificate.instance_id = cas::UploadInstanceId(certificate.id);
+      Status inserted = InsertCertificateRow(conn, certificate);
+      if (inserted || !IsIdCollision(conn) || attempt == 3) return inserted;
+    }
+  });
+  if (!s) return s.error();
+  return certificate;
+}
+
+Result<std::optional<cas::Certificate>> SqliteStore::FindCertificate(int64_t account_id,
+                                                                     int64_t cert_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(std::string("SELECT ") + kCertificateColumns +
+                                       " FROM certificates WHERE id = ?1 AND account_id = ?2");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, cert_id);
+  BindInt(*stmt, 2, account_id);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return std::optional<cas::Certificate>(ReadCertificate(*stmt));
+  if (rc == SQLITE_DONE) return std::optional<cas::Certificate>();
+  return (*conn)->Fail("find certificate");
+}
+
+Result<bool> SqliteStore::DeleteCertificate(int64_t account_id, int64_t cert_id) {
+  bool deleted = false;
+  Status s = committer_->Run([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare("DELETE FROM certificates WHERE id = ?1 AND account_id = ?2");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, cert_id);
+    BindInt(*stmt, 2, account_id);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("delete certificate");
+    deleted = sqlite3_changes(conn.db()) > 0;
+    return Ok{};
+  });
+  if (!s) return s.error();
+  return deleted;
+}
+
+Result<cas::CertificatePage> SqliteStore::ListCertificates(int64_t account_id,
+                                                           const cas::CertificateQuery& query) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // One read transaction: the page and its count from the same snapshot.
+  if (Status s = (*conn)->Step("BEGIN"); !s) return s.error();
+  auto read = [&]() -> Result<cas::CertificatePage> {
+    cas::CertificatePage page;
+    Result<Stmt> count =
+        (*conn)->Prepare(std::string("SELECT COUNT(*) FROM certificates") + kCertificateFilter);
+    if (!count) return count.error();
+    BindCertificateFilter(*count, account_id, query);
+    if (sqlite3_step(*count) != SQLITE_ROW) return (*conn)->Fail("count certificates");
+    page.total = sqlite3_column_int64(*count, 0);
+    Result<Stmt> stmt = (*conn)->Prepare(std::string("SELECT ") + kCertificateColumns +
+                                         " FROM certificates" + kCertificateFilter +
+                                         " ORDER BY created_at DESC, id DESC LIMIT ?9 OFFSET ?10");
+    if (!stmt) return stmt.error();
+    BindCertificateFilter(*stmt, account_id, query);
+    BindInt(*stmt, 9, query.limit);
+    BindInt(*stmt, 10, query.offset);
+    int rc;
+    while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) page.entries.push_back(ReadCertificate(*stmt));
+    if (rc != SQLITE_DONE) return (*conn)->Fail("list certificates");
+    return page;
+  };
+  Result<cas::CertificatePage> page = read();
+  (void)(*conn)->Step("COMMIT");
+  return page;
 }
 
 }  // namespace certplan::store::sqlite

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cas/certificate_store.h"
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
@@ -22,7 +23,8 @@ namespace certplan::store::sqlite {
 class SqliteStore final : public iam::IdentityStore,
                           public cas::PlanStore,
                           public cas::OrderStore,
-                          public cas::CounterAuditStore {
+                          public cas::CounterAuditStore,
+                          public cas::CertificateStore {
  public:
   // Opens or creates `path` and applies migrations.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
@@ -65,6 +67,14 @@ class SqliteStore final : public iam::IdentityStore,
 
   // cas::CounterAuditStore
   Result<std::vector<cas::CounterDrift>> AuditCounters() override;
+
+  // cas::CertificateStore
+  Result<cas::Certificate> InsertUpload(cas::Certificate certificate) override;
+  Result<std::optional<cas::Certificate>> FindCertificate(int64_t account_id,
+                                                          int64_t cert_id) override;
+  Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) override;
+  Result<cas::CertificatePage> ListCertificates(int64_t account_id,
+                                                const cas::CertificateQuery& query) override;
 
  private:
   class Lease;

@@ -1,0 +1,16 @@
+#include "api/repository_actions.h"
+
+namespace certplan::api {
+
+Result<int64_t> DecodeCertId(const rpc::Params& params);  // get_user_certificate_detail.cc
+
+Result<rpc::Reply> DeleteUserCertificate(Context& ctx, const rpc::Params& params) {
+  Result<int64_t> id = DecodeCertId(params);
+  if (!id) return id.error();
+  if (Status s = ctx.services.certificates.Delete(ctx.principal.account_id, *id); !s) {
+    return s.error();
+  }
+  return rpc::Reply::object();
+}
+
+}  // namespace certplan::api

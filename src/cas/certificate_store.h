@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cas/certificate.h"
+#include "core/result.h"
+
+namespace certplan::cas {
+
+// Which entries a list shows (spec/cas-repository.md §7.6, §7.7). Every field narrows.
+struct CertificateQuery {
+  std::optional<bool> upload;  // only uploads (true) or only issued entries (false)
+  // Only these statuses (empty: all), judged at `now` (epoch seconds).
+  std::vector<CertificateStatus> statuses;
+  int64_t now = 0;
+  // Case-insensitive substring of the CN, a SAN, the InstanceId or the Name; empty: all.
+  std::string keyword;
+  int64_t offset = 0;  // entries skipped, newest first (CertId descending within a second)
+  int64_t limit = 50;
+};
+
+struct CertificatePage {
+  std::vector<Certificate> entries;
+  int64_t total = 0;  // entries matching the query, all pages
+};
+
+// The repository as Certificates needs it (a port: store/ implements it, cli/ wires it). Issued
+// entries are written by OrderStore::ApplyTransition(s), in the transaction of the order's
+// issuance (Transition::certificate). Each method is one transaction; implementations are
+// thread-safe and return kInternal or kServiceUnavailable on storage failures. A write returns
+// only once its commit is durable.
+class CertificateStore {
+ public:
+  virtual ~CertificateStore() = default;
+
+  // Stores an upload, assigning its id (random in the upload range, retried on collision) and
+  // its InstanceId (UploadInstanceId).
+  // kParamRepeat when a present entry of the account already has the name.
+  virtual Result<Certificate> InsertUpload(Certificate certificate) = 0;
+  // The account's entry with this id; nullopt for a missing, deleted or foreign one.
+  virtual Result<std::optional<Certificate>> FindCertificate(int64_t account_id,
+                                                             int64_t cert_id) = 0;
+  // Deletes the account's entry; false when there was none.
+  virtual Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) = 0;
+  // One page of the account's entries matching `query`, and how many match in all. Filtering and
+  // paging happen in the store, on an index by account, never on the whole list in memory.
+  virtual Result<CertificatePage> ListCertificates(int64_t account_id,
+                                                   const CertificateQuery& query) = 0;
+};
+
+}  // namespace certplan::cas

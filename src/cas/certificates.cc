@@ -1,0 +1,157 @@
+#include "cas/certificates.h"
+
+#include "core/utf8.h"
+
+namespace certplan::cas {
+namespace {
+
+constexpr size_t kMaxNameCharacters = 64;  // spec/cas-repository.md §7.3 (newest docs)
+constexpr std::string_view kIssuedNamePrefix = "cert-";
+
+std::string UploadKeyContext(int64_t account_id) {
+  return "certificate-upload:" + std::to_string(account_id);
+}
+
+// §7.3: 1–64 characters (code points), any Unicode but control characters, no leading or
+// trailing space, and not the prefix issued entries are named with.
+Status CheckName(std::string_view name) {
+  if (name.empty()) return MissingParameter("Name");
+  // Parameters reach the domain as valid UTF-8 (rpc refuses anything else).
+  size_t characters = 0;
+  for (size_t pos = 0; pos < name.size(); ++characters) {
+    const char32_t cp = utf8::Next(name, pos);
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+      return InvalidParameter("Name", "it holds a control character.");
+    }
+  }
+  if (characters > kMaxNameCharacters) {
+    return InvalidParameter("Name", "it must be at most 64 characters.");
+  }
+  if (name.front() == ' ' || name.back() == ' ') {
+    return InvalidParameter("Name", "it must not begin or end with a space.");
+  }
+  if (name.starts_with(kIssuedNamePrefix)) {
+    return InvalidParameter("Name", "the prefix \"cert-\" is reserved for issued certificates.");
+  }
+  return Ok{};
+}
+
+void CopyFacts(const pki::CertificateFacts& f, Certificate& c) {
+  c.common_name = f.common_name;
+  c.sans = f.sans;
+  c.issuer = f.issuer;
+  c.org_name = f.org_name;
+  c.province = f.province;
+  c.city = f.city;
+  c.country = f.country;
+  c.not_before = f.not_before;
+  c.not_after = f.not_after;
+  c.fingerprint = f.fingerprint;
+  c.sha256 = f.sha256;
+  c.serial = f.serial;
+  c.algorithm = std::string(pki::KeyAlgorithmName(f.algorithm));
+  c.key_bits = f.key_bits;
+}
+
+Error NotFoundCertificate() {
+  return Error(ErrorCode::kNotFound, "The specified certificate does not exist.");
+}
+
+}  // namespace
+
+CertificateStatus StatusOf(const Certificate& entry, int64_t now) {
+  if (entry.revoked) return CertificateStatus::kRevoked;
+  if (now >= entry.not_after) return CertificateStatus::kExpired;
+  if (entry.not_after - now <= kWillExpireSeconds) return CertificateStatus::kWillExpire;
+  return CertificateStatus::kIssued;
+}
+
+Result<Certificate> Certificates::Upload(int64_t account_id, const cas::Upload& upload) {
+  if (Status s = CheckName(upload.name); !s) return s.error();
+  if (upload.cert_pem.empty()) return MissingParameter("Cert");
+  if (upload.key_pem.empty()) return MissingParameter("Key");
+  const int64_t now = clock_.NowSeconds();
+  Result<pki::CheckedUpload> checked = pki::CheckUpload(upload.cert_pem, upload.key_pem, now);
+  if (!checked) return checked.error();
+  Certificate entry;
+  entry.account_id = account_id;
+  entry.name = upload.name;
+  entry.upload = true;
+  entry.resource_group_id = upload.resource_group_id;
+  entry.chain_pem = std::move(checked->chain_pem);
+  entry.sealed_key = box_.Seal(checked->key_pem, UploadKeyContext(account_id));
+  CopyFacts(checked->facts, entry);
+  entry.created_at = now;
+  return store_.InsertUpload(std::move(entry));
+}
+
+Result<CertificateDetail> Certificates::Get(int64_t account_id, int64_t cert_id) {
+  Result<std::optional<Certificate>> found = store_.FindCertificate(account_id, cert_id);
+  if (!found) return found.error();
+  if (!*found) return NotFoundCertificate();
+  CertificateDetail detail;
+  detail.entry = std::move(**found);
+  const Certificate& e = detail.entry;
+  if (e.upload) {
+    Result<std::string> key = box_.Open(e.sealed_key, UploadKeyContext(account_id));
+    if (!key) return key.error();
+    detail.key_pem = std::move(*key);
+  } else {
+    Result<std::optional<Order>> order = orders_.FindOrder(account_id, e.order_id);
+    if (!order) return order.error();
+    if (*order && !(*order)->sealed_private_key.empty()) {
+      Result<std::string> key =
+          box_.Open((*order)->sealed_private_key, "order:" + std::to_string((*order)->id));
+      if (!key) return key.error();
+      detail.key_pem = std::move(*key);
+    }
+  }
+  Result<pki::ReadChainResult> chain = pki::ReadChain(e.chain_pem);
+  if (!chain)
+    return InternalError("stored chain of certificate " + std::to_string(e.id) +
+                         " unreadable: " + chain.error().message);
+  detail.chain = std::move(chain->facts.chain);
+  return detail;
+}
+
+Status Certificates::Delete(int64_t account_id, int64_t cert_id) {
+  Result<std::optional<Certificate>> found = store_.FindCertificate(account_id, cert_id);
+  if (!found) return found.error();
+  if (!*found) return NotFoundCertificate();
+  const Certificate& e = **found;
+  if (!e.upload && StatusOf(e, clock_.NowSeconds()) != CertificateStatus::kRevoked &&
+      StatusOf(e, clock_.NowSeconds()) != CertificateStatus::kExpired) {
+    return Error(ErrorCode::kDeleteFail,
+                 "An issued certificate can be deleted once it is revoked or expired.");
+  }
+  Result<bool> deleted = store_.DeleteCertificate(account_id, cert_id);
+  if (!deleted) return deleted.error();
+  if (!*deleted) return NotFoundCertificate();  // deleted meanwhile
+  return Ok{};
+}
+
+Result<CertificatePage> Certificates::List(int64_t account_id, CertificateQuery query) {
+  query.now = clock_.NowSeconds();
+  return store_.ListCertificates(account_id, query);
+}
+
+Result<Certificate> Certificates::EntryForIssuedOrder(const Order& order, int64_t now) {
+  Result<pki::ReadChainResult> read = pki::ReadChain(order.certificate_pem + order.chain_pem);
+  if (!read) {
+    return InternalError("issued certificate of order " + std::to_string(order.id) +
+                         " unreadable: " + read.error().message);
+  }
+  Certificate entry;
+  entry.id = order.id;
+  entry.account_id = order.account_id;
+  entry.name = std::string(kIssuedNamePrefix) + std::to_string(order.id);
+  entry.upload = false;
+  entry.order_id = order.id;
+  entry.instance_id = "cas-" + std::to_string(order.id);
+  entry.chain_pem = std::move(read->chain_pem);
+  CopyFacts(read->facts, entry);
+  entry.created_at = now;
+  return entry;
+}
+
+}  // namespace certplan::cas

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cas/certificate.h"
+#include "cas/certificate_store.h"
+#include "cas/order.h"
+#include "cas/order_store.h"
+#include "core/clock.h"
+#include "core/result.h"
+#include "pki/certificate_chain.h"
+#include "pki/secret_box.h"
+
+namespace certplan::cas {
+
+// An UploadUserCertificate call after wire decoding (spec/cas-repository.md §7.3).
+struct Upload {
+  std::string name;
+  std::string cert_pem;
+  std::string key_pem;
+  std::string resource_group_id;
+};
+
+// GetUserCertificateDetail's view of an entry: the entry, its key (PKCS#8 PEM; empty when none
+// is held) and its chain read from the stored PEM.
+struct CertificateDetail {
+  Certificate entry;
+  std::string key_pem;
+  std::vector<pki::ChainElement> chain;
+};
+
+// The certificate repository (spec/cas-repository.md §7): uploads checked and stored with their
+// key sealed, issued entries read, lists, deletion. An entry of another account is
+// indistinguishable from a missing one (kNotFound). Thread-safe.
+class Certificates {
+ public:
+  Certificates(CertificateStore& store, OrderStore& orders, const pki::SecretBox& box,
+               const Clock& clock)
+      : store_(store), orders_(orders), box_(box), clock_(clock) {}
+
+  // Checks in §7.3's order: Name (kMissingParameter, kInvalidParameter; the `cert-` prefix is
+  // reserved for issued entries), Cert and Key present (kMissingParameter), then the chain and
+  // key (pki::CheckUpload's codes), then the name is free (kParamRepeat). Nothing is stored on
+  // any failure. Returns the stored entry (CertId, InstanceId).
+  Result<Certificate> Upload(int64_t account_id, const cas::Upload& upload);
+  // kNotFound for a missing, deleted or foreign CertId.
+  Result<CertificateDetail> Get(int64_t account_id, int64_t cert_id);
+  // Uploads, and issued entries that are revoked or expired (§7.5): kDeleteFail for an issued
+  // certificate still valid; kNotFound as Get. The order is never touched.
+  Status Delete(int64_t account_id, int64_t cert_id);
+  Result<CertificatePage> List(int64_t account_id, CertificateQuery query);
+
+  // The repository entry of an order the CA just signed (certificate_pem, chain_pem set): its
+  // CertId is the order's id, its Name `cert-<id>`. kInternal if the issued chain cannot be read.
+  static Result<Certificate> EntryForIssuedOrder(const Order& order, int64_t now);
+
+ private:
+  CertificateStore& store_;
+  OrderStore& orders_;
+  const pki::SecretBox& box_;
+  const Clock& clock_;
+};
+
+// CertificateStatus of an entry at `now` (epoch seconds).
+CertificateStatus StatusOf(const Certificate& entry, int64_t now);
+
+}  // namespace certplan::cas

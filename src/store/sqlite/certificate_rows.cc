@@ -1,0 +1,124 @@
+#include "store/sqlite/certificate_rows.h"
+
+#include <algorithm>
+
+#include "store/order_codec.h"
+
+namespace certplan::store::sqlite {
+
+const char* const kCertificateColumns =
+    "id, account_id, name, upload, order_id, instance_id, resource_group_id, chain_pem, "
+    "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
+    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at";
+
+cas::Certificate ReadCertificate(sqlite3_stmt* s) {
+  cas::Certificate c;
+  c.id = sqlite3_column_int64(s, 0);
+  c.account_id = sqlite3_column_int64(s, 1);
+  c.name = ColumnText(s, 2);
+  c.upload = sqlite3_column_int64(s, 3) != 0;
+  c.order_id = sqlite3_column_int64(s, 4);
+  c.instance_id = ColumnText(s, 5);
+  c.resource_group_id = ColumnText(s, 6);
+  c.chain_pem = ColumnText(s, 7);
+  c.sealed_key = ColumnBlob(s, 8);
+  c.common_name = ColumnText(s, 9);
+  const std::string sans = ColumnText(s, 10);
+  if (!sans.empty()) c.sans = SplitDomains(sans);
+  c.issuer = ColumnText(s, 11);
+  c.org_name = ColumnText(s, 12);
+  c.province = ColumnText(s, 13);
+  c.city = ColumnText(s, 14);
+  c.country = ColumnText(s, 15);
+  c.not_before = sqlite3_column_int64(s, 16);
+  c.not_after = sqlite3_column_int64(s, 17);
+  c.fingerprint = ColumnText(s, 18);
+  c.sha256 = ColumnText(s, 19);
+  c.serial = ColumnText(s, 20);
+  c.algorithm = ColumnText(s, 21);
+  c.key_bits = sqlite3_column_int64(s, 22);
+  c.revoked = sqlite3_column_int64(s, 23) != 0;
+  c.created_at = sqlite3_column_int64(s, 24);
+  return c;
+}
+
+Status InsertCertificateRow(Connection& conn, const cas::Certificate& c) {
+  Result<Stmt> stmt = conn.Prepare(
+      std::string("INSERT INTO certificates (") + kCertificateColumns +
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+      "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+  if (!stmt) return stmt.error();
+  sqlite3_stmt* s = *stmt;
+  BindInt(s, 1, c.id);
+  BindInt(s, 2, c.account_id);
+  BindText(s, 3, c.name);
+  BindInt(s, 4, c.upload ? 1 : 0);
+  BindInt(s, 5, c.order_id);
+  BindText(s, 6, c.instance_id);
+  BindText(s, 7, c.resource_group_id);
+  BindText(s, 8, c.chain_pem);
+  BindBlob(s, 9, c.sealed_key);
+  BindText(s, 10, c.common_name);
+  BindText(s, 11, JoinDomains(c.sans));
+  BindText(s, 12, c.issuer);
+  BindText(s, 13, c.org_name);
+  BindText(s, 14, c.province);
+  BindText(s, 15, c.city);
+  BindText(s, 16, c.country);
+  BindInt(s, 17, c.not_before);
+  BindInt(s, 18, c.not_after);
+  BindText(s, 19, c.fingerprint);
+  BindText(s, 20, c.sha256);
+  BindText(s, 21, c.serial);
+  BindText(s, 22, c.algorithm);
+  BindInt(s, 23, c.key_bits);
+  BindInt(s, 24, c.revoked ? 1 : 0);
+  BindInt(s, 25, c.created_at);
+  if (sqlite3_step(s) == SQLITE_DONE) return Ok{};
+  if (sqlite3_extended_errcode(conn.db()) == SQLITE_CONSTRAINT_UNIQUE) {
+    return Error(ErrorCode::kParamRepeat, "The certificate name already exists.");
+  }
+  return conn.Fail("insert certificate");
+}
+
+bool IsIdCollision(Connection& conn) {
+  return sqlite3_extended_errcode(conn.db()) == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+Status MarkOrderCertificateRevoked(Connection& conn, int64_t order_id) {
+  Result<Stmt> stmt = conn.Prepare("UPDATE certificates SET revoked = 1 WHERE order_id = ?1");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, order_id);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("mark certificate revoked");
+  return Ok{};
+}
+
+// Statuses as cas::CertificateStatus defines them: revoked first, then by NotAfter against now
+// (?8) and the 30-day window.
+const char* const kCertificateFilter =
+    " WHERE account_id = ?1 AND (?2 < 0 OR upload = ?2) AND (?3 = '' OR "
+    "instr(lower(common_name), ?3) > 0 OR instr(lower(sans), ?3) > 0 OR "
+    "instr(lower(instance_id), ?3) > 0 OR instr(lower(name), ?3) > 0) AND ("
+    "(?4 AND revoked = 0 AND not_after > ?8 + 2592000) OR "
+    "(?5 AND revoked = 0 AND not_after > ?8 AND not_after <= ?8 + 2592000) OR "
+    "(?6 AND revoked = 0 AND not_after <= ?8) OR (?7 AND revoked = 1))";
+
+void BindCertificateFilter(sqlite3_stmt* s, int64_t account_id, const cas::CertificateQuery& q) {
+  BindInt(s, 1, account_id);
+  BindInt(s, 2, q.upload ? (*q.upload ? 1 : 0) : -1);
+  std::string keyword = q.keyword;
+  std::transform(keyword.begin(), keyword.end(), keyword.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  BindText(s, 3, keyword);
+  auto wants = [&](cas::CertificateStatus status) {
+    return q.statuses.empty() ||
+           std::find(q.statuses.begin(), q.statuses.end(), status) != q.statuses.end();
+  };
+  BindInt(s, 4, wants(cas::CertificateStatus::kIssued));
+  BindInt(s, 5, wants(cas::CertificateStatus::kWillExpire));
+  BindInt(s, 6, wants(cas::CertificateStatus::kExpired));
+  BindInt(s, 7, wants(cas::CertificateStatus::kRevoked));
+  BindInt(s, 8, q.now);
+}
+
+}  // namespace certplan::store::sqlite
