@@ -67,7 +67,7 @@ test('stale or future timestamp: InvalidTimeStamp.Expired; malformed: InvalidTim
 
 test('unknown Action: InvalidAction.NotFound 404; wrong Version: InvalidVersion', async () => {
   assertEnvelope(await send(server, signV3(server, { action: 'DescribeNothing' })), 404, 'InvalidAction.NotFound');
-  assertEnvelope(await send(server, signV1(server, { action: 'UploadUserCertificate' })), 404, 'InvalidAction.NotFound');
+  assertEnvelope(await send(server, signV1(server, { action: 'ListCertWarehouse' })), 404, 'InvalidAction.NotFound');
   assertEnvelope(await send(server, signV3(server, { version: '2018-07-13' })), 400, 'InvalidVersion');
   const other = signV3(server);
   other.path = '/v1/describe';

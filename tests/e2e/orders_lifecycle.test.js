@@ -135,8 +135,12 @@ test('renewal: only within 30 days of expiry, takes a unit, new order for the sa
   await expectCode(renew(first), 'OrderStateError', 403);
   setClock(350);
   try {
-    const list = await a.client.listUserCertificateOrder(new Cas.ListUserCertificateOrderRequest({ orderType: 'CERT' }));
-    assert.equal(list.body.certificateOrderList[0].status, 'WILLEXPIRED');
+    // CERT items carry no Status (spec/cas-repository.md §7.6): the status filter tells.
+    const list = (status) => a.client.listUserCertificateOrder(new Cas.ListUserCertificateOrderRequest({ orderType: 'CERT', status }));
+    assert.equal((await list('WILLEXPIRED')).body.certificateOrderList[0].certificateId, first);
+    assert.equal((await list('ISSUED')).body.totalCount, 0);
+    const cpack = await a.client.listUserCertificateOrder(new Cas.ListUserCertificateOrderRequest({ orderType: 'CPACK', keyword: 'renew.example.com' }));
+    assert.equal(cpack.body.certificateOrderList[0].status, 'WILLEXPIRED');
     const renewed = (await renew(first)).body.orderId;
     assert.notEqual(renewed, first);
     // The renewal took a unit at once; the worker may already have issued it (auto mode).

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cas/certificate_store.h"
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
@@ -93,6 +94,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
   cas::PlanStore* plans_ = nullptr;
   cas::OrderStore* orders_ = nullptr;
   cas::CounterAuditStore* audit_ = nullptr;
+  cas::CertificateStore* certificates_ = nullptr;
 
  private:
   template <typename Backend>
@@ -101,6 +103,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     plans_ = &backend;
     orders_ = &backend;
     audit_ = &backend;
+    certificates_ = &backend;
   }
 };
 
