@@ -49,6 +49,12 @@ bool IsForm(const rpc::Request& request) {
   return type.size() >= kForm.size() && EqualsIgnoreCase(type.substr(0, kForm.size()), kForm);
 }
 
+bool IsJson(const rpc::Request& request) {
+  std::string_view type = request.Header("content-type");
+  constexpr std::string_view kJson = "application/json";
+  return type.size() >= kJson.size() && EqualsIgnoreCase(type.substr(0, kJson.size()), kJson);
+}
+
 // Everything between the raw request and the handler's reply; `answer` collects log fields.
 Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
                        auth::Authenticator& authenticator, iam::Authorizer& authorizer,
@@ -90,8 +96,27 @@ Result<rpc::Params> DecodeParams(const rpc::Request& request) {
     return Error(ErrorCode::kActionNotFound,
                  "Specified api is not found, please check your url and method.");
   }
-  return rpc::Params::Decode(request.query,
-                             IsForm(request) ? std::string_view(request.body) : std::string_view());
+  if (request.body.empty() || IsForm(request)) {
+    return rpc::Params::Decode(request.query, std::string_view(request.body));
+  }
+  // A body that is not a form is read only when it is JSON under V3, whose signature covers the
+  // body's hash (spec/cas-repository.md §7.10.1). Anything else is refused by its content type,
+  // never answered on the query alone: that would answer a different question.
+  const std::string_view type = request.Header("content-type");
+  const std::string shown(type.substr(0, 100));
+  if (!IsJson(request)) {
+    return InvalidParameter("Content-Type", "a body of type \"" + shown +
+                                                "\" is not read: send application/x-www-form-"
+                                                "urlencoded, or application/json signed with V3.");
+  }
+  if (!request.Header("authorization").starts_with("ACS3-")) {
+    return InvalidParameter("Content-Type",
+                            "an application/json body is read only under signature V3 (ACS3-*), "
+                            "whose signature covers it; V1 parameters go in the query or a form.");
+  }
+  Result<std::vector<rpc::Params::Pair>> body = rpc::DecodeJsonBody(request.body);
+  if (!body) return body.error();
+  return rpc::Params::Decode(request.query, std::move(*body));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include <nlohmann/json.hpp>
+
 #include "rpc/percent.h"
 
 namespace certplan::rpc {
@@ -34,13 +36,17 @@ Result<std::vector<Params::Pair>> DecodeUrlEncoded(std::string_view text) {
 }
 
 Result<Params> Params::Decode(std::string_view query, std::string_view form_body) {
+  Result<std::vector<Pair>> from_body = DecodeUrlEncoded(form_body);
+  if (!from_body) return from_body.error();
+  return Decode(query, std::move(*from_body));
+}
+
+Result<Params> Params::Decode(std::string_view query, std::vector<Pair> body) {
   Params params;
   Result<std::vector<Pair>> from_query = DecodeUrlEncoded(query);
   if (!from_query) return from_query.error();
-  Result<std::vector<Pair>> from_body = DecodeUrlEncoded(form_body);
-  if (!from_body) return from_body.error();
   // A name given twice is ambiguous: which value did the client sign, which should we act on?
-  for (const std::vector<Pair>* source : {&*from_query, &*from_body}) {
+  for (const std::vector<Pair>* source : {&*from_query, &body}) {
     for (const Pair& p : *source) {
       if (!params.all_.emplace(p.first, p.second).second) {
         return InvalidParameter(p.first, "the parameter is given more than once.");
@@ -49,6 +55,52 @@ Result<Params> Params::Decode(std::string_view query, std::string_view form_body
   }
   params.query_ = std::move(*from_query);
   return params;
+}
+
+namespace {
+
+// A scalar member's text: strings as they are, numbers and booleans as their JSON text.
+std::optional<std::string> ScalarText(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::vector<Params::Pair>> DecodeJsonBody(std::string_view body) {
+  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return InvalidParameter("body", "a JSON body must be one JSON object.");
+  }
+  std::vector<Params::Pair> out;
+  for (const auto& [name, value] : doc.items()) {
+    if (name.empty()) return InvalidParameter("", "a parameter has an empty name.");
+    if (std::optional<std::string> text = ScalarText(value)) {
+      out.emplace_back(name, std::move(*text));
+      continue;
+    }
+    if (!value.is_array()) {
+      return InvalidParameter(name, "only strings, numbers, booleans and arrays are read.");
+    }
+    // Arrays flatten as the RPC style spells repeated parameters: Name.N, or Name.N.Key.
+    size_t index = 0;
+    for (const nlohmann::json& element : value) {
+      const std::string prefix = name + "." + std::to_string(++index);
+      if (std::optional<std::string> text = ScalarText(element)) {
+        out.emplace_back(prefix, std::move(*text));
+        continue;
+      }
+      if (!element.is_object())
+        return InvalidParameter(name, "array elements must be scalars or objects.");
+      for (const auto& [key, inner] : element.items()) {
+        std::optional<std::string> text = ScalarText(inner);
+        if (!text) return InvalidParameter(name, "objects in arrays may hold scalars only.");
+        out.emplace_back(prefix + "." + key, std::move(*text));
+      }
+    }
+  }
+  return out;
 }
 
 std::optional<std::string_view> Params::Raw(std::string_view name) const {

@@ -21,6 +21,8 @@ class Params {
   // Decodes both sources. A malformed escape, invalid UTF-8, or the same name twice (in one
   // source or across both) is kInvalidParameter naming the parameter.
   static Result<Params> Decode(std::string_view query, std::string_view form_body);
+  // The same with the body's parameters already decoded (a JSON body, DecodeJsonBody).
+  static Result<Params> Decode(std::string_view query, std::vector<Pair> body);
 
   // The raw value, empty string included.
   std::optional<std::string_view> Raw(std::string_view name) const;
@@ -47,5 +49,11 @@ class Params {
 // Splits `a=1&b=2` into decoded pairs (`+` is space). kInvalidParameter on a bad escape or
 // invalid UTF-8.
 Result<std::vector<Params::Pair>> DecodeUrlEncoded(std::string_view text);
+
+// A JSON request body read as parameters (spec/cas-repository.md §7.10.1): one top-level object
+// whose scalar members become parameters (numbers and booleans as their JSON text) and whose
+// arrays flatten to Name.N or Name.N.Key. kInvalidParameter for bad JSON, another top-level value,
+// nested objects or nulls.
+Result<std::vector<Params::Pair>> DecodeJsonBody(std::string_view body);
 
 }  // namespace certplan::rpc

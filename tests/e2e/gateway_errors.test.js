@@ -150,3 +150,31 @@ test('an idle keep-alive connection is closed quietly after the timeout', async 
   assert.equal(r.status, 0);
   assert.equal(r.text, '');
 });
+
+test('a JSON body is read as parameters under V3 only; another body type is refused by name', async () => {
+  // The case: the body names a ProductCode; the answer must be for that code.
+  const body = JSON.stringify({ ProductCode: 'symantec-free-1-free' });
+  const v3 = await send(server, signV3(server, { body, contentType: 'application/json; charset=utf-8' }));
+  assert.equal(v3.status, 200, v3.body);
+  assert.equal(v3.json.ProductCode, 'symantec-free-1-free');
+  // Tampering with the JSON breaks the signed body hash.
+  const tampered = await send(server, signV3(server, { body, contentType: 'application/json',
+    tamper: (r) => { r.body = JSON.stringify({ ProductCode: 'digicert-free-1-free' }); } }));
+  assertEnvelope(tampered, 400, 'SignatureDoesNotMatch');
+  // A name in both the query and the body is ambiguous.
+  const both = await send(server, signV3(server, { body, contentType: 'application/json', query: { ProductCode: 'digicert-free-1-free' } }));
+  assertEnvelope(both, 400, 'InvalidParameter');
+  assertEnvelope(await send(server, signV3(server, { body: '[1]', contentType: 'application/json' })), 400, 'InvalidParameter');
+  // V1 never reads a JSON body (the V1 signature does not cover it).
+  const v1 = signV1(server, { method: 'GET' });
+  v1.method = 'POST';
+  v1.headers['content-type'] = 'application/json';
+  v1.body = body;
+  const refused = await send(server, v1);
+  assertEnvelope(refused, 400, 'InvalidParameter');
+  assert.match(refused.json.Message, /Content-Type/);
+  // Nor any body type certplan does not read, under either scheme.
+  const text = await send(server, signV3(server, { body: 'ProductCode=symantec-free-1-free', contentType: 'text/plain' }));
+  assertEnvelope(text, 400, 'InvalidParameter');
+  assert.match(text.json.Message, /text\/plain/);
+});

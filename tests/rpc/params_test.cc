@@ -124,3 +124,42 @@ TEST(Checked, ReportsOverflowInsteadOfWrapping) {
 
 }  // namespace
 }  // namespace certplan::rpc
+
+namespace certplan::rpc {
+namespace {
+
+TEST(JsonBody, ScalarsBecomeParametersAndArraysFlatten) {
+  Result<std::vector<Params::Pair>> pairs = DecodeJsonBody(
+      R"({"ProductCode":"symantec-free-1-free","CurrentPage":2,"CertFilter":true,)"
+      R"("Tags":[{"Key":"team","Value":"a"},{"Key":"env","Value":"b"}],"Names":["x","y"]})");
+  ASSERT_TRUE(pairs) << pairs.error().message;
+  Result<Params> p = Params::Decode("Action=DescribePackageState", std::move(*pairs));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->Get("ProductCode"), "symantec-free-1-free");
+  EXPECT_EQ(p->Get("CurrentPage"), "2");
+  EXPECT_EQ(p->Get("CertFilter"), "true");
+  EXPECT_EQ(p->Get("Tags.2.Key"), "env");
+  EXPECT_EQ(p->Get("Tags.1.Value"), "a");
+  EXPECT_EQ(p->Get("Names.2"), "y");
+  EXPECT_EQ(p->query().size(), 1u);  // the body's parameters are not query parameters
+}
+
+TEST(JsonBody, AnythingElseIsInvalidParameter) {
+  for (const char* body : {"", "[]", "\"x\"", "{", "{\"A\":null}", "{\"A\":{\"B\":1}}",
+                           "{\"A\":[{\"B\":{}}]}", "{\"A\":[null]}", "{\"\":1}"}) {
+    Result<std::vector<Params::Pair>> pairs = DecodeJsonBody(body);
+    ASSERT_FALSE(pairs) << body;
+    EXPECT_EQ(pairs.error().code, ErrorCode::kInvalidParameter) << body;
+  }
+}
+
+TEST(JsonBody, ANameInBothQueryAndBodyIsInvalidParameter) {
+  Result<std::vector<Params::Pair>> pairs = DecodeJsonBody(R"({"ProductCode":"a"})");
+  ASSERT_TRUE(pairs);
+  Result<Params> p = Params::Decode("ProductCode=b", std::move(*pairs));
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code, ErrorCode::kInvalidParameter);
+}
+
+}  // namespace
+}  // namespace certplan::rpc
