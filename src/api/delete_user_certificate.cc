@@ -2,8 +2,6 @@
 
 namespace certplan::api {
 
-Result<int64_t> DecodeCertId(const rpc::Params& params);  // get_user_certificate_detail.cc
-
 Result<rpc::Reply> DeleteUserCertificate(Context& ctx, const rpc::Params& params) {
   Result<int64_t> id = DecodeCertId(params);
   if (!id) return id.error();

@@ -21,6 +21,10 @@ Result<rpc::Reply> DeleteUserCertificate(Context& ctx, const rpc::Params& params
 // CertificateList (§7.7), CurrentPage, ShowSize (1–100, default 10), TotalCount.
 Result<rpc::Reply> ListCertificates(Context& ctx, const rpc::Params& params);
 
+// CertId as GetUserCertificateDetail and DeleteUserCertificate take it: kMissingParameter,
+// kInvalidParameter when not a positive integer.
+Result<int64_t> DecodeCertId(const rpc::Params& params);
+
 // What both lists and the detail share (§7.4, §7.8).
 namespace repository_view {
 // `yyyy-MM-dd` of an epoch-seconds time in UTC+8 (the China site's calendar, §7.4).

@@ -8,7 +8,9 @@ Result<rpc::Reply> UploadUserCertificate(Context& ctx, const rpc::Params& params
   upload.cert_pem = std::string(params.Get("Cert").value_or(""));
   upload.key_pem = std::string(params.Get("Key").value_or(""));
   upload.resource_group_id = std::string(params.Get("ResourceGroupId").value_or(""));
-  // SM2 dual certificates come in their own parameters; v1 holds none (§7.3).
+  // SM2 dual certificates come in their own parameters; v1 holds none (§7.3). Name first, as
+  // §7.3 orders the checks.
+  if (!params.Get("Name")) return MissingParameter("Name");
   if (upload.cert_pem.empty() && upload.key_pem.empty() &&
       (params.Get("SignCert") || params.Get("EncryptCert"))) {
     return Error(ErrorCode::kCertificateAlgorithmNotSupported,

@@ -119,8 +119,8 @@ Status Certificates::Delete(int64_t account_id, int64_t cert_id) {
   if (!found) return found.error();
   if (!*found) return NotFoundCertificate();
   const Certificate& e = **found;
-  if (!e.upload && StatusOf(e, clock_.NowSeconds()) != CertificateStatus::kRevoked &&
-      StatusOf(e, clock_.NowSeconds()) != CertificateStatus::kExpired) {
+  const CertificateStatus status = StatusOf(e, clock_.NowSeconds());
+  if (!e.upload && status != CertificateStatus::kRevoked && status != CertificateStatus::kExpired) {
     return Error(ErrorCode::kDeleteFail,
                  "An issued certificate can be deleted once it is revoked or expired.");
   }
