@@ -2,8 +2,9 @@
 # Installs what is missing, builds certplan twice (RelWithDebInfo, and ASan+UBSan), and runs
 # every test against both: the GoogleTest units, the layering check, and the end-to-end suite
 # that drives the real binary through the official Alibaba Cloud SDKs (installed by `npm ci`),
-# once on SQLite and once on a PostgreSQL server this script starts on a loopback port; then a
-# 2-second smoke pass of every benchmark (bench/run.sh --smoke).
+# once on SQLite and once on a PostgreSQL server this script starts on a loopback port; then 20
+# seconds of fuzzing per fuzz target (scripts/fuzz.sh) and a 2-second smoke pass of every
+# benchmark (bench/run.sh --smoke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -33,6 +34,9 @@ for flavour in build-asan build; do
     CERTPLAN_BIN="$root/$flavour/src/cli/certplan" CERTPLAN_E2E_STORE=$store tests/e2e/run.sh || status=1
   done
 done
+# libFuzzer over every parser from its seed corpus (clang, ASan+UBSan; docs/FUZZING.md).
+echo "== fuzz (20 s per target)"
+scripts/fuzz.sh --seconds 20 || status=1
 # The benchmarks must keep working; their figures are judged in docs/PERFORMANCE.md, not here.
 echo "== benchmark smoke pass (2 s each)"
 SECONDS_PER=2 SCALE_ORDERS=10000 bench/run.sh --smoke || status=1
