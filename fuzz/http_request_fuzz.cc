@@ -149,25 +149,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(limits.header_bytes));
     parser.body_limit(limits.body_bytes);
+    parser.eager(true);  // as http::read sets it
     boost::system::error_code ec;
     size_t used = 0;
-    // All bytes at once, as a read that got everything; need_more with nothing taken is the
-    // connection's end.
+    // As Beast's read loop with everything already received: put what is there; when the
+    // parser takes nothing more from it, the peer has closed (put_eof, or end_of_stream when
+    // not a byte of a request came).
     while (!parser.is_done()) {
-      const size_t n = parser.put(boost::asio::buffer(rest.data() + used, rest.size() - used), ec);
-      used += n;
-      if (ec == bhttp::error::need_more) {
-        if (n > 0 && used < rest.size()) continue;
-        ec = {};
+      size_t n = 0;
+      if (used < rest.size()) {
+        n = parser.put(boost::asio::buffer(rest.data() + used, rest.size() - used), ec);
+        used += n;
+        if (ec == bhttp::error::need_more) ec = {};
+        if (ec) break;
+      }
+      if (n == 0) {
+        if (!parser.got_some()) return 0;  // closed between requests: nothing to answer
         parser.put_eof(ec);
         if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
         break;
       }
-      if (ec) break;
     }
     if (ec) {
-      // A connection closed before any byte of a request is no request at all.
-      if (ec == bhttp::error::end_of_stream || (used == 0 && !parser.got_some())) return 0;
       CheckAnswer(api::RenderTransportError(RefusalFor(ec)));
       return 0;
     }

@@ -5,15 +5,15 @@
 # did it is kept as build-fuzz/artifacts/<target>-crash-… (replay: build-fuzz/fuzz/<target>_fuzz
 # FILE). New inputs a run finds go to build-fuzz/corpus/<target>, never into the source tree.
 # Installs what is missing first (scripts/install-deps.sh --fuzz). See docs/FUZZING.md.
-# Usage: scripts/fuzz.sh [--seconds N | --runs N] [--build-only] [TARGET…]
-#   --seconds N   fuzz each target for N seconds (default 30)
-#   --runs N      fuzz each target for N inputs instead (the long runs of docs/FUZZING.md)
+# Usage: scripts/fuzz.sh [--seconds N] [--runs N] [--build-only] [TARGET…]
+#   --seconds N   fuzz each target for at most N seconds (default 30 when --runs is not given)
+#   --runs N      fuzz each target for at most N inputs (the long runs of docs/FUZZING.md)
 #   --build-only  build, do not run
 #   TARGET        params canonical_request policy csr_check http_request (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=30 runs="" build_only="" targets=()
+seconds="" runs="" build_only="" targets=()
 while (($#)); do
   case $1 in
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
@@ -26,6 +26,7 @@ while (($#)); do
 done
 all=(params canonical_request policy csr_check http_request)
 ((${#targets[@]})) || targets=("${all[@]}")
+[[ -n $seconds || -n $runs ]] || seconds=30
 for t in "${targets[@]}"; do
   [[ -f fuzz/${t}_fuzz.cc ]] || { echo "fuzz.sh: no target $t (have: ${all[*]})" >&2; exit 2; }
 done
@@ -69,7 +70,8 @@ for t in "${targets[@]}"; do
   args=(-max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$dir/artifacts/$t-")
   [[ -f fuzz/dict/$t.dict ]] && args+=(-dict="fuzz/dict/$t.dict")
-  if [[ -n $runs ]]; then args+=(-runs="$runs"); else args+=(-max_total_time="$seconds"); fi
+  [[ -n $runs ]] && args+=(-runs="$runs")
+  [[ -n $seconds ]] && args+=(-max_total_time="$seconds")
   echo "-- $t: $dir/fuzz/${t}_fuzz ${args[*]} $work fuzz/corpus/$t"
   rc=0
   "$dir/fuzz/${t}_fuzz" "${args[@]}" "$work" "fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
