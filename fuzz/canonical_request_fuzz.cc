@@ -7,6 +7,7 @@
 // Header names are lower-cased as the HTTP layer does; the body is a form when content-type
 // says so, as in the gateway. CERTPLAN_FUZZ_PRINT=1 prints each verification's outcome.
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -23,9 +24,8 @@
 #include "rpc/params.h"
 #include "rpc/request.h"
 
+namespace certplan::fuzz {
 namespace {
-
-using namespace certplan;
 
 rpc::Request ReadRequest(std::string_view in) {
   rpc::Request req;
@@ -60,9 +60,7 @@ bool IsForm(const rpc::Request& req) {
   return req.Header("content-type").starts_with("application/x-www-form-urlencoded");
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+int TestOneInput(const uint8_t* data, size_t size) {
   const rpc::Request req = ReadRequest(std::string_view(reinterpret_cast<const char*>(data), size));
   Result<rpc::Params> params =
       rpc::Params::Decode(req.query, IsForm(req) ? std::string_view(req.body) : std::string_view());
@@ -81,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                code == ErrorCode::kIncompleteSignature || code == ErrorCode::kMissingParameter);
     return 0;
   }
-  Status verified = auth::VerifySignature(*claim, req, *params, fuzz::kAccessKeySecret);
+  Status verified = auth::VerifySignature(*claim, req, *params, kAccessKeySecret);
   if (std::getenv("CERTPLAN_FUZZ_PRINT")) {
     std::fprintf(stderr, "%s %s: %s\n", claim->algorithm.c_str(), claim->action.c_str(),
                  verified ? "verified" : verified.error().message.c_str());
@@ -105,12 +103,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string body_hash = auth::HexDigest(digest, req.body);
     const std::string canonical = auth::CanonicalRequestV3(req, params->query(), names,
                                                            claim->signed_headers_text, body_hash);
-    resigned.signature =
-        auth::HexHmac(digest, fuzz::kAccessKeySecret,
-                      claim->algorithm + "\n" + auth::HexDigest(digest, canonical));
+    resigned.signature = auth::HexHmac(
+        digest, kAccessKeySecret, claim->algorithm + "\n" + auth::HexDigest(digest, canonical));
     // The body hash is a header; when it is not the body's, nothing can verify.
     const bool hash_matches = req.Header("x-acs-content-sha256") == body_hash;
-    FUZZ_CHECK(bool(auth::VerifySignature(resigned, req, *params, fuzz::kAccessKeySecret)) ==
+    FUZZ_CHECK(bool(auth::VerifySignature(resigned, req, *params, kAccessKeySecret)) ==
                hash_matches);
   } else {
     auth::ParamPairs sorted;
@@ -119,8 +116,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     const std::string to_sign =
         auth::StringToSignV1(req.method, auth::CanonicalizedQueryV1(sorted));
-    resigned.signature = auth::Base64HmacSha1(std::string(fuzz::kAccessKeySecret) + "&", to_sign);
-    FUZZ_CHECK(auth::VerifySignature(resigned, req, *params, fuzz::kAccessKeySecret));
+    resigned.signature = auth::Base64HmacSha1(std::string(kAccessKeySecret) + "&", to_sign);
+    FUZZ_CHECK(auth::VerifySignature(resigned, req, *params, kAccessKeySecret));
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace certplan::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return certplan::fuzz::TestOneInput(data, size);
 }

@@ -18,9 +18,8 @@
 #include "fuzz_check.h"
 #include "pki/csr_check.h"
 
+namespace certplan::fuzz {
 namespace {
-
-using namespace certplan;
 
 std::string PemOf(std::string_view der) {
   std::string b64(4 * ((der.size() + 2) / 3) + 1, '\0');
@@ -50,9 +49,7 @@ bool OpenSslVerifies(std::string_view der) {
   return ok;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+int TestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const bool is_pem = input.starts_with("-----BEGIN");
   if (!is_pem) {
@@ -75,4 +72,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(!facts->common_name.empty());
   if (!is_pem) FUZZ_CHECK(OpenSslVerifies(input));
   return 0;
+}
+
+}  // namespace
+}  // namespace certplan::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return certplan::fuzz::TestOneInput(data, size);
 }

@@ -9,8 +9,10 @@
 // client keeps the connection alive, as the server does. CERTPLAN_FUZZ_PRINT=1 prints answers.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -34,9 +36,8 @@
 #include "pki/secret_box.h"
 #include "store/sqlite/sqlite_store.h"
 
+namespace certplan::fuzz {
 namespace {
-
-using namespace certplan;
 namespace bhttp = boost::beast::http;
 
 constexpr int64_t kAccountId = 1234567890;
@@ -53,7 +54,7 @@ T Must(Result<T> r, const char* what) {
 // Everything that lives across inputs: the store, the CA and the services behind the gateway.
 struct World {
   std::string dir;
-  FakeClock clock{fuzz::kSeedTime};
+  FakeClock clock{kSeedTime};
   std::unique_ptr<store::Store> store;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
@@ -70,14 +71,14 @@ struct World {
     log::SetLevel(log::Level::kError);
     store = Must(store::sqlite::SqliteStore::Open(dir + "/db"), "store");
     box = Must(pki::SecretBox::Create(std::string(32, 'f')), "secret box");
-    Must(store->CreateAccount(kAccountId, "fuzz", fuzz::kSeedTime), "account");
+    Must(store->CreateAccount(kAccountId, "fuzz", kSeedTime), "account");
     store::AccessKey key;
-    key.id = std::string(fuzz::kAccessKeyId);
+    key.id = std::string(kAccessKeyId);
     key.account_id = kAccountId;
-    key.sealed_secret = box->Seal(fuzz::kAccessKeySecret, key.id);
-    key.created_at = fuzz::kSeedTime;
+    key.sealed_secret = box->Seal(kAccessKeySecret, key.id);
+    key.created_at = kSeedTime;
     Must(store->InsertAccessKey(key), "access key");
-    ca = Must(pki::BuiltinCa::Open(pki::CaFiles{dir + "/ca"}, fuzz::kSeedTime), "CA");
+    ca = Must(pki::BuiltinCa::Open(pki::CaFiles{dir + "/ca"}, kSeedTime), "CA");
     plans = std::make_unique<cas::Plans>(*store, clock);
     orders = std::make_unique<cas::Orders>(*store, *ca, *box, clock, cas::OrderSettings{});
     authorizer = std::make_unique<iam::Authorizer>(*store);
@@ -133,9 +134,7 @@ void CheckAnswer(const rpc::Response& response) {
   FUZZ_CHECK(!response.body.empty() && !response.content_type.empty());
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+int TestOneInput(const uint8_t* data, size_t size) {
   World& world = TheWorld();
   // A fresh replay guard per input, so an input means the same thing whatever ran before it.
   auth::MemoryReplayGuard replay(1000);
@@ -181,4 +180,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rest.remove_prefix(used);
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace certplan::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return certplan::fuzz::TestOneInput(data, size);
 }

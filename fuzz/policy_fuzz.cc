@@ -11,9 +11,8 @@
 #include "fuzz_check.h"
 #include "iam/policy.h"
 
+namespace certplan::fuzz {
 namespace {
-
-using namespace certplan;
 
 const iam::RequestFacts kFacts[] = {
     {"yundun-cert:DescribePackageState", "acs:yundun-cert:*:1234567890:*", "192.0.2.10", false,
@@ -25,9 +24,7 @@ const iam::RequestFacts kFacts[] = {
     {"ram:ListUsers", "", "", false, -1},
 };
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+int TestOneInput(const uint8_t* data, size_t size) {
   const std::string_view document(reinterpret_cast<const char*>(data), size);
   Result<iam::Policy> policy = iam::Policy::Parse(document);
   if (std::getenv("CERTPLAN_FUZZ_PRINT")) {
@@ -51,4 +48,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(iam::Evaluate({&*policy, &*policy}, facts) == d);
   }
   return 0;
+}
+
+}  // namespace
+}  // namespace certplan::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return certplan::fuzz::TestOneInput(data, size);
 }
