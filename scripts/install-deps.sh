@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages certplan needs to build and test, skipping what is present.
-# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench]
+# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench | --fuzz]
 #   --test   also what the tests need; --bench also the benchmarks' baselines (implies --test)
+#   --fuzz   also clang with libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
@@ -9,6 +10,9 @@ build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-
             publicsuffix ccache)
 test_pkgs=(libgtest-dev libgmock-dev clang-format openssl dnsmasq-base sqlite3 postgresql)
 bench_pkgs=(libbenchmark-dev nginx golang-cfssl)
+# clang-14 is Debian 12's clang; libclang-rt-14-dev holds libFuzzer and the ASan/UBSan runtimes,
+# llvm-14 the symbolizer for readable stack traces.
+fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
 
 mode=${1:-}
 want=("${build_pkgs[@]}")
@@ -19,6 +23,7 @@ if [[ $mode == --test || $mode == --bench ]]; then
   command -v npm >/dev/null || want+=(npm)
 fi
 if [[ $mode == --bench ]]; then want+=("${bench_pkgs[@]}"); fi
+if [[ $mode == --fuzz ]]; then want+=("${fuzz_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

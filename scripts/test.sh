@@ -3,7 +3,8 @@
 # test: the GoogleTest units and the layering check on both builds; the end-to-end suite that
 # drives the real binary through the official Alibaba Cloud SDKs (installed by `npm ci`) on SQLite
 # with both builds and on a PostgreSQL server this script starts on a loopback port with the
-# plain build; then a 2-second smoke pass of every benchmark (bench/run.sh --smoke).
+# plain build; then 20 seconds of fuzzing per fuzz target (scripts/fuzz.sh) and a 2-second smoke
+# pass of every benchmark (bench/run.sh --smoke).
 set -euo pipefail
 trap 'echo "scripts/test.sh: step failed (line $LINENO, exit $?): $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
@@ -43,6 +44,8 @@ for store in sqlite postgres; do
   step "end-to-end tests (build, $store)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \
     CERTPLAN_E2E_STORE=$store tests/e2e/run.sh
 done
+# libFuzzer over every parser from its seed corpus (clang, ASan+UBSan; docs/FUZZING.md).
+step "fuzz (20 s per target)" scripts/fuzz.sh --seconds 20
 # The benchmarks must keep working; their figures are judged in docs/PERFORMANCE.md, not here.
 step "benchmark smoke pass (2 s each)" env SECONDS_PER=2 SCALE_ORDERS=10000 bench/run.sh --smoke
 (( ${#failed[@]} )) && printf 'FAILED: %s\n' "${failed[@]}"

@@ -132,8 +132,9 @@ Result<std::vector<Condition>> ParseConditions(const Json& node) {
   std::vector<Condition> out;
   if (!node.is_object()) return Malformed("Condition must be an object.");
   for (auto& [op, keys] : node.items()) {
-    auto known_op = std::find_if(std::begin(kOperators), std::end(kOperators),
-                                 [&](const KnownOperator& k) { return k.name == op; });
+    auto known_op =
+        std::find_if(std::begin(kOperators), std::end(kOperators),
+                     [&wanted = op](const KnownOperator& k) { return k.name == wanted; });
     if (known_op == std::end(kOperators))
       return Malformed("unknown condition operator " + op + ".");
     if (!keys.is_object() || keys.empty())

@@ -25,6 +25,12 @@ std::optional<DerElement> ReadDer(std::string_view& in) {
 std::optional<DerElement> ReadDer(std::string_view& in, int tag, int tag_class) {
   std::optional<DerElement> e = ReadDer(in);
   if (!e || e->tag != tag || e->tag_class != tag_class) return std::nullopt;
+  // DER (X.690 §10.2): SEQUENCE and SET are constructed, every other universal type primitive
+  // (a constructed BIT STRING is BER, which OpenSSL's own decoder refuses).
+  if (tag_class == V_ASN1_UNIVERSAL &&
+      e->constructed != (tag == V_ASN1_SEQUENCE || tag == V_ASN1_SET)) {
+    return std::nullopt;
+  }
   return e;
 }
 

@@ -22,7 +22,8 @@ struct DerElement {
 // advances `in` past it. nullopt when `in` does not start with a complete element.
 std::optional<DerElement> ReadDer(std::string_view& in);
 
-// Reads the next element and checks its tag and class; nullopt otherwise.
+// Reads the next element and checks its tag and class, and for a universal tag the form DER
+// prescribes (constructed for SEQUENCE and SET, primitive otherwise); nullopt otherwise.
 std::optional<DerElement> ReadDer(std::string_view& in, int tag, int tag_class);
 
 // An AlgorithmIdentifier (a signature's or a public key's); nullptr when malformed.

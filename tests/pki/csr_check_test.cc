@@ -197,6 +197,35 @@ TEST(Der, ReadsDefiniteLengthsOnly) {
   EXPECT_FALSE(ReadDer(empty));
 }
 
+// Found by fuzz/csr_check_fuzz.cc: a request whose signature BIT STRING carried the constructed
+// bit (BER, not DER) was accepted, though OpenSSL's decoder refuses it.
+TEST(Der, Issue12_UniversalTypesMustHaveTheirDerForm) {
+  std::string_view primitive_bits("\x03\x02\x00\xff", 4), constructed_bits("\x23\x02\x00\xff", 4);
+  EXPECT_TRUE(ReadDer(primitive_bits, V_ASN1_BIT_STRING, V_ASN1_UNIVERSAL));
+  EXPECT_FALSE(ReadDer(constructed_bits, V_ASN1_BIT_STRING, V_ASN1_UNIVERSAL));
+  std::string_view primitive_sequence("\x10\x00", 2), constructed_int("\x22\x01\x00", 3);
+  EXPECT_FALSE(ReadDer(primitive_sequence, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL));
+  EXPECT_FALSE(ReadDer(constructed_int, V_ASN1_INTEGER, V_ASN1_UNIVERSAL));
+  std::string_view context("\xa0\x00", 2);  // [0] attributes: not a universal type
+  EXPECT_TRUE(ReadDer(context, 0, V_ASN1_CONTEXT_SPECIFIC));
+
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  std::string der = Der(MakeRequest(key.get(), "x.example.com", EVP_sha256(), false).get());
+  ASSERT_TRUE(CheckCsr(Pem(der)));
+  std::string_view in(der);
+  std::optional<DerElement> request = ReadDer(in, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+  ASSERT_TRUE(request);
+  std::string_view fields = request->contents;
+  ASSERT_TRUE(ReadDer(fields) && ReadDer(fields));  // CertificationRequestInfo, algorithm
+  const size_t bit_string_tag = static_cast<size_t>(fields.data() - der.data());
+  ASSERT_EQ(der[bit_string_tag], '\x03');
+  der[bit_string_tag] = '\x23';
+  EXPECT_FALSE(OpenSslAccepts(der));
+  Result<CsrFacts> facts = CheckCsr(Pem(der));
+  ASSERT_FALSE(facts);
+  EXPECT_EQ(facts.error().code, ErrorCode::kCreateCertificateRequestFailed);
+}
+
 TEST(Der, PemBodyDecodesPaddingAndRefusesDamage) {
   EXPECT_EQ(PemBody("-----BEGIN X-----\nQUJD\n-----END X-----\n", "X"), "ABC");
   EXPECT_EQ(PemBody("junk\n-----BEGIN X-----\r\nQUI=\r\n-----END X-----", "X"), "AB");
