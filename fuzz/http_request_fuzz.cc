@@ -55,11 +55,12 @@ T Must(Result<T> r, const char* what) {
 struct World {
   std::string dir;
   FakeClock clock{kSeedTime};
-  std::unique_ptr<store::Store> store;
+  std::unique_ptr<store::sqlite::SqliteStore> store;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;
+  std::unique_ptr<cas::Certificates> certificates;
   std::unique_ptr<iam::Authorizer> authorizer;
   std::unique_ptr<api::Services> services;
 
@@ -72,7 +73,7 @@ struct World {
     store = Must(store::sqlite::SqliteStore::Open(dir + "/db"), "store");
     box = Must(pki::SecretBox::Create(std::string(32, 'f')), "secret box");
     Must(store->CreateAccount(kAccountId, "fuzz", kSeedTime), "account");
-    store::AccessKey key;
+    iam::AccessKey key;
     key.id = std::string(kAccessKeyId);
     key.account_id = kAccountId;
     key.sealed_secret = box->Seal(kAccessKeySecret, key.id);
@@ -81,10 +82,12 @@ struct World {
     ca = Must(pki::BuiltinCa::Open(pki::CaFiles{dir + "/ca"}, kSeedTime), "CA");
     plans = std::make_unique<cas::Plans>(*store, clock);
     orders = std::make_unique<cas::Orders>(*store, *ca, *box, clock, cas::OrderSettings{});
+    certificates = std::make_unique<cas::Certificates>(*store, *store, *box, clock);
     authorizer = std::make_unique<iam::Authorizer>(*store);
-    services = std::make_unique<api::Services>(api::Services{*plans, *orders});
+    services = std::make_unique<api::Services>(api::Services{*plans, *orders, *certificates});
   }
   ~World() {
+    certificates.reset();
     orders.reset();
     store.reset();
     std::error_code ec;
