@@ -237,8 +237,10 @@ void AddServeCommand(CLI::App& app, Runner& run) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* serve = app.add_subcommand("serve", "Serve the CAS API over HTTP");
   serve->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  serve->add_option("--listen-tls", flags->listen_tls,
-                    "HOST:PORT to serve HTTPS on as well (default: no HTTPS)");
+  serve
+      ->add_option("--listen-tls", flags->listen_tls,
+                   "HOST:PORT to serve HTTPS on as well (default: no HTTPS)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   serve->add_option("--data-dir", flags->data_dir, "Data directory (default ./certplan-data)");
   serve->add_option("--store-url", flags->store_url,
                     "postgresql://… to share one PostgreSQL among nodes (default: SQLite in the "
