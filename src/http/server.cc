@@ -676,7 +676,7 @@ struct Server::Impl {
   Listener plain;
   std::unique_ptr<Listener> secure;  // with options.tls
   net::signal_set signals;
-  net::signal_set reload_signals;  // SIGHUP, with options.tls
+  net::signal_set reload_signals;  // SIGHUP, with options.tls; on its own strand
   net::steady_timer drain_timer;
   std::chrono::steady_clock::time_point drain_deadline;
   Throttle accept_failures;
@@ -690,7 +690,7 @@ struct Server::Impl {
         ioc(threads),
         plain(ioc, false),
         signals(ioc, SIGINT, SIGTERM),
-        reload_signals(ioc),
+        reload_signals(net::make_strand(ioc)),
         drain_timer(ioc) {
     shared.app = std::move(app);
     shared.limits = options.limits;
@@ -809,7 +809,10 @@ struct Server::Impl {
     log::Info("draining");
     CloseListener(plain);
     if (secure) CloseListener(*secure);
-    reload_signals.cancel();
+    net::post(reload_signals.get_executor(), [this] {
+      error_code ignored;
+      reload_signals.cancel(ignored);
+    });
     drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
     WaitForDrain();
   }
