@@ -235,7 +235,7 @@ int Serve(const ServeFlags& flags) {
 
 void AddServeCommand(CLI::App& app, Runner& run) {
   auto flags = std::make_shared<ServeFlags>();
-  CLI::App* serve = app.add_subcommand("serve", "Serve the CAS API over HTTP");
+  CLI::App* serve = app.add_subcommand("serve", "Serve the CAS API over HTTP (and HTTPS)");
   serve->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   serve
       ->add_option("--listen-tls", flags->listen_tls,
