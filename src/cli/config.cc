@@ -106,6 +106,28 @@ Status LoadConfigFile(const std::string& path, Config& config) {
     s = ReadInt(t, "server.body_budget_bytes", config.server.body_budget_bytes, 1024,
                 int64_t{1} << 40);
   }
+  if (s) s = ReadString(t, "server.listen_tls", config.listen_tls);
+  if (s && !config.listen_tls.empty()) {
+    http::ServerOptions parsed;
+    if (!ParseListen(config.listen_tls, parsed)) {
+      return Bad("server.listen_tls", "use HOST:PORT, e.g. 127.0.0.1:8443.");
+    }
+  }
+  if (s) s = ReadString(t, "server.tls_cert", config.tls_cert);
+  if (s) s = ReadString(t, "server.tls_key", config.tls_key);
+  if (s) {
+    if (const toml::node* names = t.at_path("server.tls_names").node()) {
+      const toml::array* list = names->as_array();
+      if (!list) return Bad("server.tls_names", "an array of host names or IP addresses.");
+      for (const toml::node& item : *list) {
+        std::optional<std::string> name = item.value<std::string>();
+        if (!name || name->empty()) {
+          return Bad("server.tls_names", "an array of host names or IP addresses.");
+        }
+        config.tls_names.push_back(*name);
+      }
+    }
+  }
   if (s) s = ReadString(t, "server.data_dir", config.data_dir);
   if (s) s = ReadString(t, "server.log_level", config.log_level);
   if (s) s = ReadString(t, "store.url", config.store_url);
@@ -142,6 +164,17 @@ Status LoadConfigFile(const std::string& path, Config& config) {
     return Bad("server.body_budget_bytes", "must be at least limits.body_bytes.");
   }
   return s;
+}
+
+Status CheckTls(const Config& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return Bad(config.tls_cert.empty() ? "server.tls_cert" : "server.tls_key",
+               "give tls_cert and tls_key together.");
+  }
+  if (!config.tls_cert.empty() && config.listen_tls.empty()) {
+    return Bad("server.listen_tls", "tls_cert and tls_key are set but HTTPS does not listen.");
+  }
+  return Ok{};
 }
 
 Status ApplyEnvironment(Config& config) {

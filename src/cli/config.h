@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "auth/replay_guard.h"
 #include "cas/orders.h"
@@ -38,6 +39,13 @@ struct Config {
   pki::CaFiles ca;  // dir defaults to DATA_DIR/ca
   // ca.key_pool: RSA keys made ahead of time for CreateCertificateRequest (0: none).
   int64_t key_pool = 8;
+  // HTTPS: on when listen_tls is set ([server] listen_tls, --listen-tls). With tls_cert and
+  // tls_key (PEM files, reloaded on SIGHUP) the operator's certificate is served; without, one
+  // issued by the built-in CA for the listen host and tls_names, kept under DATA_DIR/tls.
+  std::string listen_tls;
+  std::string tls_cert;
+  std::string tls_key;
+  std::vector<std::string> tls_names;
 };
 
 // Reads `path` (TOML) into `config`; kInvalidParameter naming the key on a bad value.
@@ -46,5 +54,8 @@ Status LoadConfigFile(const std::string& path, Config& config);
 Status ApplyEnvironment(Config& config);
 // Parses "HOST:PORT" or "[V6]:PORT" into the server options.
 Status ParseListen(std::string_view listen, http::ServerOptions& server);
+// Checks the [server] TLS keys together: tls_cert and tls_key both or neither, and either
+// only with listen_tls. kInvalidParameter naming the key.
+Status CheckTls(const Config& config);
 
 }  // namespace certplan::cli

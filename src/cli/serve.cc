@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 #include "cli/runtime.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "pki/server_certificate.h"
 #include "validation/live_checker.h"
 #include "worker/order_worker.h"
 
@@ -19,6 +22,7 @@ namespace {
 
 struct ServeFlags {
   std::string listen;
+  std::string listen_tls;
   std::string data_dir;
   std::string config_file;
   std::string clock_offset_file;
@@ -31,7 +35,8 @@ constexpr int64_t kDemoPlanCount = 20;
 
 // Idempotent: the demo account, one root key and a plan of each ProductCode; printed as JSON
 // so a newcomer can point the SDK at the service straight away.
-Status SeedDemo(Runtime& rt, const std::string& endpoint) {
+Status SeedDemo(Runtime& rt, const std::string& endpoint, const std::string& tls_endpoint,
+                const std::string& ca_file) {
   Result<std::optional<iam::Account>> found = rt.identity_store->FindAccountByName(kDemoAccount);
   if (!found) return found.error();
   int64_t account_id;
@@ -73,6 +78,10 @@ Status SeedDemo(Runtime& rt, const std::string& endpoint) {
                                  {"AccessKeySecret", secret},
                                  {"Endpoint", endpoint},
                                  {"PlanCountPerProductCode", kDemoPlanCount}};
+  if (!tls_endpoint.empty()) {
+    demo["TlsEndpoint"] = tls_endpoint;
+    if (!ca_file.empty()) demo["CaFile"] = ca_file;
+  }
   std::cout << demo.dump() << std::endl;
   return Ok{};
 }
@@ -87,6 +96,44 @@ void LogAccess(const api::Answer& a, int64_t micros) {
       .Int("status", a.response.status)
       .Int("latency_us", micros)
       .Write();
+}
+
+// The HTTPS options for `config` (which asks for TLS): the operator's files, or a certificate
+// from the built-in CA under DATA_DIR/tls (issued now if missing, expiring within 30 days or
+// for other names). `ca_file` gets the root clients should trust ("" with the operator's files).
+Result<http::TlsOptions> PrepareTls(const Config& config, const pki::Authority& ca, int64_t now,
+                                    std::string& ca_file) {
+  http::TlsOptions tls;
+  http::ServerOptions parsed;
+  if (Status s = ParseListen(config.listen_tls, parsed); !s) {
+    return InvalidParameter("listen_tls", "use HOST:PORT, e.g. 127.0.0.1:8443.");
+  }
+  tls.host = parsed.host;
+  tls.port = parsed.port;
+  if (!config.tls_cert.empty()) {
+    tls.cert_file = config.tls_cert;
+    tls.key_file = config.tls_key;
+    struct stat st {};
+    if (::stat(tls.key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      log::Line(log::Level::kWarn, "the TLS key file is readable by others than its owner")
+          .Str("tls_key", tls.key_file)
+          .Write();
+    }
+    return tls;
+  }
+  Result<pki::ServerCertificateFiles> files = pki::EnsureServerCertificate(
+      ca, config.data_dir + "/tls", pki::ServerCertificateNames(tls.host, config.tls_names), now);
+  if (!files) return files.error();
+  if (files->issued) {
+    log::Line(log::Level::kInfo, "TLS certificate issued by the built-in CA")
+        .Str("cert_file", files->cert_file)
+        .Str("ca_file", files->ca_file)
+        .Write();
+  }
+  tls.cert_file = files->cert_file;
+  tls.key_file = files->key_file;
+  ca_file = files->ca_file;
+  return tls;
 }
 
 log::Level ParseLevel(std::string_view name) {
@@ -108,6 +155,8 @@ int Serve(const ServeFlags& flags) {
   if (!flags.listen.empty()) {
     if (Status s = ParseListen(flags.listen, config.server); !s) return ReportFailure(s.error());
   }
+  if (!flags.listen_tls.empty()) config.listen_tls = flags.listen_tls;
+  if (Status s = CheckTls(config); !s) return ReportFailure(s.error());
   log::SetLevel(ParseLevel(config.log_level));
 
   if (config.validation_mode.empty()) config.validation_mode = flags.dev ? "auto" : "live";
@@ -147,12 +196,21 @@ int Serve(const ServeFlags& flags) {
     return std::move(answer.response);
   };
   app.refuse = [](const Error& error) { return api::RenderTransportError(error); };
+  std::string ca_file;
+  if (!config.listen_tls.empty()) {
+    Result<http::TlsOptions> tls = PrepareTls(config, *r.ca, wall_clock.NowSeconds(), ca_file);
+    if (!tls) return ReportFailure(tls.error());
+    config.server.tls = std::move(*tls);
+  }
   Result<std::unique_ptr<http::Server>> server =
       http::Server::Create(config.server, std::move(app));
   if (!server) return ReportFailure(server.error());
   const std::string address = (*server)->address();
+  const std::string tls_address = (*server)->tls_address();
   if (flags.dev) {
-    if (Status s = SeedDemo(**rt, "http://" + address); !s) return ReportFailure(s.error());
+    Status s = SeedDemo(**rt, "http://" + address,
+                        tls_address.empty() ? "" : "https://" + tls_address, ca_file);
+    if (!s) return ReportFailure(s.error());
   }
   if (config.validation_worker) order_worker.Start();
   // Readiness: the demo account is printed and the port accepts before this line is written;
@@ -162,6 +220,11 @@ int Serve(const ServeFlags& flags) {
       .Str("data_dir", config.data_dir)
       .Str("validation", config.validation_mode)
       .Write();
+  if (!tls_address.empty()) {
+    log::Line(log::Level::kLifecycle, "listening (tls) on " + tls_address)
+        .Str("ca_file", ca_file)
+        .Write();
+  }
   (*server)->Run();
   order_worker.Stop();
   log::Line(log::Level::kLifecycle, "stopped").Write();
@@ -172,8 +235,12 @@ int Serve(const ServeFlags& flags) {
 
 void AddServeCommand(CLI::App& app, Runner& run) {
   auto flags = std::make_shared<ServeFlags>();
-  CLI::App* serve = app.add_subcommand("serve", "Serve the CAS API over HTTP");
+  CLI::App* serve = app.add_subcommand("serve", "Serve the CAS API over HTTP (and HTTPS)");
   serve->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  serve
+      ->add_option("--listen-tls", flags->listen_tls,
+                   "HOST:PORT to serve HTTPS on as well (default: no HTTPS)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   serve->add_option("--data-dir", flags->data_dir, "Data directory (default ./certplan-data)");
   serve->add_option("--store-url", flags->store_url,
                     "postgresql://… to share one PostgreSQL among nodes (default: SQLite in the "

@@ -16,10 +16,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "core/log.h"
 
@@ -30,6 +32,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+namespace ssl = net::ssl;
 using error_code = boost::system::error_code;
 
 constexpr std::chrono::seconds kWriteTimeout{30};
@@ -38,7 +41,7 @@ constexpr size_t kLingerBytes = 16 * 1024 * 1024;
 
 constexpr std::chrono::seconds kLogInterval{1};
 
-class Session;
+class SessionBase;
 
 // The total of request-body bytes being received; see ServerOptions::body_budget_bytes.
 class BodyBudget {
@@ -143,8 +146,8 @@ enum class Phase {
 // Every open connection, in the order accepted.
 class Registry {
  public:
-  using Handle = std::list<Session*>::iterator;
-  Handle Add(Session* session) {
+  using Handle = std::list<SessionBase*>::iterator;
+  Handle Add(SessionBase* session) {
     std::scoped_lock lock(mu_);
     return sessions_.insert(sessions_.end(), session);
   }
@@ -160,15 +163,15 @@ class Registry {
     return sessions_.size() - shedding_;
   }
   // Undoes Pick() for a session that turned out busy.
-  void Unmark(Session& session);
+  void Unmark(SessionBase& session);
   // Chooses the connection to close to make room, marks it and returns it (null if none):
   // the oldest that never completed a request (or is lingering), else the oldest idle one.
-  std::shared_ptr<Session> Pick();
+  std::shared_ptr<SessionBase> Pick();
 
  private:
   mutable std::mutex mu_;
-  std::list<Session*> sessions_;  // guarded by mu_
-  size_t shedding_ = 0;           // guarded by mu_
+  std::list<SessionBase*> sessions_;  // guarded by mu_
+  size_t shedding_ = 0;               // guarded by mu_
 };
 
 // State every session shares with the server.
@@ -207,23 +210,13 @@ std::vector<std::string_view> ListElements(std::string_view value) {
   return out;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// What the registry and the accept loop see of a connection, whatever its stream.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
-  Session(tcp::socket&& socket, Shared& shared)
-      : stream_(std::move(socket)),
-        timer_(stream_.get_executor()),
-        shared_(shared),
-        handle_(shared.registry.Add(this)) {}
+  explicit SessionBase(Shared& shared) : shared_(shared), handle_(shared.registry.Add(this)) {}
+  virtual ~SessionBase() { shared_.registry.Remove(handle_, shed_.load()); }
 
-  ~Session() {
-    ReleaseBody();
-    shared_.registry.Remove(handle_, shed_.load());
-  }
-
-  void Start() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::ReadRequest, shared_from_this()));
-  }
+  virtual void Start() = 0;
 
   // Registry::Pick reads these from other threads.
   Phase phase() const { return phase_.load(); }
@@ -235,8 +228,46 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Closes the connection to make room unless it became busy meanwhile; then runs `then`.
   // Thread-safe.
-  void Shed(std::function<void()> then) {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this(), then = std::move(then)] {
+  virtual void Shed(std::function<void()> then) = 0;
+
+ protected:
+  Shared& shared_;
+  Registry::Handle handle_;
+  std::atomic<Phase> phase_{Phase::kWaiting};
+  std::atomic<bool> completed_any_{false};
+  std::atomic<bool> shed_{false};
+};
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection over `Stream` (PlainStream or TlsStream): both share every limit, deadline,
+// the cap and the body budget; a TLS one first completes its handshake within
+// limits.handshake_timeout.
+template <typename Stream>
+class Session : public SessionBase {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  // `context`: the TLS configuration (held for the connection's life); null for plain HTTP.
+  Session(tcp::socket&& socket, Shared& shared, std::shared_ptr<ssl::context> context)
+      : SessionBase(shared),
+        context_(std::move(context)),
+        stream_(MakeStream(std::move(socket), context_.get())),
+        timer_(stream_.get_executor()) {}
+
+  ~Session() override { ReleaseBody(); }
+
+  void Start() override {
+    if constexpr (kTls) {
+      net::dispatch(stream_.get_executor(), [self = Self()] { self->Handshake(); });
+    } else {
+      net::dispatch(stream_.get_executor(), [self = Self()] { self->ReadRequest(); });
+    }
+  }
+
+  void Shed(std::function<void()> then) override {
+    net::dispatch(stream_.get_executor(), [self = Self(), then = std::move(then)] {
       if (self->phase() != Phase::kBusy) {
         self->Close();
       } else {
@@ -247,6 +278,48 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  static Stream MakeStream(tcp::socket&& socket, ssl::context* context) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *context);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  // TLS only: the handshake, bounded by its own deadline. Until it completes the connection
+  // has completed no request (phase kWaiting), so the cap may shed it.
+  void Handshake() {
+    const uint64_t generation = ++read_generation_;
+    timer_.expires_after(shared_.limits.handshake_timeout);
+    timer_.async_wait([self = Self(), generation](error_code ec) {
+      if (ec || generation != self->read_generation_) return;
+      error_code ignored;
+      self->socket().cancel(ignored);
+    });
+    if constexpr (kTls) {
+      stream_.async_handshake(ssl::stream_base::server, [self = Self()](error_code ec) {
+        ++self->read_generation_;
+        self->timer_.cancel();
+        if (ec) return self->Close();
+        self->ReadRequest();
+      });
+    }
+  }
+
+  // One read of whatever has arrived (the plain socket bypasses tcp_stream's own timeout).
+  template <typename Buffers, typename Handler>
+  void ReadSome(const Buffers& buffers, Handler&& handler) {
+    if constexpr (kTls) {
+      stream_.async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      stream_.socket().async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(shared_.limits.header_bytes));
@@ -260,12 +333,12 @@ class Session : public std::enable_shared_from_this<Session> {
     // One deadline for the whole request (a slow body cannot keep the connection forever);
     // on expiry we cancel the read and still answer 408, unlike tcp_stream's own timeout.
     timer_.expires_after(shared_.limits.read_timeout);
-    timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
+    timer_.async_wait([self = Self(), generation](error_code ec) {
       // A stale expiry (queued just before this read completed) must not touch the next one.
       if (ec || generation != self->read_generation_) return;
       self->timed_out_ = true;
       error_code ignored;
-      self->stream_.socket().cancel(ignored);
+      self->socket().cancel(ignored);
     });
     ScanHeader();
   }
@@ -298,13 +371,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const size_t want = std::min(beast::read_size(buffer_, 16 * 1024),
                                  shared_.limits.header_bytes + 1 - buffer_.size());
-    stream_.socket().async_read_some(buffer_.prepare(want),
-                                     [self = shared_from_this()](error_code ec, size_t n) {
-                                       self->buffer_.commit(n);
-                                       if (ec) return self->OnReadError(ec);
-                                       self->phase_ = Phase::kReading;
-                                       self->ScanHeader();
-                                     });
+    ReadSome(buffer_.prepare(want), [self = Self()](error_code ec, size_t n) {
+      self->buffer_.commit(n);
+      if (ec) return self->OnReadError(ec);
+      self->phase_ = Phase::kReading;
+      self->ScanHeader();
+    });
   }
 
   void ParseHeader(size_t header_size) {
@@ -321,7 +393,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (parser_->is_done()) return OnRead({}, 0);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+                      beast::bind_front_handler(&Session::OnRead, Self()));
   }
 
   // What Beast lets through that makes the body's length ambiguous (RFC 9112 §6.1, §6.3) or
@@ -387,9 +459,16 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::eof ||
-        !stream_.socket().is_open()) {
+        ec == net::error::connection_reset || ec == net::error::eof || !socket().is_open()) {
       return Close();
+    }
+    if constexpr (kTls) {
+      // A TLS failure (a truncated stream, a refused renegotiation, a bad record) leaves
+      // nothing to answer on.
+      if (ec.category() == net::error::get_ssl_category() ||
+          ec.category() == ssl::error::get_stream_category()) {
+        return Close();
+      }
     }
     if (ec == bhttp::error::header_limit) {
       return Refuse(
@@ -415,7 +494,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     out.body = std::move(req.body().text);
     error_code ec;
-    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    const tcp::endpoint peer = socket().remote_endpoint(ec);
     if (!ec) out.peer_ip = peer.address().to_string();
     return out;
   }
@@ -444,8 +523,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(answer.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    stream_.expires_after(kWriteTimeout);
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, size_t) {
+    lowest().expires_after(kWriteTimeout);
+    bhttp::async_write(stream_, *res, [self = Self(), res](error_code ec, size_t) {
       self->OnWrite(ec, res->keep_alive());
     });
   }
@@ -453,7 +532,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnWrite(error_code ec, bool keep_alive) {
     if (!ec && refused_) return Linger();
     if (ec || !keep_alive) return Close();
-    stream_.expires_never();
+    lowest().expires_never();
     ReadRequest();
   }
 
@@ -463,15 +542,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void Linger() {
     phase_ = Phase::kLingering;
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
     discard_ = std::make_unique<std::array<char, 16 * 1024>>();
-    stream_.expires_after(kLingerTime);
+    lowest().expires_after(kLingerTime);
     Discard(0);
   }
 
   void Discard(size_t total) {
     stream_.async_read_some(net::buffer(*discard_),
-                            [self = shared_from_this(), total](error_code ec, size_t n) {
+                            [self = Self(), total](error_code ec, size_t n) {
                               if (ec || total + n > kLingerBytes) return self->Close();
                               self->Discard(total + n);
                             });
@@ -481,11 +560,12 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_.cancel();
     ReleaseBody();
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> context_;  // declared before stream_, which refers to it
+  Stream stream_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
@@ -495,27 +575,22 @@ class Session : public std::enable_shared_from_this<Session> {
   bool refused_ = false;
   std::unique_ptr<std::array<char, 16 * 1024>> discard_;  // only while lingering
   uint64_t read_generation_ = 0;
-  Shared& shared_;
-  Registry::Handle handle_;
-  std::atomic<Phase> phase_{Phase::kWaiting};
-  std::atomic<bool> completed_any_{false};
-  std::atomic<bool> shed_{false};
 };
 
-void Registry::Unmark(Session& session) {
+void Registry::Unmark(SessionBase& session) {
   std::scoped_lock lock(mu_);
   session.UnmarkShed();
   --shedding_;
 }
 
-std::shared_ptr<Session> Registry::Pick() {
+std::shared_ptr<SessionBase> Registry::Pick() {
   // Owners taken but not chosen are dropped after mu_ is released: if one is the last owner,
   // the session's destructor takes mu_.
-  std::vector<std::shared_ptr<Session>> passed;
+  std::vector<std::shared_ptr<SessionBase>> passed;
   std::scoped_lock lock(mu_);
   // A session whose destructor waits for mu_ has no owner left: weak_from_this() is empty.
-  auto take = [&](Session* s) -> std::shared_ptr<Session> {
-    std::shared_ptr<Session> owned = s->weak_from_this().lock();
+  auto take = [&](SessionBase* s) -> std::shared_ptr<SessionBase> {
+    std::shared_ptr<SessionBase> owned = s->weak_from_this().lock();
     if (!owned) return nullptr;
     if (!owned->MarkShed()) {
       passed.push_back(std::move(owned));
@@ -524,20 +599,73 @@ std::shared_ptr<Session> Registry::Pick() {
     ++shedding_;
     return owned;
   };
-  for (Session* s : sessions_) {
+  for (SessionBase* s : sessions_) {
     const Phase phase = s->phase();
     const bool never_completed = !s->completed_any() && phase != Phase::kBusy;
     if (never_completed || phase == Phase::kLingering) {
-      if (std::shared_ptr<Session> owned = take(s)) return owned;
+      if (std::shared_ptr<SessionBase> owned = take(s)) return owned;
     }
   }
-  for (Session* s : sessions_) {
+  for (SessionBase* s : sessions_) {
     if (s->phase() == Phase::kWaiting) {
-      if (std::shared_ptr<Session> owned = take(s)) return owned;
+      if (std::shared_ptr<SessionBase> owned = take(s)) return owned;
     }
   }
   return nullptr;
 }
+
+// TLS 1.2's ciphers: forward secrecy and AEAD only (TLS 1.3's suites are OpenSSL's defaults,
+// all of them AEAD).
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// A server context from the PEM files: TLS 1.2 and 1.3 only, no renegotiation, no compression.
+// Uses Asio's SSL wrapper (its header brings OpenSSL's declarations).
+Result<std::shared_ptr<ssl::context>> LoadTlsContext(const TlsOptions& tls) {
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    return InvalidParameter("tls", "a certificate file and a key file are both required.");
+  }
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = context->native_handle();
+  error_code ec;
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1 | ssl::context::no_compression |
+                           ssl::context::single_dh_use,
+                       ec);
+  if (ec || SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1 ||
+      SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
+    return InternalError("cannot configure TLS");
+  }
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  context->use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) {
+    return InvalidParameter(
+        "tls_cert", "cannot load the certificate chain " + tls.cert_file + ": " + ec.message());
+  }
+  context->use_private_key_file(tls.key_file, ssl::context::pem, ec);
+  if (ec) {
+    return InvalidParameter("tls_key",
+                            "cannot load the private key " + tls.key_file + ": " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    ERR_clear_error();
+    return InvalidParameter("tls_key", "the private key does not match the certificate.");
+  }
+  return context;
+}
+
+// One listening socket and the accept loop's backoff timer (on the acceptor's strand).
+struct Listener {
+  Listener(net::io_context& ioc, bool is_tls)
+      : acceptor(net::make_strand(ioc)), timer(acceptor.get_executor()), tls(is_tls) {}
+  tcp::acceptor acceptor;
+  net::steady_timer timer;
+  bool tls;
+};
 
 }  // namespace
 
@@ -545,52 +673,65 @@ struct Server::Impl {
   ServerOptions options;
   Shared shared;
   net::io_context ioc;
-  tcp::acceptor acceptor;
-  net::steady_timer accept_timer;  // on the acceptor's strand
+  Listener plain;
+  std::unique_ptr<Listener> secure;  // with options.tls
   net::signal_set signals;
+  net::signal_set reload_signals;  // SIGHUP, with options.tls; on its own strand
   net::steady_timer drain_timer;
   std::chrono::steady_clock::time_point drain_deadline;
   Throttle accept_failures;
   Throttle sheds;
   bool listening = false;  // set by Listen(), before Run() starts the threads
+  std::mutex tls_mu;
+  std::shared_ptr<ssl::context> tls_context;  // guarded by tls_mu; replaced whole by ReloadTls
 
   Impl(ServerOptions opts, Application app, int threads)
       : options(std::move(opts)),
         ioc(threads),
-        acceptor(net::make_strand(ioc)),
-        accept_timer(acceptor.get_executor()),
+        plain(ioc, false),
         signals(ioc, SIGINT, SIGTERM),
+        reload_signals(net::make_strand(ioc)),
         drain_timer(ioc) {
     shared.app = std::move(app);
     shared.limits = options.limits;
     shared.budget.set_total(static_cast<int64_t>(options.body_budget_bytes));
+    if (options.tls) secure = std::make_unique<Listener>(ioc, true);
   }
 
-  void Accept() {
-    if (!acceptor.is_open()) return;
-    acceptor.async_accept(net::make_strand(ioc), [this](error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-      if (ec) return OnAcceptError(ec);
+  std::shared_ptr<ssl::context> TlsContext() {
+    std::scoped_lock lock(tls_mu);
+    return tls_context;
+  }
+
+  void Accept(Listener& l) {
+    if (!l.acceptor.is_open()) return;
+    l.acceptor.async_accept(net::make_strand(ioc), [this, &l](error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
+      if (ec) return OnAcceptError(l, ec);
       error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       if (shared.registry.active() >= options.max_connections) {
         // At the cap: make room by closing a connection that has not earned its place, or
         // turn the new one away when every connection is busy.
-        std::shared_ptr<Session> victim = shared.registry.Pick();
+        std::shared_ptr<SessionBase> victim = shared.registry.Pick();
         LogShed(victim != nullptr, "max_connections");
         if (victim) {
           victim->Shed(nullptr);
         } else {
           socket.close(ignored);
-          return Accept();
+          return Accept(l);
         }
       }
-      std::make_shared<Session>(std::move(socket), shared)->Start();
-      Accept();
+      if (l.tls) {
+        std::make_shared<Session<TlsStream>>(std::move(socket), shared, TlsContext())->Start();
+      } else {
+        std::make_shared<Session<PlainStream>>(std::move(socket), shared, nullptr)->Start();
+      }
+      Accept(l);
     });
   }
 
-  void OnAcceptError(error_code ec) {
+  void OnAcceptError(Listener& l, error_code ec) {
     int64_t skipped = 0;
     if (accept_failures.Allow(skipped)) {
       log::Line(log::Level::kWarn, "accept failed")
@@ -598,22 +739,23 @@ struct Server::Impl {
           .Int("failures_not_logged", skipped)
           .Write();
     }
-    if (ec == net::error::connection_aborted) return Accept();  // that client gave up; next
+    if (ec == net::error::connection_aborted) return Accept(l);  // that client gave up; next
     const bool out_of_descriptors = ec == net::error::no_descriptors || ec.value() == ENFILE ||
                                     ec == net::error::no_buffer_space ||
                                     ec == net::error::no_memory;
     if (out_of_descriptors) {
       // Free a descriptor by shedding a connection, and try again once it is closed.
-      if (std::shared_ptr<Session> victim = shared.registry.Pick()) {
+      if (std::shared_ptr<SessionBase> victim = shared.registry.Pick()) {
         LogShed(true, "descriptors");
-        victim->Shed([this] { net::post(acceptor.get_executor(), [this] { Accept(); }); });
+        victim->Shed(
+            [this, &l] { net::post(l.acceptor.get_executor(), [this, &l] { Accept(l); }); });
         return;
       }
     }
     // Nothing to free: retrying at once would spin (the pending connection stays queued).
-    accept_timer.expires_after(kAcceptBackoff);
-    accept_timer.async_wait([this](error_code wait_ec) {
-      if (!wait_ec) Accept();
+    l.timer.expires_after(kAcceptBackoff);
+    l.timer.async_wait([this, &l](error_code wait_ec) {
+      if (!wait_ec) Accept(l);
     });
   }
 
@@ -630,13 +772,46 @@ struct Server::Impl {
         .Write();
   }
 
+  void WaitForReload() {
+    reload_signals.async_wait([this](error_code ec, int) {
+      if (ec) return;
+      if (Status s = Reload(); !s) {
+        log::Line(log::Level::kError, "TLS certificate not reloaded; the old one stays in use")
+            .Str("error", s.error().message)
+            .Write();
+      } else {
+        log::Line(log::Level::kInfo, "TLS certificate reloaded")
+            .Str("cert_file", options.tls->cert_file)
+            .Write();
+      }
+      WaitForReload();
+    });
+  }
+
+  Status Reload() {
+    Result<std::shared_ptr<ssl::context>> loaded = LoadTlsContext(*options.tls);
+    if (!loaded) return loaded.error();
+    std::scoped_lock lock(tls_mu);
+    tls_context = std::move(*loaded);
+    return Ok{};
+  }
+
+  void CloseListener(Listener& l) {
+    net::post(l.acceptor.get_executor(), [&l] {
+      error_code ignored;
+      l.acceptor.close(ignored);
+      l.timer.cancel();
+    });
+  }
+
   void BeginDrain() {
     if (shared.draining.exchange(true)) return;
     log::Info("draining");
-    net::post(acceptor.get_executor(), [this] {
+    CloseListener(plain);
+    if (secure) CloseListener(*secure);
+    net::post(reload_signals.get_executor(), [this] {
       error_code ignored;
-      acceptor.close(ignored);
-      accept_timer.cancel();
+      reload_signals.cancel(ignored);
     });
     drain_deadline = std::chrono::steady_clock::now() + options.drain_timeout;
     WaitForDrain();
@@ -675,6 +850,30 @@ uint64_t RaiseDescriptorLimit() {
   return limit.rlim_cur == RLIM_INFINITY ? uint64_t{1} << 20 : limit.rlim_cur;
 }
 
+Status Bind(Listener& l, const std::string& host, uint16_t port, std::string_view key) {
+  error_code ec;
+  const net::ip::address address = net::ip::make_address(host, ec);
+  if (ec) return InvalidParameter(key, "\"" + host + "\" is not an IP address.");
+  const tcp::endpoint endpoint(address, port);
+  l.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) l.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) l.acceptor.bind(endpoint, ec);
+  if (ec) {
+    return Error(ErrorCode::kServiceUnavailable,
+                 "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  }
+  return Ok{};
+}
+
+std::string BoundAddress(const Listener& l) {
+  error_code ec;
+  const tcp::endpoint ep = l.acceptor.local_endpoint(ec);
+  if (ec) return {};
+  const std::string host =
+      ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  return host + ":" + std::to_string(ep.port());
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Application app) {
@@ -699,20 +898,20 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Applicatio
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   options.threads = threads;
   auto impl = std::make_unique<Impl>(std::move(options), std::move(app), threads);
-  error_code ec;
-  const net::ip::address address = net::ip::make_address(impl->options.host, ec);
-  if (ec) {
-    return InvalidParameter("listen", "\"" + impl->options.host + "\" is not an IP address.");
+  if (impl->options.tls) {
+    Result<std::shared_ptr<ssl::context>> context = LoadTlsContext(*impl->options.tls);
+    if (!context) return context.error();
+    impl->tls_context = std::move(*context);
   }
-  const tcp::endpoint endpoint(address, impl->options.port);
-  tcp::acceptor& acceptor = impl->acceptor;
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (ec) {
-    return Error(ErrorCode::kServiceUnavailable, "cannot listen on " + impl->options.host + ":" +
-                                                     std::to_string(impl->options.port) + ": " +
-                                                     ec.message());
+  if (Status s = Bind(impl->plain, impl->options.host, impl->options.port, "listen"); !s) {
+    return s.error();
+  }
+  if (impl->secure) {
+    if (Status s =
+            Bind(*impl->secure, impl->options.tls->host, impl->options.tls->port, "listen_tls");
+        !s) {
+      return s.error();
+    }
   }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -720,10 +919,17 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Applicatio
 Status Server::Listen() {
   if (impl_->listening) return Ok{};
   error_code ec;
-  impl_->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  impl_->plain.acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     return Error(ErrorCode::kServiceUnavailable,
                  "cannot listen on " + address() + ": " + ec.message());
+  }
+  if (impl_->secure) {
+    impl_->secure->acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error(ErrorCode::kServiceUnavailable,
+                   "cannot listen on " + tls_address() + ": " + ec.message());
+    }
   }
   impl_->listening = true;
   return Ok{};
@@ -731,13 +937,15 @@ Status Server::Listen() {
 
 size_t Server::max_connections() const { return impl_->options.max_connections; }
 
-std::string Server::address() const {
-  error_code ec;
-  const tcp::endpoint ep = impl_->acceptor.local_endpoint(ec);
-  if (ec) return {};
-  const std::string host =
-      ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-  return host + ":" + std::to_string(ep.port());
+std::string Server::address() const { return BoundAddress(impl_->plain); }
+
+std::string Server::tls_address() const {
+  return impl_->secure ? BoundAddress(*impl_->secure) : std::string();
+}
+
+Status Server::ReloadTls() {
+  if (!impl_->options.tls) return InvalidParameter("tls", "this server does not serve HTTPS.");
+  return impl_->Reload();
 }
 
 void Server::Run() {
@@ -749,7 +957,13 @@ void Server::Run() {
   impl.signals.async_wait([&impl](error_code ec, int) {
     if (!ec) impl.BeginDrain();
   });
-  impl.Accept();
+  impl.Accept(impl.plain);
+  if (impl.secure) {
+    impl.Accept(*impl.secure);
+    error_code ec;
+    impl.reload_signals.add(SIGHUP, ec);
+    if (!ec) impl.WaitForReload();
+  }
   std::vector<std::thread> workers;
   for (int i = 1; i < impl.options.threads; ++i) {
     workers.emplace_back([&impl] { impl.ioc.run(); });

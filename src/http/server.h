@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/result.h"
@@ -15,9 +16,24 @@ namespace certplan::http {
 inline constexpr std::chrono::milliseconds kAcceptBackoff{50};
 
 struct Limits {
-  size_t header_bytes = 16 * 1024;  // request line + headers; a PEM CSR in the query fits
+  // Request line + headers. The SDKs put a PEM CSR, or an uploaded certificate and its key,
+  // in the query: 64 KiB fits them.
+  size_t header_bytes = 64 * 1024;
   size_t body_bytes = 1024 * 1024;
   std::chrono::seconds read_timeout{30};  // for a whole request, and for an idle keep-alive
+  // For the TLS handshake of a new HTTPS connection (until then it has completed no request,
+  // so it may be shed at the cap).
+  std::chrono::seconds handshake_timeout{10};
+};
+
+// An HTTPS listener: TLS 1.2 and 1.3 only, ECDHE with AEAD ciphers for 1.2, no renegotiation,
+// no compression. The certificate chain and key are PEM files, read at Create() and again by
+// ReloadTls() (SIGHUP).
+struct TlsOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8443;   // 0: any free port
+  std::string cert_file;  // the server's certificate, then its issuing chain
+  std::string key_file;   // its private key (PEM); should be readable by the owner only
 };
 
 struct ServerOptions {
@@ -36,6 +52,8 @@ struct ServerOptions {
   // with 503 ServiceUnavailable and the connection closed; bodies are never allocated ahead
   // of the bytes that arrive. Must be at least limits.body_bytes.
   size_t body_budget_bytes = 64 * 1024 * 1024;
+  // Also serve HTTPS. Both listeners share the threads, limits, cap and body budget.
+  std::optional<TlsOptions> tls;
 };
 
 // What the server needs from the application: answer one complete request (synchronously,
@@ -46,10 +64,10 @@ struct Application {
   std::function<rpc::Response(const Error&)> refuse;
 };
 
-// HTTP/1.1 on Asio (Beast's advanced-server model): a strand per connection, keep-alive,
-// header/body limits and timeouts; a malformed, oversized or slow request gets a clean 4xx with
-// the error envelope and the connection is closed. Run() serves until SIGTERM/SIGINT or Stop(),
-// then drains in-flight requests (bounded by drain_timeout).
+// HTTP/1.1 (and HTTPS, see TlsOptions) on Asio (Beast's advanced-server model): a strand per
+// connection, keep-alive, header/body limits and timeouts; a malformed, oversized or slow request
+// gets a clean 4xx with the error envelope and the connection is closed. Run() serves until
+// SIGTERM/SIGINT or Stop(), then drains in-flight requests (bounded by drain_timeout).
 //
 // Framing is strict (RFC 9112 §2.2, §5.2, §6): bare CR or LF, obs-fold, a Transfer-Encoding
 // other than exactly "chunked", Transfer-Encoding with Content-Length or in HTTP/1.0, more than
@@ -66,7 +84,8 @@ class Server {
   // raises the process's soft RLIMIT_NOFILE to its hard limit where allowed, and lowers
   // max_connections to leave descriptors for the store, the log and DNS: at most the soft limit
   // minus max(64, limit / 8). kInvalidParameter for a host that is not an IP address or a
-  // body_budget_bytes below limits.body_bytes; kServiceUnavailable if it cannot bind.
+  // body_budget_bytes below limits.body_bytes, or TLS files that cannot be loaded (or whose key
+  // does not match the certificate); kServiceUnavailable if it cannot bind.
   static Result<std::unique_ptr<Server>> Create(ServerOptions options, Application app);
   ~Server();
 
@@ -80,6 +99,14 @@ class Server {
 
   // The bound address, e.g. "127.0.0.1:8080" (the real port when 0 was asked).
   std::string address() const;
+  // The bound HTTPS address; empty without TLS.
+  std::string tls_address() const;
+
+  // Reads options.tls's certificate and key files again; new connections use them, open ones
+  // keep the certificate they were made with. On failure the old certificate stays in use and
+  // the error is returned. Thread-safe; Run() calls it on SIGHUP (when TLS is on) and logs the
+  // outcome.
+  Status ReloadTls();
   // Blocks on the calling thread plus threads-1 others until stopped and drained.
   void Run();
   // Thread-safe; starts the drain.

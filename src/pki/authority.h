@@ -40,6 +40,8 @@ struct IssueRequest {
   std::string organization;          // CompanyName for OV products (O = OrganizationFor it)
   int64_t not_before = 0;
   int64_t not_after = 0;
+  // iPAddress SANs after the domains (the server's own HTTPS certificate; orders carry none).
+  std::vector<std::string> ip_addresses;
 };
 
 struct IssuedCertificate {

@@ -84,7 +84,7 @@ Status CreateHierarchy(const std::string& dir, int64_t now) {
   const std::string issuing_public = PublicKeyDer(issuing_key->get());
   CertificateSpec root{
       "certplan Root CA", "certplan",       {},   root_public, nullptr, root_signer->get(),
-      now - 3600,         now + 20 * kYear, true, -1};
+      now - 3600,         now + 20 * kYear, true, -1,          {}};
   Result<X509Ptr> root_cert = BuildCertificate(root);
   if (!root_cert) return root_cert.error();
   CertificateSpec issuing{"certplan Issuing CA",
@@ -96,7 +96,8 @@ Status CreateHierarchy(const std::string& dir, int64_t now) {
                           now - 3600,
                           now + 10 * kYear,
                           true,
-                          0};
+                          0,
+                          {}};
   Result<X509Ptr> issuing_cert = BuildCertificate(issuing);
   if (!issuing_cert) return issuing_cert.error();
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -178,7 +179,7 @@ std::optional<std::string> SubjectPublicKey(const IssueRequest& request) {
 Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) const {
   ERR_clear_error();
   std::optional<std::string> subject_key = SubjectPublicKey(request);
-  if (!subject_key || request.domains.empty()) {
+  if (!subject_key || (request.domains.empty() && request.ip_addresses.empty())) {
     return InternalError("the order carries no usable public key");
   }
   CertificateSpec leaf{CommonNameFor(request.domains),
@@ -190,7 +191,8 @@ Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) const {
                        request.not_before,
                        request.not_after,
                        false,
-                       -1};
+                       -1,
+                       request.ip_addresses};
   Result<X509Ptr> cert = BuildCertificate(leaf);
   if (!cert) return cert.error();
   return IssuedCertificate{CertificatePem(cert->get()), issuing_pem_, SerialHex(cert->get()),

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include "pki/public_key.h"
 #include "pki/random.h"
@@ -97,6 +98,17 @@ bool SetLeafExtensions(X509* cert, const CertificateSpec& spec) {
       return false;
     }
     GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+    sk_GENERAL_NAME_push(sans.get(), gn);
+  }
+  for (const std::string& ip : spec.ip_addresses) {
+    GENERAL_NAME* gn = GENERAL_NAME_new();
+    ASN1_OCTET_STRING* octets = a2i_IPADDRESS(ip.c_str());
+    if (!gn || !octets) {
+      GENERAL_NAME_free(gn);
+      ASN1_OCTET_STRING_free(octets);
+      return false;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_IPADD, octets);
     sk_GENERAL_NAME_push(sans.get(), gn);
   }
   // RFC 5280 §4.2.1.6: with an empty subject the SAN is the only name, and critical.

@@ -21,7 +21,8 @@ struct CertificateSpec {
   int64_t not_before = 0;
   int64_t not_after = 0;
   bool is_ca = false;
-  int path_length = -1;  // CA only; -1: unlimited
+  int path_length = -1;                   // CA only; -1: unlimited
+  std::vector<std::string> ip_addresses;  // subjectAltName iPAddress (leaf), after dns_names
 };
 
 // Builds and signs an X.509 v3 certificate with a random positive 128-bit serial, SKI, AKI

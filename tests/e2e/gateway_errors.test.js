@@ -125,8 +125,13 @@ test('oversized body: 413 with the error envelope', async () => {
 });
 
 test('oversized headers: 431 with the error envelope', async () => {
-  const r = await rawExchange(server, [`GET /?x=${'a'.repeat(20 * 1024)} HTTP/1.1\r\nHost: h\r\n\r\n`]);
+  const r = await rawExchange(server, [`GET /?x=${'a'.repeat(65 * 1024)} HTTP/1.1\r\nHost: h\r\n\r\n`]);
   assertEnvelope(r, 431, 'RequestHeaderFieldsTooLarge');
+});
+
+test('a 60 KiB query fits the 64 KiB header budget (an upload puts Cert and Key there)', async () => {
+  const r = await rawExchange(server, [`GET /?x=${'a'.repeat(60 * 1024)} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`]);
+  assertEnvelope(r, 400, 'MissingParameter');
 });
 
 test('malformed HTTP: 400 BadRequest', async () => {

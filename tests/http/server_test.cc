@@ -25,7 +25,12 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
+#include "pki/builtin_ca.h"
+#include "pki/server_certificate.h"
 #include "rpc/errors.h"
 #include "rpc/render.h"
 #include "testing/temp_dir.h"
@@ -73,6 +78,10 @@ class RunningServer {
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 2;
+    if (options.tls) {
+      options.tls->host = "127.0.0.1";
+      options.tls->port = 0;
+    }
     Result<std::unique_ptr<Server>> created = Server::Create(options, TrivialApp(counters));
     EXPECT_TRUE(created) << (created ? "" : created.error().message);
     if (!created) return;
@@ -80,6 +89,10 @@ class RunningServer {
     EXPECT_TRUE(server_->Listen());  // accepting before the test connects
     const std::string address = server_->address();
     port_ = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+    if (options.tls) {
+      const std::string tls_address = server_->tls_address();
+      tls_port_ = static_cast<uint16_t>(std::stoi(tls_address.substr(tls_address.rfind(':') + 1)));
+    }
     thread_ = std::thread([this] { server_->Run(); });
   }
   ~RunningServer() {
@@ -88,6 +101,7 @@ class RunningServer {
     thread_.join();
   }
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }
   Server& server() { return *server_; }
   Counters counters;
 
@@ -95,6 +109,7 @@ class RunningServer {
   std::unique_ptr<Server> server_;
   std::thread thread_;
   uint16_t port_ = 0;
+  uint16_t tls_port_ = 0;
 };
 
 // A client socket; closed on scope exit.
@@ -392,11 +407,24 @@ TEST(HttpFraming, ChunkedAndPipelinedRequestsStillWork) {
 
 TEST(HttpFraming, HeaderTooLargeStillAnswers431) {
   RunningServer server;
+  // The default budget is 64 KiB (issue #11): a 65 KiB request line is over it.
   const Exchange x = Send(
-      server.port(), "GET /?x=" + std::string(20 * 1024, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+      server.port(), "GET /?x=" + std::string(65 * 1024, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_EQ(x.responses.size(), 1u) << x.raw;
   EXPECT_EQ(x.responses[0].status, 431);
+  EXPECT_EQ(WireCode(x.responses[0]), "RequestHeaderFieldsTooLarge");
   EXPECT_TRUE(x.closed);
+  EXPECT_EQ(server.counters.handled.load(), 0);
+}
+
+TEST(HttpFraming, A60KibQueryFitsTheDefaultHeaderBudget) {
+  RunningServer server;
+  EXPECT_EQ(Limits{}.header_bytes, 64u * 1024);
+  const std::string query(60 * 1024, 'q');
+  const Exchange x = Send(server.port(), "GET /up?x=" + query + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(x.responses.size(), 1u) << x.raw.substr(0, 200);
+  EXPECT_EQ(x.responses[0].status, 200);
+  EXPECT_EQ(server.counters.handled.load(), 1);
 }
 
 // ---- The connection cap ----
@@ -728,6 +756,423 @@ TEST(HttpDescriptorExhaustion, WithNothingToShedTheAcceptLoopBacksOff) {
   const int64_t skipped = lines[1].value("failures_not_logged", int64_t{-1});
   EXPECT_GE(skipped, 1);
   EXPECT_LE(skipped, 1000 / kAcceptBackoff.count() * 3);
+}
+
+// ---- HTTPS (issue #11): the same sessions over TLS ----
+
+// A built-in CA in a temporary directory and server certificates from it, as `serve` makes
+// them (pki::EnsureServerCertificate).
+class TestPki {
+ public:
+  TestPki() {
+    Result<std::unique_ptr<pki::BuiltinCa>> ca = pki::BuiltinCa::Open({dir_.File("ca")}, Now());
+    EXPECT_TRUE(ca) << (ca ? "" : ca.error().message);
+    if (ca) ca_ = std::move(*ca);
+  }
+  static int64_t Now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  // A certificate for 127.0.0.1 and `name` in its own directory.
+  pki::ServerCertificateFiles Issue(const std::string& name) {
+    Result<pki::ServerCertificateFiles> files = pki::EnsureServerCertificate(
+        *ca_, dir_.File(name), pki::ServerCertificateNames("127.0.0.1", {name}), Now());
+    EXPECT_TRUE(files) << (files ? "" : files.error().message);
+    return files ? *files : pki::ServerCertificateFiles{};
+  }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  testing::TempDir dir_;
+  std::unique_ptr<pki::BuiltinCa> ca_;
+};
+
+ServerOptions WithTls(const pki::ServerCertificateFiles& files, ServerOptions options = {}) {
+  options.tls = TlsOptions{"127.0.0.1", 0, files.cert_file, files.key_file};
+  return options;
+}
+
+int ConnectLoopback(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval timeout{static_cast<time_t>(kDeadline.count()), 0};  // no read blocks forever
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+// A blocking OpenSSL client verifying the server against `ca_file` (and 127.0.0.1); versions
+// outside [min_version, max_version] are not offered.
+class TlsConn {
+ public:
+  TlsConn(uint16_t port, const std::string& ca_file, int min_version = TLS1_2_VERSION,
+          int max_version = TLS1_3_VERSION) {
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    // Level 0, so the client itself is willing to offer TLS 1.0/1.1: the server must refuse.
+    SSL_CTX_set_security_level(ctx_, 0);
+    SSL_CTX_set_cipher_list(ctx_, "DEFAULT:@SECLEVEL=0");
+    SSL_CTX_set_min_proto_version(ctx_, min_version);
+    SSL_CTX_set_max_proto_version(ctx_, max_version);
+    SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr);
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    fd_ = ConnectLoopback(port);
+    if (fd_ < 0) return;
+    ssl_ = SSL_new(ctx_);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), "127.0.0.1");
+    SSL_set_fd(ssl_, fd_);
+    ERR_clear_error();
+    connected_ = SSL_connect(ssl_) == 1;
+    if (!connected_) error_ = ERR_GET_REASON(ERR_peek_last_error());
+  }
+  ~TlsConn() {
+    if (ssl_) SSL_free(ssl_);
+    if (fd_ >= 0) ::close(fd_);
+    SSL_CTX_free(ctx_);
+  }
+  TlsConn(const TlsConn&) = delete;
+  TlsConn& operator=(const TlsConn&) = delete;
+
+  bool connected() const { return connected_; }
+  int error_reason() const { return error_; }  // of a failed handshake
+  std::string version() const { return connected_ ? SSL_get_version(ssl_) : ""; }
+  // The serial number of the certificate the server presented (hex).
+  std::string PeerSerial() const {
+    X509* cert = SSL_get1_peer_certificate(ssl_);
+    if (!cert) return "";
+    BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+    char* hex = BN_bn2hex(bn);
+    std::string out = hex;
+    OPENSSL_free(hex);
+    BN_free(bn);
+    X509_free(cert);
+    return out;
+  }
+
+  bool Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads until `count` complete responses arrived, the connection ends or the deadline.
+  std::string ReadResponses(size_t count) {
+    std::string out;
+    while (Conn::CountComplete(out) < count) {
+      char buf[4096];
+      const int n = SSL_read(ssl_, buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+  // Everything until the server closes; `closed` is false when the read timed out instead.
+  std::string ReadToClose(bool& closed) {
+    std::string out;
+    closed = false;
+    for (;;) {
+      char buf[4096];
+      const int n = SSL_read(ssl_, buf, sizeof buf);
+      if (n > 0) {
+        out.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      const int e = SSL_get_error(ssl_, n);
+      closed = e == SSL_ERROR_ZERO_RETURN ||
+               (e == SSL_ERROR_SYSCALL && errno != EAGAIN && errno != EWOULDBLOCK) ||
+               e == SSL_ERROR_SSL;
+      return out;
+    }
+  }
+
+  // Asks for a renegotiation (TLS 1.2); returns SSL_do_handshake's result and the error reason.
+  int Renegotiate(int& reason) {
+    ERR_clear_error();
+    if (SSL_renegotiate(ssl_) != 1) {
+      reason = ERR_GET_REASON(ERR_peek_last_error());
+      return 0;
+    }
+    const int r = SSL_do_handshake(ssl_);
+    reason = ERR_GET_REASON(ERR_peek_last_error());
+    return r;
+  }
+
+ private:
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool connected_ = false;
+  int error_ = 0;
+};
+
+// One exchange over TLS: sends `bytes` and reads until the server closes.
+Exchange SendTls(uint16_t port, const std::string& ca_file, std::string_view bytes) {
+  TlsConn c(port, ca_file);
+  Exchange x;
+  if (!c.connected() || !c.Send(bytes)) return x;
+  x.raw = c.ReadToClose(x.closed);
+  x.responses = ParseResponses(x.raw);
+  return x;
+}
+
+TEST(HttpsTls, Tls13And12AreServedWithTheCertificateClientsVerify) {
+  TestPki pki;
+  const pki::ServerCertificateFiles files = pki.Issue("a.test");
+  RunningServer server(WithTls(files));
+  ASSERT_NE(server.tls_port(), 0);
+  ASSERT_NE(server.tls_port(), server.port());
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    TlsConn c(server.tls_port(), files.ca_file, TLS1_2_VERSION, version);
+    ASSERT_TRUE(c.connected()) << ERR_reason_error_string(
+        static_cast<unsigned long>(c.error_reason()));
+    EXPECT_EQ(c.version(), version == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2");
+    ASSERT_TRUE(c.Send(Get("/over-tls")));
+    const std::vector<Parsed> r = ParseResponses(c.ReadResponses(1));
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, 200);
+    EXPECT_EQ(r[0].body, "GET /over-tls body=");
+  }
+  // Plain HTTP keeps answering on its own port.
+  Conn plain(server.port());
+  ASSERT_TRUE(plain.Send(Get("/plain")));
+  EXPECT_EQ(ParseResponses(plain.ReadResponses(1)).size(), 1u);
+}
+
+TEST(HttpsTls, Tls11AndOlderAreRefused) {
+  TestPki pki;
+  const pki::ServerCertificateFiles files = pki.Issue("a.test");
+  RunningServer server(WithTls(files));
+  for (int version : {TLS1_1_VERSION, TLS1_VERSION}) {
+    TlsConn c(server.tls_port(), files.ca_file, version, version);
+    EXPECT_FALSE(c.connected());
+    EXPECT_EQ(c.error_reason(), SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)
+        << ERR_reason_error_string(static_cast<unsigned long>(c.error_reason()));
+  }
+  EXPECT_EQ(server.counters.handled.load(), 0);
+}
+
+TEST(HttpsTls, RenegotiationIsRefused) {
+  TestPki pki;
+  const pki::ServerCertificateFiles files = pki.Issue("a.test");
+  RunningServer server(WithTls(files));
+  TlsConn c(server.tls_port(), files.ca_file, TLS1_2_VERSION, TLS1_2_VERSION);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Send(Get("/before")));
+  ASSERT_EQ(ParseResponses(c.ReadResponses(1)).size(), 1u);
+  int reason = 0;
+  EXPECT_NE(c.Renegotiate(reason), 1);
+  EXPECT_EQ(reason, SSL_R_NO_RENEGOTIATION)
+      << ERR_reason_error_string(static_cast<unsigned long>(reason));
+  EXPECT_EQ(server.counters.handled.load(), 1);
+}
+
+TEST(HttpsTls, SmugglingIsRefusedOverTls) {
+  TestPki pki;
+  const pki::ServerCertificateFiles files = pki.Issue("a.test");
+  RunningServer server(WithTls(files));
+  for (const std::string& bytes :
+       {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+        "0\r\n\r\n" +
+            std::string(kSmuggled),
+        "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n" + std::string(kSmuggled),
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 40\r\n\r\nhello" +
+            std::string(kSmuggled),
+        std::string("GET / HTTP/1.1\nHost: x\r\n\r\n")}) {
+    const Exchange x = SendTls(server.tls_port(), files.ca_file, bytes);
+    ASSERT_EQ(x.responses.size(), 1u) << x.raw;
+    EXPECT_EQ(x.responses[0].status, 400) << x.raw;
+    EXPECT_EQ(WireCode(x.responses[0]), "BadRequest") << x.raw;
+    EXPECT_TRUE(x.closed);
+  }
+  EXPECT_EQ(server.counters.handled.load(), 0);
+}
+
+TEST(HttpsTls, LimitsApplyOverTls) {
+  TestPki pki;
+  const pki::ServerCertificateFiles files = pki.Issue("a.test");
+  ServerOptions options;
+  options.limits.body_bytes = 4096;
+  options.body_budget_bytes = 4096;
+  options.limits.read_timeout = std::chrono::seconds(1);
+  RunningServer server(WithTls(files, options));
+  // The request line + headers: 60 KiB fits, 65 KiB gets 431.
+  {
+    TlsConn c(server.tls_port(), files.ca_file);
+    ASSERT_TRUE(c.Send("GET /q?x=" + std::string(60 * 1024, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const std::vector<Parsed> r = ParseResponses(c.ReadResponses(1));
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].status, 200);
+  }
+  Exchange x = SendTls(server.tls_port(), files.ca_file,
+                       "GET /?x=" + std::string(65 * 1024, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(x.responses.size(), 1u) << x.raw.substr(0, 200);
+  EXPECT_EQ(x.responses[0].status, 431);
+  EXPECT_EQ(WireCode(x.responses[0]), "RequestHeaderFieldsTooLarge");
+  // The body limit.
+  x = SendTls(
+      server.tls_port(), files.ca_file,
+      "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'b'));
+  ASSERT_EQ(x.responses.size(), 1u) << x.raw;
+  EXPECT_EQ(x.responses[0].status, 413);
+  // A request that stalls mid-header gets 408 after the read timeout.
+  TlsConn slow(server.tls_port(), files.ca_file);
+  ASSERT_TRUE(slow.Send("GET / HTTP/1.1\r\nHost"));
+  bool closed = false;
+  const std::vector<Parsed> timed_out = ParseResponses(slow.ReadToClose(closed));
+  ASSERT_EQ(timed_out.size(), 1u);
+  EXPECT_EQ(timed_out[0].status, 408);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(server.counters.handled.load(), 1);
+}
+
+TEST(HttpsTls, AStalledHandshakeIsClosedAtItsDeadline) {
+  TestPki pki;
+  const pki::ServerCertificateFiles files = pki.Issue("a.test");
+  ServerOptions options;
+  options.limits.handshake_timeout = std::chrono::seconds(1);
+  RunningServer server(WithTls(files, options));
+  Conn stalled(server.tls_port());  // TCP only: never sends a ClientHello
+  ASSERT_TRUE(stalled.connected());
+  const auto start = Clock::now();
+  EXPECT_TRUE(stalled.ClosedByServer(kDeadline));
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+  // Half a ClientHello is no better.
+  Conn partial(server.tls_port());
+  ASSERT_TRUE(partial.Send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
+  EXPECT_TRUE(partial.ClosedByServer(kDeadline));
+}
+
+TEST(HttpsTls, AStalledHandshakeIsShedAtTheCapSharedWithHttp) {
+  TestPki pki;
+  const pki::ServerCertificateFiles files = pki.Issue("a.test");
+  ServerOptions options;
+  options.max_connections = 2;
+  options.limits.handshake_timeout = std::chrono::seconds(60);  // shedding, not the deadline
+  RunningServer server(WithTls(files, options));
+  Conn stalled(server.tls_port());  // TCP only: never sends a ClientHello
+  ASSERT_TRUE(stalled.connected());
+  // One listener accepts in order: once `served` is answered, `stalled` is registered.
+  TlsConn served(server.tls_port(), files.ca_file);
+  ASSERT_TRUE(served.connected());
+  ASSERT_TRUE(served.Send(Get("/served")));
+  ASSERT_EQ(ParseResponses(served.ReadResponses(1)).size(), 1u);
+  // Plain HTTP and HTTPS share one cap: the HTTP request gets in by shedding the handshake
+  // that never completed, not the TLS connection that completed a request.
+  Conn plain(server.port());
+  ASSERT_TRUE(plain.Send(Get("/plain")));
+  ASSERT_EQ(ParseResponses(plain.ReadResponses(1)).size(), 1u);
+  EXPECT_TRUE(stalled.ClosedByServer(kDeadline));
+  ASSERT_TRUE(served.Send(Get("/again")));
+  const std::vector<Parsed> again = ParseResponses(served.ReadResponses(1));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].body, "GET /again body=");
+}
+
+TEST(HttpsTls, ReloadSwapsTheCertificateForNewConnectionsOnly) {
+  TestPki pki;
+  const pki::ServerCertificateFiles first = pki.Issue("first.test");
+  const pki::ServerCertificateFiles second = pki.Issue("second.test");
+  // The server reads fixed paths; the test replaces their contents.
+  const std::string cert = pki.dir() + "/live.crt", key = pki.dir() + "/live.key";
+  std::filesystem::copy_file(first.cert_file, cert);
+  std::filesystem::copy_file(first.key_file, key);
+  pki::ServerCertificateFiles live = first;
+  live.cert_file = cert, live.key_file = key;
+  RunningServer server(WithTls(live));
+
+  TlsConn kept(server.tls_port(), first.ca_file);
+  ASSERT_TRUE(kept.connected());
+  const std::string first_serial = kept.PeerSerial();
+  ASSERT_TRUE(kept.Send(Get("/one")));
+  ASSERT_EQ(ParseResponses(kept.ReadResponses(1)).size(), 1u);
+
+  // A failed reload (the new certificate with the old key) keeps the old certificate.
+  std::filesystem::copy_file(second.cert_file, cert,
+                             std::filesystem::copy_options::overwrite_existing);
+  const Status failed = server.server().ReloadTls();
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kInvalidParameter);
+  {
+    TlsConn c(server.tls_port(), first.ca_file);
+    ASSERT_TRUE(c.connected());
+    EXPECT_EQ(c.PeerSerial(), first_serial);
+  }
+
+  // With the matching key, SIGHUP reloads: a new connection sees the new certificate. (Run()
+  // registered SIGHUP before serving the request above.)
+  std::filesystem::copy_file(second.key_file, key,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(::raise(SIGHUP), 0);
+  std::string seen;
+  const auto deadline = Clock::now() + kDeadline;
+  while (Clock::now() < deadline) {
+    TlsConn c(server.tls_port(), first.ca_file);
+    ASSERT_TRUE(c.connected());
+    seen = c.PeerSerial();
+    if (seen != first_serial) break;
+    std::this_thread::yield();
+  }
+  EXPECT_NE(seen, first_serial);
+  // The keep-alive connection made before still works, with its certificate.
+  ASSERT_TRUE(kept.Send(Get("/two")));
+  const std::vector<Parsed> r = ParseResponses(kept.ReadResponses(1));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].body, "GET /two body=");
+  EXPECT_EQ(kept.PeerSerial(), first_serial);
+}
+
+TEST(HttpsTls, CreateRefusesTlsFilesThatCannotWork) {
+  TestPki pki;
+  const pki::ServerCertificateFiles a = pki.Issue("a.test");
+  const pki::ServerCertificateFiles b = pki.Issue("b.test");
+  Counters counters;
+  for (auto [cert, key] :
+       {std::pair{a.cert_file, b.key_file}, std::pair{pki.dir() + "/missing.crt", a.key_file},
+        std::pair{a.cert_file, pki.dir() + "/missing.key"}, std::pair{a.ca_file, a.ca_file}}) {
+    ServerOptions options;
+    options.port = 0;
+    options.tls = TlsOptions{"127.0.0.1", 0, cert, key};
+    Result<std::unique_ptr<Server>> created = Server::Create(options, TrivialApp(counters));
+    ASSERT_FALSE(created) << cert << " " << key;
+    EXPECT_EQ(created.error().code, ErrorCode::kInvalidParameter);
+  }
+}
+
+TEST(HttpsTls, ServerCertificateIsReusedAndReissuedWhenNamesChange) {
+  TestPki pki;
+  const pki::ServerCertificateFiles a = pki.Issue("a.test");
+  EXPECT_TRUE(a.issued);
+  struct stat st {};
+  ASSERT_EQ(::stat(a.key_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const pki::ServerCertificateFiles again = pki.Issue("a.test");
+  EXPECT_FALSE(again.issued);
+  // Within 30 days of its expiry (397 days after issue) it is replaced.
+  Result<std::unique_ptr<pki::BuiltinCa>> ca =
+      pki::BuiltinCa::Open({pki.dir() + "/ca"}, TestPki::Now());
+  ASSERT_TRUE(ca);
+  const auto names = pki::ServerCertificateNames("127.0.0.1", {"a.test"});
+  Result<pki::ServerCertificateFiles> early = pki::EnsureServerCertificate(
+      **ca, pki.dir() + "/a.test", names, TestPki::Now() + 360 * 86400);
+  ASSERT_TRUE(early);
+  EXPECT_FALSE(early->issued);
+  Result<pki::ServerCertificateFiles> late = pki::EnsureServerCertificate(
+      **ca, pki.dir() + "/a.test", names, TestPki::Now() + 370 * 86400);
+  ASSERT_TRUE(late);
+  EXPECT_TRUE(late->issued);
+  EXPECT_EQ(pki::ServerCertificateNames("0.0.0.0", {"x.test", "127.0.0.1"}),
+            (std::vector<std::string>{"localhost", "127.0.0.1", "::1", "x.test"}));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 'use strict';
 // Starts the real certplan binary for a test: a fresh data directory, a free loopback port,
-// `serve --dev`; resolves once it logs "listening on HOST:PORT".
+// `serve --dev`; resolves once it logs "listening on HOST:PORT" (and, when HTTPS was asked
+// for — `tls: true`, a --listen-tls argument or listen_tls in the config — also
+// "listening (tls) on HOST:PORT").
 const { spawn, execFile, execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -54,9 +56,11 @@ function storeEnv(dataDir, env = {}) {
   return { ...process.env, ...env, ...(url ? { CERTPLAN_STORE_URL: url } : {}) };
 }
 
-function startServer({ config, dataDir, extraArgs = [], env = {}, dev = true } = {}) {
+function startServer({ config, dataDir, extraArgs = [], env = {}, dev = true, tls = false } = {}) {
   dataDir = dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-e2e-'));
-  const args = ['serve', ...(dev ? ['--dev'] : []), '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...extraArgs];
+  const args = ['serve', ...(dev ? ['--dev'] : []), '--listen', '127.0.0.1:0', '--data-dir', dataDir,
+    ...(tls ? ['--listen-tls', '127.0.0.1:0'] : []), ...extraArgs];
+  const wantTls = tls || extraArgs.includes('--listen-tls') || /^\s*listen_tls\s*=/m.test(config || '');
   if (config) {
     const file = path.join(dataDir, 'test-config.toml');
     fs.writeFileSync(file, config);
@@ -68,7 +72,7 @@ function startServer({ config, dataDir, extraArgs = [], env = {}, dev = true } =
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`certplan did not start within 15 s (${dev ? 'waiting for the demo account and ' : ''}the "listening on" line):\n${stderr}`));
+      reject(new Error(`certplan did not start within 15 s (${dev ? 'waiting for the demo account and ' : ''}the "listening on" line${wantTls ? ' and the "listening (tls) on" line' : ''}):\n${stderr}`));
     }, 15000);
     let started = false;
     child.once('exit', (code) => {
@@ -81,6 +85,11 @@ function startServer({ config, dataDir, extraArgs = [], env = {}, dev = true } =
       if (started) return;
       const m = /listening on ([0-9.]+):(\d+)/.exec(stderr);
       if (!m) return;
+      let tlsLine = null;
+      if (wantTls) {
+        tlsLine = stderr.split('\n').find((l) => l.includes('"listening (tls) on '));
+        if (!tlsLine) return;
+      }
       if (dev && !stdout.includes('\n')) return;
       started = true;
       clearTimeout(timer);
@@ -94,9 +103,18 @@ function startServer({ config, dataDir, extraArgs = [], env = {}, dev = true } =
         }
       }
       const port = Number(m[2]);
+      const extra = {};
+      if (tlsLine) {
+        const line = JSON.parse(tlsLine);
+        const t = /listening \(tls\) on ([0-9.]+):(\d+)/.exec(line.msg);
+        extra.tlsPort = Number(t[2]);
+        extra.tlsEndpoint = `${t[1]}:${t[2]}`;
+        extra.caFile = line.ca_file || null;
+      }
       resolve({
         child, dataDir, demo, port, host: m[1],
         endpoint: `${m[1]}:${port}`,
+        ...extra,
         logs: () => stderr,
         stdout: () => stdout,
         admin: (...a) => admin(dataDir, ...a),
