@@ -2,6 +2,8 @@
 // is moved in memory and the batch is stored in one transaction, where an order that moved
 // meanwhile loses alone. The CA and the domain checks are fakes below their interfaces.
 #include <functional>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -9,6 +11,7 @@
 #include "cas/orders.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/temp_dir.h"
+#include "testing/test_certificate.h"
 
 namespace certplan::cas {
 namespace {
@@ -27,10 +30,20 @@ class StampingCa : public pki::Authority {
     if (!refuse.empty()) {
       return Error(ErrorCode::kInternal, "the CA refused", refuse);
     }
-    return pki::IssuedCertificate{"cert:" + r.domains.front(), "chain", "AB", r.not_before,
-                                  r.not_after};
+    // A real certificate (the repository reads it), its PEM remembered per first name.
+    std::string pem = testing::SelfSignedPem(r.domains.front(), r.not_before, r.not_after);
+    std::scoped_lock lock(issued_mu);
+    issued[r.domains.front()] = pem;
+    return pki::IssuedCertificate{pem, "", "AB", r.not_before, r.not_after};
   }
   const std::string& root_pem() const override { return root_; }
+  std::string IssuedFor(const std::string& name) const {
+    std::scoped_lock lock(issued_mu);
+    auto it = issued.find(name);
+    return it == issued.end() ? std::string() : it->second;
+  }
+  mutable std::mutex issued_mu;
+  mutable std::map<std::string, std::string> issued;  // guarded by issued_mu
   mutable int keys_made = 0;
   std::string refuse;  // non-empty: Issue fails with this detail
   std::string root_ = "root";
@@ -90,7 +103,8 @@ TEST_F(OrdersWorkerTest, AutoModeValidatesAndIssuesInOneStep) {
   for (int64_t id : ids) {
     Result<Order> o = orders.Describe(kAccount, id);
     EXPECT_EQ(o->status, OrderStatus::kCertificate);
-    EXPECT_EQ(o->certificate_pem.rfind("cert:n", 0), 0u);
+    EXPECT_EQ(o->certificate_pem, ca_.IssuedFor(o->domains.front()));
+    EXPECT_FALSE(o->certificate_pem.empty());
     EXPECT_FALSE(o->sealed_private_key.empty());  // certplan made and sealed the key
   }
   EXPECT_EQ(ca_.keys_made, 5);

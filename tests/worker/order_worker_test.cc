@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "store/sqlite/sqlite_store.h"
 #include "testing/temp_dir.h"
+#include "testing/test_certificate.h"
 
 namespace certplan::worker {
 namespace {
@@ -29,10 +31,20 @@ class StampingCa : public pki::Authority {
     return pki::GeneratedKey{"private", "public"};
   }
   Result<pki::IssuedCertificate> Issue(const pki::IssueRequest& r) const override {
-    return pki::IssuedCertificate{"cert:" + r.domains.front(), "chain", "AB", r.not_before,
-                                  r.not_after};
+    // A real certificate (the repository reads it), its PEM remembered per first name.
+    std::string pem = testing::SelfSignedPem(r.domains.front(), r.not_before, r.not_after);
+    std::scoped_lock lock(issued_mu);
+    issued[r.domains.front()] = pem;
+    return pki::IssuedCertificate{pem, "", "AB", r.not_before, r.not_after};
   }
   const std::string& root_pem() const override { return root_; }
+  std::string IssuedFor(const std::string& name) const {
+    std::scoped_lock lock(issued_mu);
+    auto it = issued.find(name);
+    return it == issued.end() ? std::string() : it->second;
+  }
+  mutable std::mutex issued_mu;
+  mutable std::map<std::string, std::string> issued;  // guarded by issued_mu
   std::string root_ = "root";
 };
 
@@ -104,7 +116,7 @@ TEST_F(OrderWorkerTest, WorksWhatIsDueAtStartAndStopFinishesTheRound) {
   ASSERT_TRUE(checker_.WaitFor("bad.example.com"));
   worker.Stop();  // the round in hand is stored before Stop() returns
   EXPECT_EQ(Describe(good).status, cas::OrderStatus::kCertificate);
-  EXPECT_EQ(Describe(good).certificate_pem, "cert:good.example.com");
+  EXPECT_EQ(Describe(good).certificate_pem, ca_.IssuedFor("good.example.com"));
   const cas::Order waiting = Describe(bad);
   EXPECT_EQ(waiting.status, cas::OrderStatus::kDomainVerify);
   EXPECT_EQ(waiting.attempts, 1);
