@@ -1,10 +1,10 @@
 'use strict';
 // certplan's HTTPS endpoint for certd, and certd's client run against it.
-const { execFile } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const path = require('node:path');
 
-// {endpoint: 'HOST:PORT', caFile, close()} of a server started by tests/e2e/lib/server.js: its own
-// TLS listener (`serve --listen-tls`, reported as tlsEndpoint and caFile).
+// {endpoint: 'HOST:PORT', caFile, close()} of a server started by tests/e2e/lib/server.js with
+// `tls: true`: its own TLS listener (`serve --listen-tls`, reported as tlsEndpoint and caFile).
 async function httpsOf(server) {
   if (server.tlsEndpoint) {
     return { endpoint: server.tlsEndpoint.replace(/^https:\/\//, ''), caFile: server.caFile, fallback: false, close: async () => {} };
@@ -13,24 +13,61 @@ async function httpsOf(server) {
   return require('./tls-fallback').terminateTls(server);
 }
 
-// Calls `method(...args)` of certd's AliyunSslClient in a child node that trusts `https.caFile`
-// (NODE_EXTRA_CA_CERTS; TLS verification stays on). Resolves the method's result; rejects with
-// an Error carrying certd/pop-core's code, statusCode, data (the answer) and url.
-function certd(https, key, method, ...args) {
-  const req = { endpoint: https.endpoint, accessKeyId: key.AccessKeyId, accessKeySecret: key.AccessKeySecret, method, args };
-  const env = { ...process.env, NODE_EXTRA_CA_CERTS: https.caFile };
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(__dirname, 'certd-call.mjs'), JSON.stringify(req)],
-      { env, cwd: path.join(__dirname, '..'), timeout: 60000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-        const m = /^CERTD-RESULT (.*)$/m.exec(stdout);
-        if (!m) return reject(new Error(`certd ${method} printed no result (${err ? err.message : 'exit 0'}):\n${stderr}`));
-        const out = JSON.parse(m[1]);
-        if (out.ok) return resolve(out.result);
-        const e = new Error(`certd ${method}: ${out.error.message}`);
-        Object.assign(e, out.error, { message: e.message, stderr });
-        return reject(e);
-      });
+// A child node running certd's AliyunSslClient (lib/certd-call.mjs) that trusts `caFile` through
+// NODE_EXTRA_CA_CERTS (TLS verification stays on). Resolves {call(endpoint, key, method, ...args),
+// close()}; call resolves the method's result or rejects with an Error carrying pop-core's code,
+// data (the answer), url, and the HTTP statusCode.
+function certdSession(caFile) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'certd-call.mjs')], {
+    cwd: path.join(__dirname, '..'),
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  let seq = 0;
+  const pending = new Map();
+  let ready;
+  const readyPromise = new Promise((resolve, reject) => { ready = { resolve, reject }; });
+  const fail = (why) => {
+    const e = new Error(`certd child ${why}:\n${stderr}`);
+    ready.reject(e);
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  child.on('exit', (code, signal) => fail(`exited (${code ?? signal})`));
+  child.on('error', (e) => fail(`failed: ${e.message}`));
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    let nl;
+    while ((nl = stdout.indexOf('\n')) >= 0) {
+      const text = stdout.slice(0, nl);
+      stdout = stdout.slice(nl + 1);
+      if (text === 'CERTD-READY') ready.resolve();
+      if (!text.startsWith('CERTD-RESULT ')) continue;
+      const out = JSON.parse(text.slice('CERTD-RESULT '.length));
+      const p = pending.get(out.id);
+      pending.delete(out.id);
+      if (out.ok) {
+        p.resolve(out.result);
+      } else {
+        const e = new Error(`certd ${p.method}: ${out.error.message}`);
+        p.reject(Object.assign(e, out.error, { message: e.message }));
+      }
+    }
+  });
+  const call = (endpoint, key, method, ...args) => new Promise((resolve, reject) => {
+    const id = ++seq;
+    pending.set(id, { resolve, reject, method });
+    child.stdin.write(`${JSON.stringify({ id, endpoint, accessKeyId: key.AccessKeyId, accessKeySecret: key.AccessKeySecret, method, args })}\n`);
+  });
+  const close = () => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.stdin.end();
+  });
+  return readyPromise.then(() => ({ call, close, logs: () => stderr }));
 }
 
-module.exports = { httpsOf, certd };
+module.exports = { httpsOf, certdSession };
