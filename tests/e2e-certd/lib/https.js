@@ -1,16 +1,17 @@
 'use strict';
 // certplan's HTTPS endpoint for certd, and certd's client run against it.
+const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 
 // {endpoint: 'HOST:PORT', caFile, close()} of a server started by tests/e2e/lib/server.js with
 // `tls: true`: its own TLS listener (`serve --listen-tls`, reported as tlsEndpoint and caFile).
 async function httpsOf(server) {
-  if (server.tlsEndpoint) {
-    return { endpoint: server.tlsEndpoint.replace(/^https:\/\//, ''), caFile: server.caFile, fallback: false, close: async () => {} };
-  }
-  // FALLBACK until certplan's HTTPS listener is merged: remove this line and lib/tls-fallback.js.
-  return require('./tls-fallback').terminateTls(server);
+  // FALLBACK until certplan's HTTPS listener is merged: delete this line and lib/tls-fallback.js.
+  if (!server.tlsEndpoint) return require('./tls-fallback').terminateTls(server);
+  assert.ok(server.tlsEndpoint, 'certplan reported no TLS listener ("listening (tls) on")');
+  assert.ok(server.caFile, 'certplan reported no ca_file for its TLS listener');
+  return { endpoint: server.tlsEndpoint.replace(/^https:\/\//, ''), caFile: server.caFile, fallback: false, close: async () => {} };
 }
 
 // A child node running certd's AliyunSslClient (lib/certd-call.mjs) that trusts `caFile` through
