@@ -64,7 +64,6 @@ async function expectCode(promise, code, status) {
 }
 
 test('certd uploads a certificate over HTTPS, reads it back, lists it and deletes it', async (t) => {
-  t.diagnostic(https.fallback ? 'HTTPS: the test\'s TLS-terminating fallback in front of the HTTP port' : 'HTTPS: certplan\'s own TLS listener');
   const key = await newKey();
   const cert = makeCert('www.certd.example.com');
   const name = 'certd_www_certd_example_com_20261130072900123';  // certd's buildCertName form

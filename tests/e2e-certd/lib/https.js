@@ -7,11 +7,9 @@ const path = require('node:path');
 // {endpoint: 'HOST:PORT', caFile, close()} of a server started by tests/e2e/lib/server.js with
 // `tls: true`: its own TLS listener (`serve --listen-tls`, reported as tlsEndpoint and caFile).
 async function httpsOf(server) {
-  // FALLBACK until certplan's HTTPS listener is merged: delete this line and lib/tls-fallback.js.
-  if (!server.tlsEndpoint) return require('./tls-fallback').terminateTls(server);
   assert.ok(server.tlsEndpoint, 'certplan reported no TLS listener ("listening (tls) on")');
   assert.ok(server.caFile, 'certplan reported no ca_file for its TLS listener');
-  return { endpoint: server.tlsEndpoint.replace(/^https:\/\//, ''), caFile: server.caFile, fallback: false, close: async () => {} };
+  return { endpoint: server.tlsEndpoint.replace(/^https:\/\//, ''), caFile: server.caFile, close: async () => {} };
 }
 
 // A child node running certd's AliyunSslClient (lib/certd-call.mjs) that trusts `caFile` through
