@@ -1,6 +1,7 @@
 #include "api/gateway.h"
 
 #include <exception>
+#include <optional>
 #include <string_view>
 
 #include "api/action_table.h"
@@ -57,8 +58,9 @@ bool IsJson(const rpc::Request& request) {
 
 // Everything between the raw request and the handler's reply; `answer` collects log fields.
 Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
-                       auth::Authenticator& authenticator, iam::Authorizer& authorizer,
-                       Services& services, const Clock& clock, Answer& answer) {
+                       const std::optional<Error>& body_error, auth::Authenticator& authenticator,
+                       iam::Authorizer& authorizer, Services& services, const Clock& clock,
+                       Answer& answer) {
   Result<auth::SignedRequest> claim = auth::ParseSignedRequest(request, params);
   if (!claim) return claim.error();
   answer.access_key_id = claim->access_key_id;
@@ -83,11 +85,21 @@ Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
       *principal,
       iam::RequestContext{action->ram_action, request.peer_ip, request.secure, clock.NowSeconds()});
   if (!allowed) return allowed.error();
+  if (body_error) return *body_error;
   Context ctx{*principal, answer.request_id, clock, services};
   return action->handler(ctx, params);
 }
 
-Result<rpc::Params> DecodeParams(const rpc::Request& request) {
+// The parameters, and a refusal of the body kept for later: a body certplan does not read (or a
+// JSON body that does not decode) is refused only after the AccessKey, signature, nonce and RAM
+// checks, where spec §2.3 puts parameters (the V3 signature covers the body's hash, not its
+// parameters, and V1 signs the query or form, so neither needs the body to authenticate).
+struct Decoded {
+  rpc::Params params;
+  std::optional<Error> body_error;
+};
+
+Result<Decoded> DecodeParams(const rpc::Request& request) {
   if (request.method != "GET" && request.method != "POST") {
     return Error(ErrorCode::kUnsupportedHttpMethod,
                  "The specified HTTP method is not supported: use GET or POST.");
@@ -97,26 +109,34 @@ Result<rpc::Params> DecodeParams(const rpc::Request& request) {
                  "Specified api is not found, please check your url and method.");
   }
   if (request.body.empty() || IsForm(request)) {
-    return rpc::Params::Decode(request.query, std::string_view(request.body));
+    Result<rpc::Params> params = rpc::Params::Decode(request.query, std::string_view(request.body));
+    if (!params) return params.error();
+    return Decoded{std::move(*params), std::nullopt};
   }
+  Result<rpc::Params> query_only = rpc::Params::Decode(request.query, std::string_view());
+  if (!query_only) return query_only.error();
+  auto deferred = [&](Error e) { return Decoded{std::move(*query_only), std::move(e)}; };
   // A body that is not a form is read only when it is JSON under V3, whose signature covers the
   // body's hash (spec/cas-repository.md §7.10.1). Anything else is refused by its content type,
   // never answered on the query alone: that would answer a different question.
-  const std::string_view type = request.Header("content-type");
-  const std::string shown(type.substr(0, 100));
+  const std::string shown(request.Header("content-type").substr(0, 100));
   if (!IsJson(request)) {
-    return InvalidParameter("Content-Type", "a body of type \"" + shown +
-                                                "\" is not read: send application/x-www-form-"
-                                                "urlencoded, or application/json signed with V3.");
+    return deferred(InvalidParameter(
+        "Content-Type", "a body of type \"" + shown +
+                            "\" is not read: send application/x-www-form-urlencoded, or "
+                            "application/json signed with V3."));
   }
   if (!request.Header("authorization").starts_with("ACS3-")) {
-    return InvalidParameter("Content-Type",
-                            "an application/json body is read only under signature V3 (ACS3-*), "
-                            "whose signature covers it; V1 parameters go in the query or a form.");
+    return deferred(InvalidParameter(
+        "Content-Type",
+        "an application/json body is read only under signature V3 (ACS3-*), whose signature "
+        "covers it; V1 parameters go in the query or a form."));
   }
   Result<std::vector<rpc::Params::Pair>> body = rpc::DecodeJsonBody(request.body);
-  if (!body) return body.error();
-  return rpc::Params::Decode(request.query, std::move(*body));
+  if (!body) return deferred(body.error());
+  Result<rpc::Params> params = rpc::Params::Decode(request.query, std::move(*body));
+  if (!params) return deferred(params.error());
+  return Decoded{std::move(*params), std::nullopt};
 }
 
 }  // namespace
@@ -137,13 +157,13 @@ Answer Gateway::Handle(const rpc::Request& request) {
     return answer;
   };
   try {
-    Result<rpc::Params> params = DecodeParams(request);
-    if (!params) return fail(params.error());
-    Result<rpc::Format> format = FormatOf(*params);
+    Result<Decoded> decoded = DecodeParams(request);
+    if (!decoded) return fail(decoded.error());
+    Result<rpc::Format> format = FormatOf(decoded->params);
     if (!format) return fail(format.error());
     meta.format = *format;
-    Result<rpc::Reply> reply =
-        Run(request, *params, authenticator_, authorizer_, services_, clock_, answer);
+    Result<rpc::Reply> reply = Run(request, decoded->params, decoded->body_error, authenticator_,
+                                   authorizer_, services_, clock_, answer);
     if (!reply) return fail(reply.error());
     answer.response = rpc::RenderSuccess(answer.action, std::move(*reply), meta);
     return answer;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <ctime>
 
 #include "api/repository_actions.h"
@@ -11,7 +12,9 @@ constexpr std::string_view kRegion = "cn-hangzhou";
 }  // namespace
 
 std::string Date(int64_t seconds) {
-  const std::time_t t = static_cast<std::time_t>(seconds + kChinaOffsetSeconds);
+  // yyyy-MM-dd has four digits of year: a NotAfter of 9999-12-31 UTC stays in 9999.
+  constexpr int64_t kLastDay = 253402214400;  // 9999-12-31T00:00:00Z
+  const std::time_t t = static_cast<std::time_t>(std::min(seconds + kChinaOffsetSeconds, kLastDay));
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

@@ -12,22 +12,39 @@ std::string UploadKeyContext(int64_t account_id) {
   return "certificate-upload:" + std::to_string(account_id);
 }
 
+// C0/C1 controls, and the invisible format characters that make one name look like another
+// (zero-width, bidirectional overrides and isolates, word joiners, the BOM).
+bool IsControlOrFormat(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xad || (cp >= 0x200b && cp <= 0x200f) ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+// Unicode's White_Space characters (besides the controls refused above).
+bool IsSpace(char32_t cp) {
+  return cp == 0x20 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+         cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x3000;
+}
+
 // §7.3: 1–64 characters (code points), any Unicode but control characters, no leading or
 // trailing space, and not the prefix issued entries are named with.
 Status CheckName(std::string_view name) {
   if (name.empty()) return MissingParameter("Name");
   // Parameters reach the domain as valid UTF-8 (rpc refuses anything else).
   size_t characters = 0;
+  char32_t first = 0, last = 0;
   for (size_t pos = 0; pos < name.size(); ++characters) {
     const char32_t cp = utf8::Next(name, pos);
-    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
-      return InvalidParameter("Name", "it holds a control character.");
+    if (characters == 0) first = cp;
+    last = cp;
+    if (IsControlOrFormat(cp)) {
+      return InvalidParameter("Name", "it holds a control or invisible formatting character.");
     }
   }
   if (characters > kMaxNameCharacters) {
     return InvalidParameter("Name", "it must be at most 64 characters.");
   }
-  if (name.front() == ' ' || name.back() == ' ') {
+  if (IsSpace(first) || IsSpace(last)) {
     return InvalidParameter("Name", "it must not begin or end with a space.");
   }
   if (name.starts_with(kIssuedNamePrefix)) {

@@ -1,5 +1,7 @@
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -110,6 +112,13 @@ Result<http::TlsOptions> PrepareTls(const Config& config, const pki::Authority& 
   }
   tls.host = parsed.host;
   tls.port = parsed.port;
+  // Checked before anything is issued or written: a start that fails must not replace the
+  // certificate a running server on the same data directory reloads on SIGHUP.
+  unsigned char address[16];
+  if (::inet_pton(AF_INET, tls.host.c_str(), address) != 1 &&
+      ::inet_pton(AF_INET6, tls.host.c_str(), address) != 1) {
+    return InvalidParameter("listen_tls", "\"" + tls.host + "\" is not an IP address.");
+  }
   if (!config.tls_cert.empty()) {
     tls.cert_file = config.tls_cert;
     tls.key_file = config.tls_key;
@@ -132,7 +141,8 @@ Result<http::TlsOptions> PrepareTls(const Config& config, const pki::Authority& 
   }
   tls.cert_file = files->cert_file;
   tls.key_file = files->key_file;
-  ca_file = files->ca_file;
+  // Absolute, so it can be pasted into NODE_EXTRA_CA_CERTS from any directory.
+  ca_file = std::filesystem::absolute(files->ca_file).lexically_normal().string();
   return tls;
 }
 

@@ -496,6 +496,7 @@ class Session : public SessionBase {
     error_code ec;
     const tcp::endpoint peer = socket().remote_endpoint(ec);
     if (!ec) out.peer_ip = peer.address().to_string();
+    out.secure = kTls;  // RAM's acs:SecureTransport
     return out;
   }
 

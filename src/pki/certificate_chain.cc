@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 
@@ -13,6 +14,10 @@
 
 namespace certplan::pki {
 namespace {
+
+// The leaf and its issuers up to a root: real chains have 2–4; the bound keeps what one upload
+// makes the server hold and parse small.
+constexpr size_t kMaxChainCertificates = 10;
 
 // One PEM block as PEM_read_bio hands it out; the three buffers are OPENSSL_malloc'd.
 struct PemBlock {
@@ -159,6 +164,10 @@ Result<ParsedChain> ParseChain(std::string_view pem) {
   std::optional<std::vector<PemBlock>> blocks = ReadPemBlocks(pem);
   if (!blocks) return FormatError("the text is not PEM.");
   if (blocks->empty()) return FormatError("no certificate was given.");
+  if (blocks->size() > kMaxChainCertificates) {
+    return FormatError("a chain holds at most " + std::to_string(kMaxChainCertificates) +
+                       " certificates.");
+  }
   ParsedChain chain;
   for (const PemBlock& block : *blocks) {
     if (block.name != "CERTIFICATE" && block.name != "X509 CERTIFICATE" &&
@@ -195,8 +204,15 @@ Result<CertificateFacts> Facts(const std::vector<X509Ptr>& certs) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans.get(), i);
       if (gn->type != GEN_DNS) continue;
       const ASN1_IA5STRING* dns = gn->d.dNSName;
-      facts.sans.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
-                              static_cast<size_t>(ASN1_STRING_length(dns)));
+      std::string name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                       static_cast<size_t>(ASN1_STRING_length(dns)));
+      // A DNS name is printable ASCII without commas (RFC 5280 §4.2.1.6, preferred name
+      // syntax); anything else could not be listed or matched as a name.
+      const bool printable = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return c > 0x20 && c < 0x7f && c != ',';
+      });
+      if (!printable) return FormatError("a DNS subjectAltName is not a host name.");
+      facts.sans.push_back(std::move(name));
     }
   }
   for (const X509Ptr& cert : certs) {

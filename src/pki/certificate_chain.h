@@ -41,7 +41,8 @@ struct CertificateFacts {
 
 // A PEM chain (leaf first) read into facts, and the chain re-encoded as canonical PEM (§7.8:
 // 64-character lines, `\n`, trailing newline). Only CERTIFICATE blocks and whitespace between
-// them are allowed. kCertificateFormatError when the text is not such a chain;
+// them are allowed, at most 10 of them, and DNS subjectAltNames must be printable ASCII without
+// commas. kCertificateFormatError when the text is not such a chain;
 // kCertificateAlgorithmNotSupported when the leaf's key is not RSA, EC P-256/P-384 or SM2.
 struct ReadChainResult {
   CertificateFacts facts;

@@ -171,8 +171,9 @@ test('a JSON body is read as parameters under V3 only; another body type is refu
   assertEnvelope(both, 400, 'InvalidParameter');
   assertEnvelope(await send(server, signV3(server, { body: '[1]', contentType: 'application/json' })), 400, 'InvalidParameter');
   // V1 never reads a JSON body (the V1 signature does not cover it).
-  const v1 = signV1(server, { method: 'GET' });
-  v1.method = 'POST';
+  // A V1 POST whose signed parameters travel in the query, with a JSON body beside them.
+  const v1 = signV1(server, { method: 'POST' });
+  v1.path = `/?${v1.body}`;
   v1.headers['content-type'] = 'application/json';
   v1.body = body;
   const refused = await send(server, v1);
@@ -182,4 +183,13 @@ test('a JSON body is read as parameters under V3 only; another body type is refu
   const text = await send(server, signV3(server, { body: 'ProductCode=symantec-free-1-free', contentType: 'text/plain' }));
   assertEnvelope(text, 400, 'InvalidParameter');
   assert.match(text.json.Message, /text\/plain/);
+  // The body is judged where spec §2.3 puts parameters: after the AccessKey and the signature.
+  const unknownKey = signV1(server, { method: 'POST', key: { AccessKeyId: 'LTAInobodyhasthiskey00', AccessKeySecret: 'x' } });
+  unknownKey.path = `/?${unknownKey.body}`;
+  unknownKey.headers['content-type'] = 'application/json';
+  unknownKey.body = body;
+  assertEnvelope(await send(server, unknownKey), 404, 'InvalidAccessKeyId.NotFound');
+  const wrongSecret = signV3(server, { body: '{bad', contentType: 'application/json',
+    key: { AccessKeyId: server.demo.AccessKeyId, AccessKeySecret: 'not-the-secret' } });
+  assertEnvelope(await send(server, wrongSecret), 400, 'SignatureDoesNotMatch');
 });

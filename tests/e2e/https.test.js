@@ -229,3 +229,59 @@ test('TLS settings that cannot work are refused at start, naming the key', async
     assert.match(outcome, why, config);
   }
 });
+
+// A signed V3 request sent over TLS to the HTTPS listener, trusting `caFile`: {status, json}.
+function sendTls(server, request, caFile) {
+  const https = require('node:https');
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: server.tlsPort, method: request.method, path: request.path,
+      headers: request.headers, ca: fs.readFileSync(caFile) }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { data += c; });
+      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(data) }));
+    });
+    req.on('error', reject);
+    req.end(request.body);
+  });
+}
+
+test('RAM sees HTTPS: acs:SecureTransport is true over the TLS listener, false over HTTP', async () => {
+  const { signV3, send } = require('./lib/clients');
+  const s = await startServer({ tls: true });
+  try {
+    const id = String(s.demo.AccountId);
+    const file = path.join(s.dataDir, 'tls-only.json');
+    fs.writeFileSync(file, JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'yundun-cert:*',
+      Resource: '*', Condition: { Bool: { 'acs:SecureTransport': 'true' } } }] }));
+    assert.equal((await s.admin('policy', 'create', '--account', id, '--name', 'tls-only', '--document', file)).code, 0);
+    assert.equal((await s.admin('user', 'create', '--account', id, '--name', 'tlsuser')).code, 0);
+    assert.equal((await s.admin('policy', 'attach', '--account', id, '--user', 'tlsuser', '--policy', 'tls-only')).code, 0);
+    const key = (await s.admin('key', 'create', '--account', id, '--user', 'tlsuser')).json;
+    const overTls = await sendTls(s, signV3(s, { key }), s.caFile);
+    assert.equal(overTls.status, 200, JSON.stringify(overTls.json));
+    const overHttp = await send(s, signV3(s, { key }));
+    assert.equal(overHttp.status, 403);
+    assert.equal(overHttp.json.Code, 'Forbidden.RAM');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a start that fails on listen_tls writes nothing under DATA_DIR/tls', async () => {
+  const s = await startServer({ tls: true });
+  const certFile = path.join(s.dataDir, 'tls', 'server.crt');
+  const before = fs.readFileSync(certFile, 'utf8');
+  try {
+    const { BIN, storeUrlOf } = require('./lib/server');
+    const url = storeUrlOf(s.dataDir);
+    const r = require('node:child_process').spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--listen-tls', 'localhost:0',
+      '--data-dir', s.dataDir], { encoding: 'utf8', env: { ...process.env, ...(url ? { CERTPLAN_STORE_URL: url } : {}) } });
+    assert.notEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /listen_tls/);
+    assert.equal(fs.readFileSync(certFile, 'utf8'), before, 'the running server keeps its certificate');
+    assert.ok(path.isAbsolute(s.caFile), `the CA file is printed as an absolute path: ${s.caFile}`);
+  } finally {
+    await s.stop();
+  }
+});

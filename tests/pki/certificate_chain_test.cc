@@ -248,3 +248,42 @@ TEST_F(ChainTest, P384IsEccAndSubjectFieldsAreRead) {
 
 }  // namespace
 }  // namespace certplan::pki
+
+namespace certplan::pki {
+namespace {
+
+TEST(ChainLimits, MoreThanTenCertificatesIsAFormatError) {
+  PkeyPtr key = EcKey();
+  const std::string one =
+      CertificatePem(MakeCert(key.get(), CertSpec{.cn = "a.example.com"}).get());
+  std::string eleven;
+  for (int i = 0; i < 11; ++i) eleven += one;
+  Result<ReadChainResult> read = ReadChain(eleven);
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().code, ErrorCode::kCertificateFormatError);
+  std::string ten;
+  for (int i = 0; i < 10; ++i) ten += one;
+  EXPECT_TRUE(ReadChain(ten));
+}
+
+TEST(ChainLimits, ADnsNameThatIsNotAHostNameIsAFormatError) {
+  for (const std::string& bad : {std::string("c,d.example"), std::string("a\0b.example", 11),
+                                 std::string("sp ace.example")}) {
+    PkeyPtr key = EcKey();
+    X509Ptr cert = MakeCert(key.get(), CertSpec{.cn = "x.example.com"});
+    GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
+    GENERAL_NAME* gn = GENERAL_NAME_new();
+    ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+    ASN1_STRING_set(ia5, bad.data(), static_cast<int>(bad.size()));
+    GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+    sk_GENERAL_NAME_push(names.get(), gn);
+    X509_add1_ext_i2d(cert.get(), NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT);
+    X509_sign(cert.get(), key.get(), EVP_sha256());
+    Result<ReadChainResult> read = ReadChain(CertificatePem(cert.get()));
+    ASSERT_FALSE(read) << bad;
+    EXPECT_EQ(read.error().code, ErrorCode::kCertificateFormatError);
+  }
+}
+
+}  // namespace
+}  // namespace certplan::pki
