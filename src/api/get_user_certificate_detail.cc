@@ -63,7 +63,15 @@ Result<rpc::Reply> GetUserCertificateDetail(Context& ctx, const rpc::Params& par
   reply["InstanceId"] = c.instance_id;
   if (!c.upload) reply["OrderId"] = c.order_id;
   reply["ResourceGroupId"] = c.resource_group_id;
-  reply["Tags"] = rpc::Reply::array();
+  // Stored as [{"Key","Value"}]; the wire names them TagKey and TagValue (§7.4).
+  rpc::Reply tags = rpc::Reply::array();
+  const nlohmann::json stored = nlohmann::json::parse(c.tags_json, nullptr, false);
+  if (stored.is_array()) {
+    for (const nlohmann::json& t : stored) {
+      tags.push_back({{"TagKey", t.value("Key", "")}, {"TagValue", t.value("Value", "")}});
+    }
+  }
+  reply["Tags"] = std::move(tags);
   return reply;
 }
 

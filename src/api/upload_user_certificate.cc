@@ -1,3 +1,4 @@
+#include "api/application_params.h"
 #include "api/repository_actions.h"
 
 namespace certplan::api {
@@ -8,6 +9,9 @@ Result<rpc::Reply> UploadUserCertificate(Context& ctx, const rpc::Params& params
   upload.cert_pem = std::string(params.Get("Cert").value_or(""));
   upload.key_pem = std::string(params.Get("Key").value_or(""));
   upload.resource_group_id = std::string(params.Get("ResourceGroupId").value_or(""));
+  Result<std::string> tags = DecodeTags(params);  // the limits of the order Actions (§7.3)
+  if (!tags) return tags.error();
+  upload.tags_json = std::move(*tags);
   // SM2 dual certificates come in their own parameters; v1 holds none (§7.3). Name first, as
   // §7.3 orders the checks.
   if (!params.Get("Name")) return MissingParameter("Name");

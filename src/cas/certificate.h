@@ -35,6 +35,7 @@ struct Certificate {
   int64_t key_bits = 0;
   bool revoked = false;  // the issuing order was revoked
   int64_t created_at = 0;
+  std::string tags_json = "[]";  // [{"Key":…,"Value":…}]: the upload's Tags, an order's own
 };
 
 // Upload CertIds: random in [kFirstUploadCertId, kFirstUploadCertId + kUploadCertIdSpan), above

@@ -95,6 +95,7 @@ Result<Certificate> Certificates::Upload(int64_t account_id, const cas::Upload& 
   entry.name = upload.name;
   entry.upload = true;
   entry.resource_group_id = upload.resource_group_id;
+  entry.tags_json = upload.tags_json;
   entry.chain_pem = std::move(checked->chain_pem);
   entry.sealed_key = box_.Seal(checked->key_pem, UploadKeyContext(account_id));
   CopyFacts(checked->facts, entry);
@@ -165,6 +166,7 @@ Result<Certificate> Certificates::EntryForIssuedOrder(const Order& order, int64_
   entry.upload = false;
   entry.order_id = order.id;
   entry.instance_id = "cas-" + std::to_string(order.id);
+  entry.tags_json = order.tags_json.empty() ? "[]" : order.tags_json;
   entry.chain_pem = std::move(read->chain_pem);
   CopyFacts(read->facts, entry);
   entry.created_at = now;

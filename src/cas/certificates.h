@@ -21,6 +21,7 @@ struct Upload {
   std::string cert_pem;
   std::string key_pem;
   std::string resource_group_id;
+  std::string tags_json = "[]";  // decoded and checked as for orders (spec §3.4 limits)
 };
 
 // GetUserCertificateDetail's view of an entry: the entry, its key (PKCS#8 PEM; empty when none

@@ -56,7 +56,8 @@ const sha = (alg, pem) => crypto.createHash(alg).update(new crypto.X509Certifica
 
 test('upload a chain, read it back with facts read from the certificate, list it, delete it', async () => {
   const a = await newAccount(server);
-  const up = await upload(a.client, { name: 'www.repo.example.com-1735000000', cert: chain.pem, key: chain.leaf.key });
+  const up = await upload(a.client, { name: 'www.repo.example.com-1735000000', cert: chain.pem, key: chain.leaf.key,
+    tags: [new Cas.UploadUserCertificateRequestTags({ key: 'env', value: 'prod' })] });
   assert.equal(typeof up.body.certId, 'number');
   assert.match(up.body.resourceId, /^cas-upload-[0-9a-z]{6}$/);
   const d = (await detail(a.client, up.body.certId)).body;
@@ -80,6 +81,9 @@ test('upload a chain, read it back with facts read from the certificate, list it
   assert.equal(d.expired, false);
   assert.equal(d.instanceId, up.body.resourceId);
   assert.equal(d.certIdentifier, `${up.body.certId}-cn-hangzhou`);
+  // 3.0.0's detail model has no Tags (Go v4.0.2 added them): read them through pop-core.
+  const raw = await popClient(server, a.key).request('GetUserCertificateDetail', { CertId: up.body.certId }, { method: 'POST' });
+  assert.deepEqual(raw.Tags.map((t) => [t.TagKey, t.TagValue]), [['env', 'prod']]);
   assert.equal(d.notAfter, Date.parse(new crypto.X509Certificate(chain.leaf.cert).validTo));
   assert.match(d.startDate, /^\d{4}-\d{2}-\d{2}$/);
   assert.deepEqual(d.certChain.map((e) => [e.commonName, e.issuerCommonName]),
@@ -138,6 +142,8 @@ test('every refused upload answers its code and stores nothing', async () => {
   for (const [req, code] of cases) {
     await expectCode(upload(a.client, req), code, 400);
   }
+  await expectCode(popClient(server, a.key).request('UploadUserCertificate',
+    { Name: 'tagged', Cert: chain.pem, Key: chain.leaf.key, 'Tags.99.Key': 'env' }, { method: 'POST' }), 'InvalidParameter');
   assert.equal((await list(a.client, { orderType: 'UPLOAD' })).body.totalCount, 0, 'nothing stored');
   await upload(a.client, ok);
   await expectCode(upload(a.client, { ...ok, cert: other.cert, key: other.key }), 'ParamRepeat', 400);

@@ -139,6 +139,7 @@ CREATE TABLE certificates (
   key_bits          BIGINT NOT NULL,
   revoked           BOOLEAN NOT NULL DEFAULT false,
   created_at        BIGINT NOT NULL,
+  tags_json         TEXT NOT NULL DEFAULT '[]',
   CONSTRAINT certificates_name_unique UNIQUE (account_id, name)
 );
 CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);

@@ -423,7 +423,7 @@ namespace {
 constexpr const char* kCertificateColumns =
     "id, account_id, name, upload, order_id, instance_id, resource_group_id, chain_pem, "
     "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
-    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at";
+    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json";
 
 cas::Certificate ReadCertificate(const PGresult* r, int i) {
   cas::Certificate c;
@@ -453,6 +453,7 @@ cas::Certificate ReadCertificate(const PGresult* r, int i) {
   c.key_bits = Int(r, i, 22);
   c.revoked = IsTrue(r, i, 23);
   c.created_at = Int(r, i, 24);
+  c.tags_json = Text(r, i, 25);
   return c;
 }
 
@@ -462,7 +463,7 @@ Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c) {
   Result<PgResultPtr> r = conn.Exec(
       std::string("INSERT INTO certificates (") + kCertificateColumns +
           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-          "$18, $19, $20, $21, $22, $23, $24, $25)",
+          "$18, $19, $20, $21, $22, $23, $24, $25, $26)",
       {S(c.id),
        S(c.account_id),
        c.name,
@@ -487,7 +488,8 @@ Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c) {
        c.algorithm,
        S(c.key_bits),
        B(c.revoked),
-       S(c.created_at)});
+       S(c.created_at),
+       c.tags_json});
   if (r) return Ok{};
   if (conn.sqlstate() == "23505" &&
       r.error().detail.find("certificates_name_unique") != std::string::npos) {
@@ -909,7 +911,7 @@ Result<cas::CertificatePage> PostgresStore::ListCertificates(int64_t account_id,
   const int rows = PQntuples(r->get());
   for (int i = 0; i < rows; ++i) page.entries.push_back(ReadCertificate(r->get(), i));
   if (rows > 0) {
-    page.total = Int(r->get(), 0, 25);
+    page.total = Int(r->get(), 0, 26);
     return page;
   }
   // Past the end (or nothing matches): the count alone.

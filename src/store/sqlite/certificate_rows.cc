@@ -9,7 +9,7 @@ namespace certplan::store::sqlite {
 const char* const kCertificateColumns =
     "id, account_id, name, upload, order_id, instance_id, resource_group_id, chain_pem, "
     "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
-    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at";
+    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json";
 
 cas::Certificate ReadCertificate(sqlite3_stmt* s) {
   cas::Certificate c;
@@ -39,6 +39,7 @@ cas::Certificate ReadCertificate(sqlite3_stmt* s) {
   c.key_bits = sqlite3_column_int64(s, 22);
   c.revoked = sqlite3_column_int64(s, 23) != 0;
   c.created_at = sqlite3_column_int64(s, 24);
+  c.tags_json = ColumnText(s, 25);
   return c;
 }
 
@@ -46,7 +47,7 @@ Status InsertCertificateRow(Connection& conn, const cas::Certificate& c) {
   Result<Stmt> stmt = conn.Prepare(
       std::string("INSERT INTO certificates (") + kCertificateColumns +
       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-      "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
+      "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
   if (!stmt) return stmt.error();
   sqlite3_stmt* s = *stmt;
   BindInt(s, 1, c.id);
@@ -74,6 +75,7 @@ Status InsertCertificateRow(Connection& conn, const cas::Certificate& c) {
   BindInt(s, 23, c.key_bits);
   BindInt(s, 24, c.revoked ? 1 : 0);
   BindInt(s, 25, c.created_at);
+  BindText(s, 26, c.tags_json);
   if (sqlite3_step(s) == SQLITE_DONE) return Ok{};
   if (sqlite3_extended_errcode(conn.db()) == SQLITE_CONSTRAINT_UNIQUE) {
     return Error(ErrorCode::kParamRepeat, "The certificate name already exists.");

@@ -129,6 +129,7 @@ CREATE TABLE certificates (
   key_bits          INTEGER NOT NULL,
   revoked           INTEGER NOT NULL DEFAULT 0,
   created_at        INTEGER NOT NULL,
+  tags_json         TEXT NOT NULL DEFAULT '[]',
   UNIQUE (account_id, name)
 );
 CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);
