@@ -19,35 +19,7 @@ namespace {
 constexpr int64_t kAccount = 7;
 constexpr const char* kCode = "geotrust-dv-1-starter";
 
-class StampingCa : public pki::Authority {
- public:
-  Result<pki::CsrFacts> InspectCsr(const std::string&) const override { return pki::CsrFacts{}; }
-  Result<pki::GeneratedKey> GenerateKey() const override {
-    ++keys_made;
-    return pki::GeneratedKey{"private", "public"};
-  }
-  Result<pki::IssuedCertificate> Issue(const pki::IssueRequest& r) const override {
-    if (!refuse.empty()) {
-      return Error(ErrorCode::kInternal, "the CA refused", refuse);
-    }
-    // A real certificate (the repository reads it), its PEM remembered per first name.
-    std::string pem = testing::SelfSignedPem(r.domains.front(), r.not_before, r.not_after);
-    std::scoped_lock lock(issued_mu);
-    issued[r.domains.front()] = pem;
-    return pki::IssuedCertificate{pem, "", "AB", r.not_before, r.not_after};
-  }
-  const std::string& root_pem() const override { return root_; }
-  std::string IssuedFor(const std::string& name) const {
-    std::scoped_lock lock(issued_mu);
-    auto it = issued.find(name);
-    return it == issued.end() ? std::string() : it->second;
-  }
-  mutable std::mutex issued_mu;
-  mutable std::map<std::string, std::string> issued;  // guarded by issued_mu
-  mutable int keys_made = 0;
-  std::string refuse;  // non-empty: Issue fails with this detail
-  std::string root_ = "root";
-};
+using testing::StampingCa;
 
 // Passes every name except those listed; runs `during` on each check (to race the worker).
 class ScriptedChecker : public DomainChecker {

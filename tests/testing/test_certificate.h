@@ -1,11 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "pki/authority.h"
 #include "pki/openssl_handles.h"
 
 namespace certplan::testing {
@@ -31,5 +34,39 @@ inline std::string SelfSignedPem(const std::string& name, int64_t not_before, in
   X509_sign(cert.get(), key.get(), EVP_sha256());
   return pki::CertificatePem(cert.get());
 }
+
+// A pki::Authority for tests of what drives issuance (orders, the worker): it issues a real
+// self-signed certificate for the first name (remembered, IssuedFor) or refuses with `refuse`,
+// and counts the keys it was asked to make (their PEM is not real).
+class StampingCa : public pki::Authority {
+ public:
+  Result<pki::CsrFacts> InspectCsr(const std::string&) const override { return pki::CsrFacts{}; }
+  Result<pki::GeneratedKey> GenerateKey() const override {
+    ++keys_made;
+    return pki::GeneratedKey{"private", "public"};
+  }
+  Result<pki::IssuedCertificate> Issue(const pki::IssueRequest& r) const override {
+    if (!refuse.empty()) return Error(ErrorCode::kInternal, "the CA refused", refuse);
+    std::string pem = SelfSignedPem(r.domains.front(), r.not_before, r.not_after);
+    std::scoped_lock lock(issued_mu_);
+    issued_[r.domains.front()] = pem;
+    return pki::IssuedCertificate{pem, "", "AB", r.not_before, r.not_after};
+  }
+  const std::string& root_pem() const override { return root_; }
+  // The PEM issued for `name` (first name of its order), or empty.
+  std::string IssuedFor(const std::string& name) const {
+    std::scoped_lock lock(issued_mu_);
+    auto it = issued_.find(name);
+    return it == issued_.end() ? std::string() : it->second;
+  }
+
+  mutable int keys_made = 0;
+  std::string refuse;  // non-empty: Issue fails with this detail
+
+ private:
+  mutable std::mutex issued_mu_;
+  mutable std::map<std::string, std::string> issued_;  // guarded by issued_mu_
+  std::string root_ = "root";
+};
 
 }  // namespace certplan::testing

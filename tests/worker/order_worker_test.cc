@@ -24,29 +24,7 @@ constexpr int64_t kAccount = 7;
 constexpr const char* kCode = "geotrust-dv-1-starter";
 constexpr auto kDeadline = std::chrono::seconds(20);
 
-class StampingCa : public pki::Authority {
- public:
-  Result<pki::CsrFacts> InspectCsr(const std::string&) const override { return pki::CsrFacts{}; }
-  Result<pki::GeneratedKey> GenerateKey() const override {
-    return pki::GeneratedKey{"private", "public"};
-  }
-  Result<pki::IssuedCertificate> Issue(const pki::IssueRequest& r) const override {
-    // A real certificate (the repository reads it), its PEM remembered per first name.
-    std::string pem = testing::SelfSignedPem(r.domains.front(), r.not_before, r.not_after);
-    std::scoped_lock lock(issued_mu);
-    issued[r.domains.front()] = pem;
-    return pki::IssuedCertificate{pem, "", "AB", r.not_before, r.not_after};
-  }
-  const std::string& root_pem() const override { return root_; }
-  std::string IssuedFor(const std::string& name) const {
-    std::scoped_lock lock(issued_mu);
-    auto it = issued.find(name);
-    return it == issued.end() ? std::string() : it->second;
-  }
-  mutable std::mutex issued_mu;
-  mutable std::map<std::string, std::string> issued;  // guarded by issued_mu
-  std::string root_ = "root";
-};
+using testing::StampingCa;
 
 // Records every name it is asked about (and refuses those listed); WaitFor() blocks until a
 // name was checked or the deadline passed.
