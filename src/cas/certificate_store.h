@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,10 +17,17 @@ struct CertificateQuery {
   // Only these statuses (empty: all), judged at `now` (epoch seconds).
   std::vector<CertificateStatus> statuses;
   int64_t now = 0;
-  // Case-insensitive substring of the CN, a SAN, the InstanceId or the Name; empty: all.
+  // Lower-case; a substring of the CN, a SAN, the InstanceId or the Name, each lower-cased
+  // (ASCII); empty: all. Certificates::List lower-cases what the caller gave.
   std::string keyword;
   int64_t offset = 0;  // entries skipped, newest first (CertId descending within a second)
   int64_t limit = 50;
+
+  // Whether entries of `status` are listed.
+  bool Wants(CertificateStatus status) const {
+    return statuses.empty() ||
+           std::find(statuses.begin(), statuses.end(), status) != statuses.end();
+  }
 };
 
 struct CertificatePage {

@@ -1,5 +1,8 @@
 #include "cas/certificates.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/utf8.h"
 
 namespace certplan::cas {
@@ -119,7 +122,7 @@ Result<CertificateDetail> Certificates::Get(int64_t account_id, int64_t cert_id)
     if (!order) return order.error();
     if (*order && !(*order)->sealed_private_key.empty()) {
       Result<std::string> key =
-          box_.Open((*order)->sealed_private_key, "order:" + std::to_string((*order)->id));
+          box_.Open((*order)->sealed_private_key, OrderKeyContext((*order)->id));
       if (!key) return key.error();
       detail.key_pem = std::move(*key);
     }
@@ -150,6 +153,8 @@ Status Certificates::Delete(int64_t account_id, int64_t cert_id) {
 
 Result<CertificatePage> Certificates::List(int64_t account_id, CertificateQuery query) {
   query.now = clock_.NowSeconds();
+  std::transform(query.keyword.begin(), query.keyword.end(), query.keyword.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return store_.ListCertificates(account_id, query);
 }
 

@@ -71,6 +71,10 @@ struct Order {
   std::string failure_reason;
 };
 
+// The context a key certplan made for an order is sealed under (pki::SecretBox): binds the
+// sealed key to its order.
+inline std::string OrderKeyContext(int64_t order_id) { return "order:" + std::to_string(order_id); }
+
 // How one transition moves the package counters.
 struct CounterDelta {
   int64_t used = 0;

@@ -136,7 +136,7 @@ Result<std::string> Orders::PrivateKeyOf(const Order& order) const {
   if (order.sealed_private_key.empty() || order.status != OrderStatus::kCertificate) {
     return std::string();
   }
-  return box_.Open(order.sealed_private_key, "order:" + std::to_string(order.id));
+  return box_.Open(order.sealed_private_key, OrderKeyContext(order.id));
 }
 
 Status Orders::Commit(const Result<Transition>& transition, OrderStatus expected) {
@@ -225,7 +225,7 @@ Result<Transition> Orders::PrepareIssue(const Order& order) {
     Result<pki::GeneratedKey> key = ca_.GenerateKey();
     if (!key) return key.error();
     request.public_key_pem = key->public_key_pem;
-    next.sealed_private_key = box_.Seal(key->private_key_pem, "order:" + std::to_string(order.id));
+    next.sealed_private_key = box_.Seal(key->private_key_pem, OrderKeyContext(order.id));
   }
   Result<pki::IssuedCertificate> cert = ca_.Issue(request);
   if (!cert) {

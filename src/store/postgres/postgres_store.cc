@@ -510,20 +510,13 @@ constexpr const char* kCertificateFilter =
     "($6::boolean AND NOT revoked AND not_after <= $8::bigint) OR ($7::boolean AND revoked))";
 
 std::vector<Param> CertificateFilterParams(int64_t account_id, const cas::CertificateQuery& q) {
-  std::string keyword = q.keyword;
-  std::transform(keyword.begin(), keyword.end(), keyword.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  auto wants = [&](cas::CertificateStatus status) {
-    return q.statuses.empty() ||
-           std::find(q.statuses.begin(), q.statuses.end(), status) != q.statuses.end();
-  };
   return {S(account_id),
           S(q.upload ? (*q.upload ? 1 : 0) : -1),
-          keyword,
-          B(wants(cas::CertificateStatus::kIssued)),
-          B(wants(cas::CertificateStatus::kWillExpire)),
-          B(wants(cas::CertificateStatus::kExpired)),
-          B(wants(cas::CertificateStatus::kRevoked)),
+          q.keyword,
+          B(q.Wants(cas::CertificateStatus::kIssued)),
+          B(q.Wants(cas::CertificateStatus::kWillExpire)),
+          B(q.Wants(cas::CertificateStatus::kExpired)),
+          B(q.Wants(cas::CertificateStatus::kRevoked)),
           S(q.now)};
 }
 

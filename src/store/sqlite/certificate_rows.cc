@@ -108,18 +108,11 @@ const char* const kCertificateFilter =
 void BindCertificateFilter(sqlite3_stmt* s, int64_t account_id, const cas::CertificateQuery& q) {
   BindInt(s, 1, account_id);
   BindInt(s, 2, q.upload ? (*q.upload ? 1 : 0) : -1);
-  std::string keyword = q.keyword;
-  std::transform(keyword.begin(), keyword.end(), keyword.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  BindText(s, 3, keyword);
-  auto wants = [&](cas::CertificateStatus status) {
-    return q.statuses.empty() ||
-           std::find(q.statuses.begin(), q.statuses.end(), status) != q.statuses.end();
-  };
-  BindInt(s, 4, wants(cas::CertificateStatus::kIssued));
-  BindInt(s, 5, wants(cas::CertificateStatus::kWillExpire));
-  BindInt(s, 6, wants(cas::CertificateStatus::kExpired));
-  BindInt(s, 7, wants(cas::CertificateStatus::kRevoked));
+  BindText(s, 3, q.keyword);
+  BindInt(s, 4, q.Wants(cas::CertificateStatus::kIssued));
+  BindInt(s, 5, q.Wants(cas::CertificateStatus::kWillExpire));
+  BindInt(s, 6, q.Wants(cas::CertificateStatus::kExpired));
+  BindInt(s, 7, q.Wants(cas::CertificateStatus::kRevoked));
   BindInt(s, 8, q.now);
 }
 
