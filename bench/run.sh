@@ -200,7 +200,8 @@ taskset -c "$SERVER_CPU" cfssl serve -address 127.0.0.1 -port "$cfssl_port" -ca 
   -ca-key "$work/cfssl/ca-key.pem" -config "$work/cfssl/config.json" -loglevel 1 >"$work/cfssl/log" 2>&1 &
 cfssl_pid=$!
 pids+=("$cfssl_pid")
-wait_for_port "$cfssl_port" "$cfssl_pid" "cfssl serve"
+# Ready is cfssl's own "Now listening on" log line (written after it binds).
+wait_for_line "$work/cfssl/log" "Now listening on" "$cfssl_pid" "cfssl serve"
 record issue-cfssl - "$(load "$cfssl_port" 16 - --path /api/v1/cfssl/sign --body-file "$work/cfssl/body.json" --content-type application/json)"
 kill "$cfssl_pid"; wait "$cfssl_pid" 2>/dev/null || true
 # 16 I/O threads for 16 connections (each Create* waits for its durable commit); no RSA key pool:
