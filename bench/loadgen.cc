@@ -1,11 +1,18 @@
 // certplan's load generator: N keep-alive connections on one Asio thread, each sending the next
 // request as soon as the previous answer arrived, for a fixed time. Every request to certplan
-// carries a fresh ACS3-HMAC-SHA256 signature and nonce (computed here, inside the measured
-// loop, as a real client would); against nginx the same headers are sent and ignored, so the
-// ratio isolates server cost. Prints one JSON object: throughput and latency percentiles.
+// carries its own ACS3-HMAC-SHA256 signature and nonce, as a real client's does; they are all
+// signed BEFORE the timed window (a pool of --requests serialized requests, each with a fresh
+// nonce and a current timestamp), so the load loop only writes bytes and parses answers, and the
+// generator's ceiling is that of a plain HTTP client (bench/run.sh checks it against wrk on the
+// same nginx). A run ends at --seconds or when the pool is used up, whichever comes first; the
+// figures are over the time actually run ("pool_exhausted": true says the pool ended it).
+// Against nginx the same headers are sent and ignored, so the ratio isolates server cost.
+// Prints one JSON object: throughput and latency percentiles.
 //
 //   loadgen --target 127.0.0.1:8080 --connections 64 --seconds 10 --action DescribePackageState
 //           --key LTAI… --secret … [--query ProductCode=…] [--path /]
+//           [--requests N]                     size of the pre-signed pool (default: 100,000
+//                                              per second of --seconds, at most 3,000,000)
 //           [--body-file F --content-type T]   POST F's bytes (peers such as cfssl; no signature)
 //           [--drain-query ProductCode=…]      afterwards, poll DescribePackageState until
 //                                              IssuedCount reaches UsedCount: issuance measured
@@ -17,6 +24,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>  // before Boost 1.74 Asio, whose awaitable.hpp needs std::exchange
@@ -51,6 +59,7 @@ struct Options {
   std::string content_type;
   std::string drain_query;  // non-empty: wait for issuance of what was created
   double drain_limit_seconds = 120;
+  size_t requests = 0;  // pre-signed pool size; 0: from seconds
 };
 
 std::string Hex(const unsigned char* p, size_t n) {
@@ -137,13 +146,17 @@ Request SignedRequest(const Options& o, uint64_t seq) {
 struct Stats {
   std::vector<uint32_t> latencies_us;
   uint64_t ok = 0, errors = 0, connect_failures = 0;
+  bool pool_exhausted = false;
+  Clock::time_point last_answer{};
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(net::io_context& ioc, const Options& o, const tcp::resolver::results_type& ep,
-             Clock::time_point deadline, Stats& stats, uint64_t& seq)
-      : stream_(ioc), o_(o), endpoints_(ep), deadline_(deadline), stats_(stats), seq_(seq) {}
+  Connection(net::io_context& ioc, const std::vector<std::string>& pool,
+             const tcp::resolver::results_type& ep, Clock::time_point deadline, Stats& stats,
+             size_t& next)
+      : stream_(ioc), pool_(pool), endpoints_(ep), deadline_(deadline), stats_(stats),
+        next_(next) {}
 
   void Start() {
     stream_.async_connect(endpoints_, [self = shared_from_this()](beast::error_code ec, auto) {
@@ -159,9 +172,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void Send() {
     if (Clock::now() >= deadline_) return;
-    req_ = SignedRequest(o_, ++seq_);
+    // A peer's own API (one body, no signature) repeats its one request.
+    const size_t index = pool_.size() == 1 ? 0 : next_++;
+    if (index >= pool_.size()) {
+      stats_.pool_exhausted = true;
+      return;
+    }
     started_ = Clock::now();
-    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    net::async_write(stream_, net::buffer(pool_[index]),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->Fail();
       self->res_ = {};
       http::async_read(self->stream_, self->buffer_, self->res_,
@@ -173,6 +192,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (ec) return Fail();
     const auto us =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    stats_.last_answer = Clock::now();
     if (res_.result_int() == 200) {
       ++stats_.ok;
       stats_.latencies_us.push_back(static_cast<uint32_t>(us));
@@ -188,12 +208,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Fail() { ++stats_.errors; }
 
   beast::tcp_stream stream_;
-  const Options& o_;
+  const std::vector<std::string>& pool_;
   tcp::resolver::results_type endpoints_;
   Clock::time_point deadline_;
   Stats& stats_;
-  uint64_t& seq_;
-  Request req_;
+  size_t& next_;
   http::response<http::string_body> res_;
   beast::flat_buffer buffer_;
   Clock::time_point started_;
@@ -227,6 +246,8 @@ bool Parse(int argc, char** argv, Options& o) {
       char buf[4096];
       for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) o.body.append(buf, n);
       std::fclose(f);
+    } else if (k == "--requests") {
+      o.requests = std::stoull(v);
     } else if (k == "--content-type") {
       o.content_type = v;
     } else if (k == "--drain-query") {
@@ -272,6 +293,26 @@ long long DrainUntilIssued(const Options& load, const tcp::resolver::results_typ
   return issued;
 }
 
+// Request `req` as the bytes a client writes.
+std::string Serialize(const Request& req) {
+  std::ostringstream out;
+  out << req;
+  return std::move(out).str();
+}
+
+// The requests of the run, signed now (outside the timed window): `count` distinct signed ones,
+// or the one unsigned request of a peer's own API.
+std::vector<std::string> SignPool(const Options& o, size_t count) {
+  std::vector<std::string> pool;
+  if (!o.body.empty()) {
+    pool.push_back(Serialize(SignedRequest(o, 0)));
+    return pool;
+  }
+  pool.reserve(count);
+  for (size_t i = 0; i < count; ++i) pool.push_back(Serialize(SignedRequest(o, i + 1)));
+  return pool;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -280,16 +321,24 @@ int main(int argc, char** argv) {
   net::io_context ioc(1);
   tcp::resolver resolver(ioc);
   const auto endpoints = resolver.resolve(o.host, o.port);
+  const size_t count =
+      o.requests > 0 ? o.requests
+                     : std::min<size_t>(3'000'000, static_cast<size_t>(o.seconds * 100'000) + 1);
+  const auto sign_begin = Clock::now();
+  const std::vector<std::string> pool = SignPool(o, count);
+  const double sign_seconds = std::chrono::duration<double>(Clock::now() - sign_begin).count();
   Stats stats;
-  stats.latencies_us.reserve(4'000'000);
-  uint64_t seq = 0;
+  stats.latencies_us.reserve(std::min<size_t>(count, 4'000'000));
+  size_t next = 0;
   const auto begin = Clock::now();
   const auto deadline = begin + std::chrono::milliseconds(static_cast<int64_t>(o.seconds * 1000));
   for (int i = 0; i < o.connections; ++i) {
-    std::make_shared<Connection>(ioc, o, endpoints, deadline, stats, seq)->Start();
+    std::make_shared<Connection>(ioc, pool, endpoints, deadline, stats, next)->Start();
   }
   ioc.run();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
+  // Over the time run: to the deadline, or to the last answer when the pool ended the run early.
+  const auto end = stats.pool_exhausted ? stats.last_answer : Clock::now();
+  const double elapsed = std::chrono::duration<double>(end - begin).count();
   long long issued = -1;
   double to_issued = 0;
   if (!o.drain_query.empty()) {
@@ -306,10 +355,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"ok\":%llu,\"errors\":%llu,\"connect_failures\":%llu,\"seconds\":%.3f,\"rps\":%.1f,"
       "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"issued\":%lld,"
-      "\"issued_per_s\":%.1f}\n",
+      "\"issued_per_s\":%.1f,\"presigned\":%zu,\"sign_seconds\":%.2f,\"pool_exhausted\":%s}\n",
       static_cast<unsigned long long>(stats.ok), static_cast<unsigned long long>(stats.errors),
       static_cast<unsigned long long>(stats.connect_failures), elapsed,
       static_cast<double>(stats.ok) / elapsed, pct(0.50), pct(0.99), pct(0.999), issued,
-      issued > 0 ? static_cast<double>(issued) / to_issued : 0.0);
+      issued > 0 ? static_cast<double>(issued) / to_issued : 0.0, pool.size(), sign_seconds,
+      stats.pool_exhausted ? "true" : "false");
   return stats.ok > 0 ? 0 : 1;
 }

@@ -12,7 +12,7 @@ for (const line of fs.readFileSync(resultsFile, 'utf8').split('\n').filter(Boole
   results[r.name] = r;
 }
 const fmt = (n, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : Number(n).toFixed(d));
-const rows = [['benchmark', 'figure', 'baseline', 'ratio', 'p50 ms', 'p99 ms', 'target']];
+const rows = [['benchmark', 'figure', 'baseline', 'ratio', 'p50 ms', 'p99 ms', 'target', 'load']];
 const targets = {
   'read-certplan': '>= 0.6x, p99 <= 2 ms',
   'write-sqlite': '>= 1.0x',
@@ -32,12 +32,21 @@ for (const [name, r] of Object.entries(results)) {
   }
   rows.push([name, `${fmt(figure(r))} /s${r.result.errors ? ` (${r.result.errors} errors)` : ''}`,
     base ? `${base.name} ${fmt(figure(base))} /s` : '-', base ? `${fmt(ratio, 2)}x` : '-',
-    fmt(r.result.p50_ms, 3), fmt(r.result.p99_ms, 3), target]);
+    fmt(r.result.p50_ms, 3), fmt(r.result.p99_ms, 3), target, r.load || '-']);
+}
+// The generator check (see bench/run.sh): loadgen must reach >= 0.9x wrk on the same nginx, or
+// the run's certplan figures may be the generator's ceiling, not certplan's.
+let generatorOk = true;
+if (results['read-nginx'] && results['read-nginx-wrk']) {
+  const ratio = results['read-nginx'].result.rps / results['read-nginx-wrk'].result.rps;
+  generatorOk = ratio >= 0.9;
+  rows.push(['generator check', `loadgen ${fmt(ratio, 2)}x wrk`, '-', '-', '', '',
+    `>= 0.9x: ${generatorOk ? 'PASSED' : 'FAILED (ratios not valid)'}`, 'nginx fixed body']);
 }
 for (const name of ['idle-rss-kb', 'rss-1000-connections-kb']) {
   if (results[name]) {
     rows.push([name.replace('-kb', ''), `${fmt(results[name].result.kb / 1024, 1)} MiB`, '-', '-', '', '',
-      name.startsWith('idle') ? '<= 64 MiB' : '<= 256 MiB']);
+      name.startsWith('idle') ? '<= 64 MiB' : '<= 256 MiB', '-']);
   }
 }
 if (microFile && fs.existsSync(microFile)) {
@@ -52,7 +61,7 @@ if (microFile && fs.existsSync(microFile)) {
     const a = perSecond(micro[name]);
     const b = perSecond(micro[floor]);
     rows.push([name.replace('BM_', ''), `${fmt(a)} /s`, `${floor.replace('BM_', '')} ${fmt(b)} /s`, `${fmt(a / b, 2)}x`, '', '',
-      name === 'BM_CsrCheckAndSign' ? '>= 8000 /s (0.62x floor)' : '']);
+      name === 'BM_CsrCheckAndSign' ? '>= 8000 /s (0.62x floor)' : '', 'Google Benchmark, 1 core']);
   }
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
@@ -62,7 +71,7 @@ for (const [i, r] of rows.entries()) {
 }
 
 if (smoke) {
-  const expected = ['read-nginx', 'read-certplan', 'write-sqlite', 'pgbench', 'write-postgres', 'issue-cfssl',
+  const expected = ['read-nginx-wrk', 'read-nginx', 'read-certplan', 'write-sqlite', 'pgbench', 'write-postgres', 'issue-cfssl',
     'issue-certplan', 'read-scale-small', 'read-scale-large', 'idle-rss-kb', 'rss-1000-connections-kb'];
   const problems = [];
   for (const name of expected) {
@@ -81,4 +90,7 @@ if (smoke) {
     process.exit(1);
   }
   console.log('smoke pass: every benchmark ran without errors');
+} else if (!generatorOk) {
+  console.error('generator check failed: loadgen did not reach 0.9x wrk on nginx; this run\'s ratios are not valid');
+  process.exit(1);
 }

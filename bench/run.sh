@@ -34,14 +34,24 @@ BIN=$root/build-release/src/cli/certplan
 LOADGEN=$root/build-release/bench/loadgen
 results=$work/results.jsonl
 : >"$results"
-# record NAME BASELINE RESULT_JSON: a benchmark whose load step printed no JSON object fails here,
-# by name (a failed command substitution would otherwise pass unnoticed).
+# record NAME BASELINE RESULT_JSON [LOAD]: a benchmark whose load step printed no JSON object fails
+# here, by name (a failed command substitution would otherwise pass unnoticed). LOAD says what
+# drove it (generator, connections, threads, cores), printed in the table.
 record() {
   if [[ $3 != \{* ]]; then
     echo "bench/run.sh: benchmark $1 produced no result (its load step failed: see above)" >&2
     return 1
   fi
-  printf '{"name":"%s","baseline":"%s","result":%s}\n' "$1" "$2" "$3" >>"$results"
+  printf '{"name":"%s","baseline":"%s","load":"%s","result":%s}\n' "$1" "$2" "${4:--}" "$3" >>"$results"
+}
+# wrk_load PORT CONNECTIONS: wrk (one thread, on the load core) against a plain GET; prints the
+# loadgen-shaped JSON (rps, p50_ms, p99_ms) read from wrk's --latency report.
+wrk_load() {
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$2" -d"${SECONDS_PER}s" --latency "http://127.0.0.1:$1/" |
+    awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+         /^ +50%/ {p50 = ms($2)} /^ +99%/ {p99 = ms($2)} /^Requests\/sec:/ {rps = $2}
+         /Non-2xx/ {errors = $NF}
+         END { if (rps == "") exit 1; printf "{\"rps\":%s,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%d}\n", rps, p50, p99, errors }'
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # A port below the ephemeral range (no client socket can hold it) that nothing listens on.
@@ -125,7 +135,17 @@ NGINX
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -e "$work/nginx.err"
 # nginx daemonises once its socket listens: the pid file is written after bind and listen.
 wait_for_port "$nginx_port" "$(cat "$work/nginx.pid")" nginx
-record read-nginx - "$(load "$nginx_port" 64 DescribePackageState)"
+# The generator check: nginx's ceiling is what wrk reaches; loadgen (the generator of every
+# certplan figure) must reach >= 0.9x of it in the same run, or no ratio against it means anything
+# (bench/report.js prints both and marks the check). Twice each, alternating, the best kept.
+for round in 1 2; do
+  wrk_load "$nginx_port" 64 >>"$work/nginx-wrk.jsonl"
+  load "$nginx_port" 64 DescribePackageState >>"$work/nginx-loadgen.jsonl"
+done
+best() { node -e 'const r = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+  r.sort((a, b) => b.rps - a.rps); console.log(JSON.stringify(r[0]));' "$1"; }
+record read-nginx-wrk - "$(best "$work/nginx-wrk.jsonl")" "wrk, 64 conn, 1 thread, 1 core"
+record read-nginx read-nginx-wrk "$(best "$work/nginx-loadgen.jsonl")" "loadgen, 64 conn, 1 thread, 1 core"
 kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
 
 # One I/O thread on the one core, as nginx runs one worker: a second thread on the same core
@@ -133,7 +153,7 @@ kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
 printf '[server]\nthreads = 1\n' >"$work/read.toml"
 start_certplan sqlite --config "$work/read.toml"
 record idle-rss-kb - "{\"kb\":$(rss_kb "$PID")}"
-record read-certplan read-nginx "$(load "$PORT" 64 DescribePackageState --query ProductCode=digicert-free-1-free)"
+record read-certplan read-nginx-wrk "$(load "$PORT" 64 DescribePackageState --query ProductCode=digicert-free-1-free)" "loadgen, 64 conn, 1 thread, 1 core; server 1 thread, 1 core"
 
 # ---- memory under 1,000 connections ----
 (sleep "$(( SECONDS_PER / 2 + 1 ))"; echo "{\"kb\":$(rss_kb "$PID")}" >"$work/rss1000") &
@@ -154,7 +174,7 @@ worker = false
 TOML
 start_certplan sqlite-write --config "$work/write.toml"
 "$BIN" admin --data-dir "$work/sqlite-write" plan grant --account "$ACCOUNT" --product geotrust-dv-1-starter --count 1000000 >/dev/null
-record write-sqlite pgbench "$(load "$PORT" 64 CreateCertificateForPackageRequest --query ProductCode=geotrust-dv-1-starter --unique-domain 1)"
+record write-sqlite pgbench "$(load "$PORT" 64 CreateCertificateForPackageRequest --query ProductCode=geotrust-dv-1-starter --unique-domain 1 --requests $(( SECONDS_PER * 20000 )))" "loadgen, 64 conn, 1 thread, 1 core; server 64 threads, 1 core"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
 # ---- PostgreSQL: pgbench's equivalent transaction, then certplan on PostgreSQL ----
@@ -177,10 +197,10 @@ END;
 SQL
 tps=$(taskset -c "$LOAD_CPU" pgbench -n -c 8 -j 1 -T "$SECONDS_PER" -f "$work/txn.sql" "$bench_url" 2>/dev/null |
       grep -o 'tps = [0-9.]*' | head -1 | cut -d' ' -f3)
-record pgbench - "{\"rps\":$tps}"
+record pgbench - "{\"rps\":$tps}" "pgbench, 8 clients, 1 thread, 1 core; PostgreSQL on the server core"
 start_certplan pg-write --config "$work/write.toml" --store-url "${pg_url%/*}/certplan"
 CERTPLAN_STORE_URL="${pg_url%/*}/certplan" "$BIN" admin --data-dir "$work/pg-write" plan grant --account "$ACCOUNT" --product geotrust-dv-1-starter --count 1000000 >/dev/null
-record write-postgres pgbench "$(load "$PORT" 64 CreateCertificateForPackageRequest --query ProductCode=geotrust-dv-1-starter --unique-domain 1)"
+record write-postgres pgbench "$(load "$PORT" 64 CreateCertificateForPackageRequest --query ProductCode=geotrust-dv-1-starter --unique-domain 1 --requests $(( SECONDS_PER * 20000 )))" "loadgen, 64 conn, 1 thread, 1 core; server 64 threads + PostgreSQL, 1 core"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
 # ---- issuance: CreateCertificateWithCsrRequest in auto mode, to the issued certificate, vs
@@ -202,7 +222,7 @@ cfssl_pid=$!
 pids+=("$cfssl_pid")
 # Ready is cfssl's own "Now listening on" log line (written after it binds).
 wait_for_line "$work/cfssl/log" "Now listening on" "$cfssl_pid" "cfssl serve"
-record issue-cfssl - "$(load "$cfssl_port" 16 - --path /api/v1/cfssl/sign --body-file "$work/cfssl/body.json" --content-type application/json)"
+record issue-cfssl - "$(load "$cfssl_port" 16 - --path /api/v1/cfssl/sign --body-file "$work/cfssl/body.json" --content-type application/json)" "loadgen, 16 conn, 1 thread, 1 core"
 kill "$cfssl_pid"; wait "$cfssl_pid" 2>/dev/null || true
 # 16 I/O threads for 16 connections (each Create* waits for its durable commit); no RSA key pool:
 # the CSR path never uses one, and a filling pool would take the core in the first seconds.
@@ -215,7 +235,7 @@ TOML
 start_certplan issue --config "$work/issue.toml"
 "$BIN" admin --data-dir "$work/issue" plan grant --account "$ACCOUNT" --product geotrust-dv-1-starter --count 1000000 >/dev/null
 csr_query=$(node "$root/bench/csr_query.js" "$work/req.csr")
-record issue-certplan issue-cfssl "$(load "$PORT" 16 CreateCertificateWithCsrRequest --query "$csr_query" --drain-query ProductCode=geotrust-dv-1-starter)"
+record issue-certplan issue-cfssl "$(load "$PORT" 16 CreateCertificateWithCsrRequest --query "$csr_query" --drain-query ProductCode=geotrust-dv-1-starter --requests $(( SECONDS_PER * 10000 )))" "loadgen, 16 conn, 1 thread, 1 core; server 16 threads, 1 core"
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
 # ---- scale: read latency with 10^3 orders vs $SCALE_ORDERS orders and 10^4 accounts ----
