@@ -116,7 +116,9 @@ Result<Order> Orders::Store(Order order) {
   order.created_at = order.updated_at = now;
   order.validation_deadline = now + settings_.validation_deadline_seconds;
   order.next_check_at = now;
+  const int64_t account_id = order.account_id;
   Result<Order> stored = store_.CreateOrder(std::move(order), now);
+  if (counters_) counters_->Invalidate(account_id);
   if (stored && on_new_order_) on_new_order_();
   return stored;
 }
@@ -141,7 +143,9 @@ Result<std::string> Orders::PrivateKeyOf(const Order& order) const {
 
 Status Orders::Commit(const Result<Transition>& transition, OrderStatus expected) {
   if (!transition) return transition.error();
-  return store_.ApplyTransition(*transition, expected);
+  Status s = store_.ApplyTransition(*transition, expected);
+  if (counters_) counters_->Invalidate(transition->order.account_id);
+  return s;
 }
 
 Status Orders::Cancel(int64_t account_id, int64_t order_id) {
@@ -283,7 +287,9 @@ void Orders::DeferAfterFailure(int64_t order_id) {
   if (!order) return;
   const OrderStatus was = order->status;
   order->next_check_at = clock_.NowSeconds() + settings_.retry_max_seconds;
+  const int64_t account_id = order->account_id;
   (void)store_.ApplyTransition(Transition{std::move(*order), {}}, was);
+  if (counters_) counters_->Invalidate(account_id);
 }
 
 Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
@@ -304,6 +310,9 @@ Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
     }
   }
   std::vector<Status> results = store_.ApplyTransitions(batch);
+  if (counters_) {
+    for (const PendingTransition& p : batch) counters_->Invalidate(p.transition.order.account_id);
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     const Order& stored = batch[i].transition.order;
     if (results[i] && stored.status == OrderStatus::kCertificate) {

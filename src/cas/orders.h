@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cas/counter_cache.h"
 #include "cas/domain_checker.h"
 #include "cas/order.h"
 #include "cas/order_store.h"
@@ -46,6 +47,9 @@ class Orders {
 
   // Called after each new order is stored (the order worker wakes up).
   void OnNewOrder(std::function<void()> callback) { on_new_order_ = std::move(callback); }
+  // Every change this object commits to an account's counters (a new order takes a unit, a
+  // transition may give it back or issue) invalidates them in `cache` before it returns.
+  void InvalidatesCounters(CounterCache* cache) { counters_ = cache; }
 
   // Errors: kMissingParameter/kInvalidParameter (bad input), kCreateCertificateRequestFailed
   // (CSR), kNotFoundPackage/kNotRemainCount (quota) — and then nothing changed.
@@ -83,6 +87,7 @@ class Orders {
   const Clock& clock_;
   OrderSettings settings_;
   std::function<void()> on_new_order_;
+  CounterCache* counters_ = nullptr;
 };
 
 // 64 characters: the creation time YYYYMMDDhhmmss (UTC) and 50 random [0-9a-z] (spec §4.3).

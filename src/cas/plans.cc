@@ -21,8 +21,11 @@ Result<PackageState> Plans::Describe(int64_t account_id, std::string_view produc
   Result<const Product*> product =
       KnownProduct(product_code.empty() ? kDefaultProductCode : product_code);
   if (!product) return product.error();
+  const std::string_view code = (*product)->code;
+  const int64_t now = clock_.NowSeconds();
+  auto read = [&] { return store_.GetPackageCounters(account_id, code, now); };
   Result<PackageCounters> counters =
-      store_.GetPackageCounters(account_id, (*product)->code, clock_.NowSeconds());
+      counters_ ? counters_->Get(account_id, code, now, read) : read();
   if (!counters) return counters.error();
   return PackageState{(*product)->code, counters->total, counters->used, counters->issued};
 }
@@ -47,7 +50,9 @@ Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int
   plan.count = count;
   plan.granted_at = now;
   plan.expires_at = expires_at;
-  return store_.GrantPlan(plan);
+  Result<Plan> granted = store_.GrantPlan(plan);
+  if (counters_) counters_->Invalidate(account_id);
+  return granted;
 }
 
 Result<std::vector<Plan>> Plans::List(int64_t account_id) { return store_.ListPlans(account_id); }

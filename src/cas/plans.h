@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cas/counter_cache.h"
 #include "cas/plan.h"
 #include "cas/plan_store.h"
 #include "core/clock.h"
@@ -23,7 +24,10 @@ struct PackageState {
 // Certificate resource plans: granting them and reading the quota they give. Thread-safe.
 class Plans {
  public:
-  Plans(PlanStore& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // `counters`: where Describe keeps counters in memory (see CounterCache); null reads the
+  // store every time.
+  Plans(PlanStore& store, const Clock& clock, CounterCache* counters = nullptr)
+      : store_(store), clock_(clock), counters_(counters) {}
 
   // The caller's own counters for `product_code` (empty = the default code). kInvalidParameter
   // for a code outside the catalog; zeros for a known code never bought.
@@ -38,6 +42,7 @@ class Plans {
  private:
   PlanStore& store_;
   const Clock& clock_;
+  CounterCache* counters_;
 };
 
 }  // namespace certplan::cas

@@ -138,6 +138,10 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   config.server.limits.read_timeout = std::chrono::seconds(timeout);
   if (s) s = ReadInt(t, "auth.timestamp_window_seconds", config.timestamp_window_seconds, 1, 3600);
   if (s) s = ReadInt(t, "auth.key_cache_milliseconds", config.key_cache_milliseconds, 0, 60000);
+  if (s) {
+    s = ReadInt(t, "server.counters_cache_milliseconds", config.counters_cache_milliseconds, 0,
+                1000);
+  }
   if (s) s = ReadInt(t, "auth.replay_max_entries", config.replay_max_entries, 30, 1'000'000'000);
   std::string scope;
   if (s) s = ReadString(t, "auth.replay_scope", scope);

@@ -20,6 +20,10 @@ struct Config {
   http::ServerOptions server;
   int64_t timestamp_window_seconds = 900;
   int64_t key_cache_milliseconds = 1000;
+  // server.counters_cache_milliseconds: DescribePackageState's counters kept in memory at most
+  // this long (and never past the second they were read in); 0: read the store every time.
+  // Changes made through this node are seen at once (cas::CounterCache).
+  int64_t counters_cache_milliseconds = 1000;
   // auth.replay_max_entries: nonces ONE share (an AccessKey, or an account with
   // auth.replay_scope = "account") remembers over 2 × the timestamp window; no longer a pool
   // shared by every key. Default: 40,000 requests a second for 1,800 s.

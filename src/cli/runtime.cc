@@ -94,7 +94,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   rt->ca = std::move(*ca);
   if (Status s = OpenStore(*rt, data_dir, options); !s) return s.error();
   rt->identities = std::make_unique<iam::Identities>(*rt->identity_store, *rt->box, *rt->clock);
-  rt->plans = std::make_unique<cas::Plans>(*rt->plan_store, *rt->clock);
+  rt->counters = std::make_unique<cas::CounterCache>(
+      cas::CounterCache::Options{options.counters_cache, cas::CounterCache::Options{}.max_entries});
+  rt->plans = std::make_unique<cas::Plans>(*rt->plan_store, *rt->clock, rt->counters.get());
   if (options.key_pool > 0) {
     rt->key_pool = std::make_unique<pki::KeyPool>(*rt->ca, options.key_pool);
   }
@@ -102,6 +104,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
       rt->key_pool ? static_cast<const pki::Authority&>(*rt->key_pool) : *rt->ca;
   rt->orders = std::make_unique<cas::Orders>(*rt->order_store, authority, *rt->box, *rt->clock,
                                              options.orders);
+  rt->orders->InvalidatesCounters(rt->counters.get());
   rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
                                                          *rt->box, *rt->clock);
   return rt;

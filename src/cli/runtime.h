@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,9 @@ struct RuntimeOptions {
   pki::CaFiles ca;                // dir empty: DATA_DIR/ca
   cas::OrderSettings orders;
   size_t key_pool = 0;  // RSA keys kept ready for CreateCertificateRequest (0: made on demand)
+  // How long DescribePackageState's counters may be served from memory (cas::CounterCache);
+  // 0: read from the store every time (the admin commands, which read once).
+  std::chrono::milliseconds counters_cache{0};
 };
 
 // The objects every command works with, opened from one data directory: the store, the
@@ -56,6 +60,7 @@ struct Runtime {
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`
   std::unique_ptr<iam::Identities> identities;
+  std::unique_ptr<cas::CounterCache> counters;  // before plans and orders, which use it
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;
   std::unique_ptr<cas::Certificates> certificates;

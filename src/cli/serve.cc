@@ -179,7 +179,8 @@ int Serve(const ServeFlags& flags) {
                               config.replay_max_entries, auth::ReplayOptions{}.exact_slice_entries},
           flags.clock_offset_file, config.ca, config.orders,
           // Keys are made ahead only where orders are issued.
-          config.validation_worker ? static_cast<size_t>(config.key_pool) : 0});
+          config.validation_worker ? static_cast<size_t>(config.key_pool) : 0,
+          std::chrono::milliseconds(config.counters_cache_milliseconds)});
   if (!rt) return ReportFailure(rt.error());
   Runtime& r = **rt;
   // Signatures are judged by the wall clock even when a test moves the domain's clock.

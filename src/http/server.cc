@@ -211,6 +211,46 @@ std::vector<std::string_view> ListElements(std::string_view value) {
 }
 
 // What the registry and the accept loop see of a connection, whatever its stream.
+// `answer` as the bytes of an HTTP/1.x response (RFC 9112 §4, §6.3): status line, Server,
+// Content-Type (when set), the answer's own headers in order (a name may repeat, e.g. Link),
+// Content-Length (none for 1xx, 204 and 304, which carry no body), Connection when it differs
+// from the version's default, then the body. One buffer, so one write per answer.
+std::string Serialize(const rpc::Response& answer, bool keep_alive, unsigned version) {
+  const bool bodiless =
+      (answer.status >= 100 && answer.status < 200) || answer.status == 204 || answer.status == 304;
+  std::string out;
+  size_t size = 128 + answer.content_type.size() + answer.body.size();
+  for (const auto& [name, value] : answer.headers) size += name.size() + value.size() + 4;
+  out.reserve(size);
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(answer.status);
+  out += ' ';
+  out += bhttp::obsolete_reason(static_cast<bhttp::status>(answer.status));
+  out += "\r\nServer: certplan\r\n";
+  if (!answer.content_type.empty()) {
+    out += "Content-Type: ";
+    out += answer.content_type;
+    out += "\r\n";
+  }
+  for (const auto& [name, value] : answer.headers) {
+    out += name;
+    out += ": ";
+    // A value is never allowed to end the header early (response splitting).
+    for (char c : value) out += (c == '\r' || c == '\n') ? ' ' : c;
+    out += "\r\n";
+  }
+  if (!bodiless) {
+    out += "Content-Length: ";
+    out += std::to_string(answer.body.size());
+    out += "\r\n";
+  }
+  if (version == 10 && keep_alive) out += "Connection: keep-alive\r\n";
+  if (version != 10 && !keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  if (!bodiless) out += answer.body;
+  return out;
+}
+
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
  public:
   explicit SessionBase(Shared& shared) : shared_(shared), handle_(shared.registry.Add(this)) {}
@@ -493,11 +533,20 @@ class Session : public SessionBase {
       out.headers.emplace_back(Lower(field.name_string()), std::string(field.value()));
     }
     out.body = std::move(req.body().text);
-    error_code ec;
-    const tcp::endpoint peer = socket().remote_endpoint(ec);
-    if (!ec) out.peer_ip = peer.address().to_string();
+    out.peer_ip = PeerIp();
     out.secure = kTls;  // RAM's acs:SecureTransport
     return out;
+  }
+
+  // The TCP peer's address, asked of the kernel once per connection (it cannot change).
+  const std::string& PeerIp() {
+    if (!peer_ip_known_) {
+      error_code ec;
+      const tcp::endpoint peer = socket().remote_endpoint(ec);
+      if (!ec) peer_ip_ = peer.address().to_string();
+      peer_ip_known_ = true;
+    }
+    return peer_ip_;
   }
 
   void ReleaseBody() {
@@ -516,18 +565,12 @@ class Session : public SessionBase {
 
   void Send(rpc::Response answer, bool keep_alive, unsigned version) {
     phase_ = Phase::kBusy;
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-        static_cast<bhttp::status>(answer.status), version);
-    res->set(bhttp::field::server, "certplan");
-    res->set(bhttp::field::content_type, answer.content_type);
-    for (auto& [name, value] : answer.headers) res->set(name, value);
-    res->body() = std::move(answer.body);
-    res->keep_alive(keep_alive);
-    res->prepare_payload();
+    auto bytes = std::make_shared<std::string>(Serialize(answer, keep_alive, version));
     lowest().expires_after(kWriteTimeout);
-    bhttp::async_write(stream_, *res, [self = Self(), res](error_code ec, size_t) {
-      self->OnWrite(ec, res->keep_alive());
-    });
+    net::async_write(stream_, net::buffer(*bytes),
+                     [self = Self(), bytes, keep_alive](error_code ec, size_t) {
+                       self->OnWrite(ec, keep_alive);
+                     });
   }
 
   void OnWrite(error_code ec, bool keep_alive) {
@@ -574,6 +617,8 @@ class Session : public SessionBase {
   int64_t body_held_ = 0;  // bytes of the BodyBudget held for the current body
   bool timed_out_ = false;
   bool refused_ = false;
+  bool peer_ip_known_ = false;
+  std::string peer_ip_;
   std::unique_ptr<std::array<char, 16 * 1024>> discard_;  // only while lingering
   uint64_t read_generation_ = 0;
 };
