@@ -34,6 +34,9 @@ struct RuntimeOptions {
   pki::CaFiles ca;                // dir empty: DATA_DIR/ca
   cas::OrderSettings orders;
   size_t key_pool = 0;  // RSA keys kept ready for CreateCertificateRequest (0: made on demand)
+  // Only `serve` and `init` create a data directory (and its master key, CA and database);
+  // every other command opens an existing one and refuses a missing one, creating nothing.
+  bool create = false;
 };
 
 // The objects every command works with, opened from one data directory: the store, the
@@ -63,8 +66,11 @@ struct Runtime {
   // node sees every nonce.
   std::unique_ptr<auth::ReplayGuard> replay;
 
-  // Creates the directory (0700) if needed, loads or creates the master key
-  // (CERTPLAN_MASTER_KEY, else DIR/master.key) and the CA, and opens DIR/certplan.db.
+  // Loads the master key (CERTPLAN_MASTER_KEY, else DIR/master.key) and the CA, and opens
+  // DIR/certplan.db (or the PostgreSQL store). With options.create, first creates what is
+  // missing: the directory (0700), the key, the CA and the database. Without, a directory that
+  // does not exist, or lacks one of them, is kInvalidParameter naming "data-dir" and the path,
+  // and nothing is written.
   static Result<std::unique_ptr<Runtime>> Open(const std::string& data_dir,
                                                RuntimeOptions options = {});
 };
