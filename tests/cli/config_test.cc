@@ -22,11 +22,17 @@ class ConfigFileTest : public ::testing::Test {
     config_ = Config{};
     return LoadConfigFile(path_, config_, &keys_set_);
   }
-  // The one problem `text` must have.
+  // The one problem `text` must have; its message carries the file, line, column and key.
   ConfigProblem Only(const std::string& text) {
     ConfigProblems problems = Load(text);
     EXPECT_EQ(problems.size(), 1u) << text;
-    return problems.empty() ? ConfigProblem{} : problems.front();
+    if (problems.empty()) return ConfigProblem{};
+    const ConfigProblem& p = problems.front();
+    EXPECT_EQ(p.ToString(), path_ + ":" + std::to_string(p.line) + ":" + std::to_string(p.column) +
+                                ": " + (p.key.empty() ? "" : p.key + ": ") + p.why);
+    EXPECT_GT(p.line, 0) << p.ToString();
+    EXPECT_GT(p.column, 0) << p.ToString();
+    return p;
   }
 
   testing::TempDir dir_;
