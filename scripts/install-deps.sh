@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages certplan needs to build and test, skipping what is present.
-# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench | --fuzz]
+# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench | --fuzz | --deploy]
 #   --test   also what the tests need; --bench also the benchmarks' baselines (implies --test)
 #   --fuzz   also clang with libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
+#   --deploy also systemd's systemd-analyze, for tests/deploy/verify_test.sh (no running systemd
+#            is needed: it reads unit files)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
@@ -13,6 +15,7 @@ bench_pkgs=(libbenchmark-dev nginx golang-cfssl wrk)
 # clang-14 is Debian 12's clang; libclang-rt-14-dev holds libFuzzer and the ASan/UBSan runtimes,
 # llvm-14 the symbolizer for readable stack traces.
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
+deploy_pkgs=(systemd)
 
 mode=${1:-}
 want=("${build_pkgs[@]}")
@@ -24,6 +27,7 @@ if [[ $mode == --test || $mode == --bench ]]; then
 fi
 if [[ $mode == --bench ]]; then want+=("${bench_pkgs[@]}"); fi
 if [[ $mode == --fuzz ]]; then want+=("${fuzz_pkgs[@]}"); fi
+if [[ $mode == --deploy ]]; then want+=("${deploy_pkgs[@]}"); fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -40,6 +40,9 @@ step "unit tests (build-asan)" ctest --test-dir build-asan --output-on-failure -
 step "end-to-end tests (build-asan, sqlite)" env CERTPLAN_BIN="$root/build-asan/src/cli/certplan" \
   CERTPLAN_E2E_STORE=sqlite tests/e2e/run.sh
 step "unit tests (build)" ctest --test-dir build --output-on-failure -j2
+# deploy/: the systemd unit (systemd-analyze verify and security) and the example configuration.
+step "deployment files (build)" bash -c 'scripts/install-deps.sh --deploy && tests/deploy/verify_test.sh "$1"' \
+  _ "$root/build/src/cli/certplan"
 for store in sqlite postgres; do
   step "end-to-end tests (build, $store)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \
     CERTPLAN_E2E_STORE=$store tests/e2e/run.sh

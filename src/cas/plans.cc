@@ -55,6 +55,12 @@ Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int
   return granted;
 }
 
-Result<std::vector<Plan>> Plans::List(int64_t account_id) { return store_.ListPlans(account_id); }
+Result<std::vector<Plan>> Plans::List(int64_t account_id) {
+  // An unknown account is said so, as Grant does, rather than listed as holding nothing.
+  Result<bool> account = store_.AccountExists(account_id);
+  if (!account) return account.error();
+  if (!*account) return InvalidParameter("AccountId", "no such account.");
+  return store_.ListPlans(account_id);
+}
 
 }  // namespace certplan::cas

@@ -37,6 +37,8 @@ class Plans {
   // code, count, a past expiry or an unknown account.
   Result<Plan> Grant(int64_t account_id, std::string_view product_code, int64_t count,
                      std::optional<int64_t> expires_at);
+  // The account's plans, oldest first; kInvalidParameter ("no such account") for an unknown
+  // account.
   Result<std::vector<Plan>> List(int64_t account_id);
 
  private:

@@ -15,8 +15,9 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 struct AdminFlags {
-  std::string data_dir = "./certplan-data";
+  std::string data_dir;  // empty: the configuration's (default ./certplan-data)
   std::string store_url;
+  std::string config_file;
   std::string name;
   int64_t account = 0;
   std::string key_id;
@@ -43,11 +44,16 @@ Json PlanJson(const cas::Plan& p) {
   return j;
 }
 
-// Opens the data directory and runs `body` with it, reporting failures uniformly.
+// Opens the (existing) data directory and runs `body` with it, reporting failures uniformly.
 int WithRuntime(const AdminFlags& f, const std::function<Result<Json>(Runtime&)>& body) {
+  Config config;
+  if (int rc = LoadConfig(f.config_file, config); rc != 0) return rc;
+  if (!f.data_dir.empty()) config.data_dir = f.data_dir;
+  if (!f.store_url.empty()) config.store_url = f.store_url;
   RuntimeOptions options;
-  options.store_url = f.store_url;
-  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(f.data_dir, options);
+  options.store_url = config.store_url;
+  options.ca = config.ca;
+  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(config.data_dir, options);
   if (!rt) return ReportFailure(rt.error());
   Result<Json> out = body(**rt);
   if (!out) return ReportFailure(out.error());
@@ -189,6 +195,8 @@ void AddAdminCommand(CLI::App& app, Runner& run) {
       ->add_option("--store-url", f->store_url,
                    "postgresql://… (default: SQLite in the data directory)")
       ->envname("CERTPLAN_STORE_URL");
+  admin->add_option("--config", f->config_file, "TOML configuration file (data_dir, store, ca)")
+      ->check(CLI::ExistingFile);
   admin->require_subcommand(1);
 
   CLI::App* account = admin->add_subcommand("account", "Accounts")->require_subcommand(1);

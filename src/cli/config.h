@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "auth/replay_guard.h"
@@ -13,8 +16,8 @@
 
 namespace certplan::cli {
 
-// Everything `certplan serve` can be told. Precedence: flags > environment > TOML file >
-// defaults (see README "Configuration").
+// Everything a command can be told. Precedence: flags > environment > TOML file > defaults
+// (see README "Configuration"). Every key of the file is one row of ConfigKeys().
 struct Config {
   std::string data_dir = "./certplan-data";
   http::ServerOptions server;
@@ -52,10 +55,67 @@ struct Config {
   std::vector<std::string> tls_names;
 };
 
-// Reads `path` (TOML) into `config`; kInvalidParameter naming the key on a bad value.
-Status LoadConfigFile(const std::string& path, Config& config);
-// Applies CERTPLAN_LISTEN, CERTPLAN_DATA_DIR, CERTPLAN_THREADS, CERTPLAN_LOG_LEVEL.
-Status ApplyEnvironment(Config& config);
+// What a key's value must be. The file must hold exactly this TOML type (an integer is not a
+// float nor a string); an environment variable holds its text.
+enum class KeyType {
+  kInteger,      // within [min, max]
+  kBoolean,      // true or false ("true"/"false" in the environment)
+  kString,       // any string; `choices` ("auto|live") restricts it
+  kHostPort,     // "HOST:PORT" or "[V6]:PORT", port 0-65535
+  kStringArray,  // an array of non-empty strings
+  kStringTable,  // a table whose keys are free-form and whose values are strings
+};
+
+// A value that passed its key's type and range, handed to the key's setter.
+struct ConfigValue {
+  int64_t integer = 0;
+  bool boolean = false;
+  std::string text;                                        // kString, kHostPort
+  std::vector<std::string> list;                           // kStringArray
+  std::vector<std::pair<std::string, std::string>> table;  // kStringTable, by key
+};
+
+// One known key: the single place that declares it. Adding a key is adding one row to the
+// table in config.cc (and one line to README's configuration table, which config_test checks).
+struct ConfigKey {
+  std::string_view key;  // "server.threads": SECTION.NAME, as in the file
+  KeyType type;
+  int64_t min = 0;  // kInteger: the accepted range, inclusive
+  int64_t max = 0;
+  std::string_view choices;  // kString: "auto|live" allows only these; empty allows any
+  std::string_view env;      // "CERTPLAN_THREADS" when an environment variable sets it
+  // An extra rule beyond the type (for arrays and tables: per element): why the text is
+  // refused, "" when it is fine.
+  std::string (*check)(const ConfigValue&) = nullptr;
+  void (*set)(Config&, const ConfigValue&) = nullptr;
+};
+
+// Every key certplan reads, in README order.
+std::span<const ConfigKey> ConfigKeys();
+// How README's configuration table spells `key`'s type: "integer 0-256", "boolean",
+// "string", "\"auto\" or \"live\"", "HOST:PORT", "array of strings", "table of strings".
+std::string DescribeType(const ConfigKey& key);
+
+// One reason a configuration is refused: where it is and what is wrong.
+struct ConfigProblem {
+  std::string source;  // the file's path, or "environment"
+  std::string key;     // "server.threds"; the variable for the environment; "" for TOML syntax
+  int64_t line = 0;    // 1-based position in the file; 0 for the environment
+  int64_t column = 0;
+  std::string why;  // "unknown key; did you mean \"server.threads\"?"
+
+  // "FILE:LINE:COLUMN: KEY: WHY" (or "environment: KEY: WHY").
+  std::string ToString() const;
+};
+using ConfigProblems = std::vector<ConfigProblem>;
+
+// Reads `path` (TOML) into `config`, refusing unknown sections and keys, wrong types and
+// out-of-range values, each with its position. Every problem found is returned (empty: read);
+// `config` is only meaningful when none is. `keys_set`, when given, counts the keys read.
+ConfigProblems LoadConfigFile(const std::string& path, Config& config, int* keys_set = nullptr);
+// Applies the keys' environment variables (CERTPLAN_LISTEN, CERTPLAN_DATA_DIR, …) with the
+// same checks; a problem names the variable. Empty variables are ignored.
+ConfigProblems ApplyEnvironment(Config& config);
 // Parses "HOST:PORT" or "[V6]:PORT" into the server options.
 Status ParseListen(std::string_view listen, http::ServerOptions& server);
 // Checks the [server] TLS keys together: tls_cert and tls_key both or neither, and either

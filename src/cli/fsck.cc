@@ -10,10 +10,16 @@ namespace {
 
 // Recounts every package's UsedCount and IssuedCount from its orders; prints the drift as
 // JSON and exits 1 when there is any (0 when clean).
-int Fsck(const std::string& data_dir, const std::string& store_url) {
+int Fsck(const std::string& data_dir, const std::string& store_url,
+         const std::string& config_file) {
+  Config config;
+  if (int rc = LoadConfig(config_file, config); rc != 0) return rc;
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!store_url.empty()) config.store_url = store_url;
   RuntimeOptions options;
-  options.store_url = store_url;
-  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(data_dir, options);
+  options.store_url = config.store_url;
+  options.ca = config.ca;
+  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(config.data_dir, options);
   if (!rt) return ReportFailure(rt.error());
   Result<std::vector<cas::CounterDrift>> drifts = (*rt)->counter_audit->AuditCounters();
   if (!drifts) return ReportFailure(drifts.error());
@@ -34,16 +40,19 @@ int Fsck(const std::string& data_dir, const std::string& store_url) {
 }  // namespace
 
 void AddFsckCommand(CLI::App& app, Runner& run) {
-  auto data_dir = std::make_shared<std::string>("./certplan-data");
+  auto data_dir = std::make_shared<std::string>();  // empty: the configuration's
   auto store_url = std::make_shared<std::string>();
+  auto config_file = std::make_shared<std::string>();
   CLI::App* fsck =
       app.add_subcommand("fsck", "Recount quota counters from orders; exit 1 on drift");
   fsck->add_option("--data-dir", *data_dir, "Data directory (default ./certplan-data)");
   fsck->add_option("--store-url", *store_url,
                    "postgresql://… (default: SQLite in the data directory)")
       ->envname("CERTPLAN_STORE_URL");
-  fsck->callback([data_dir, store_url, &run] {
-    run = [data_dir, store_url] { return Fsck(*data_dir, *store_url); };
+  fsck->add_option("--config", *config_file, "TOML configuration file (data_dir, store, ca)")
+      ->check(CLI::ExistingFile);
+  fsck->callback([data_dir, store_url, config_file, &run] {
+    run = [data_dir, store_url, config_file] { return Fsck(*data_dir, *store_url, *config_file); };
   });
 }
 

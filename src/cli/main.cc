@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   cli::AddServeCommand(app, run);
   cli::AddAdminCommand(app, run);
   cli::AddFsckCommand(app, run);
+  cli::AddInitCommand(app, run);
+  cli::AddConfigCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

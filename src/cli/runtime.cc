@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "auth/shared_replay_guard.h"
 #include "store/postgres/postgres_store.h"
@@ -64,6 +65,41 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   return Ok{};
 }
 
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// What a data directory made by `init` or `serve` holds, checked before anything is opened:
+// opening would create each of them (a mistyped --data-dir became a fresh store and CA).
+Status CheckDataDir(const std::string& data_dir, const RuntimeOptions& options) {
+  struct stat st {};
+  if (::stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return InvalidParameter("data-dir", "\"" + data_dir +
+                                            "\" does not exist; `certplan init --data-dir " +
+                                            data_dir + "` (or `certplan serve`) creates one.");
+  }
+  // The files opening would otherwise create, by the name the message gives them.
+  std::vector<std::pair<std::string, std::string>> wanted;
+  const char* env_key = std::getenv("CERTPLAN_MASTER_KEY");
+  if (!env_key || !*env_key) wanted.emplace_back("master.key", data_dir + "/master.key");
+  if (options.ca.root_cert_file.empty()) {
+    const std::string ca_dir = options.ca.dir.empty() ? data_dir + "/ca" : options.ca.dir;
+    wanted.emplace_back(options.ca.dir.empty() ? "ca/issuing.pem" : ca_dir + "/issuing.pem",
+                        ca_dir + "/issuing.pem");
+  }
+  if (options.store_url.empty()) wanted.emplace_back("certplan.db", data_dir + "/certplan.db");
+  for (const auto& [name, path] : wanted) {
+    if (!Exists(path)) {
+      return InvalidParameter("data-dir", "\"" + data_dir +
+                                              "\" is not a certplan data directory (it has no " +
+                                              name + "); `certplan init --data-dir " + data_dir +
+                                              "` (or `certplan serve`) initializes one.");
+    }
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Runtime::Runtime() = default;
@@ -71,7 +107,9 @@ Runtime::~Runtime() = default;
 
 Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
                                                RuntimeOptions options) {
-  if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+  if (!options.create) {
+    if (Status s = CheckDataDir(data_dir, options); !s) return s.error();
+  } else if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return InvalidParameter("data-dir", "cannot create " + data_dir + ": " + std::strerror(errno));
   }
   auto rt = std::make_unique<Runtime>();

@@ -38,6 +38,9 @@ struct RuntimeOptions {
   // How long DescribePackageState's counters may be served from memory (cas::CounterCache);
   // 0: read from the store every time (the admin commands, which read once).
   std::chrono::milliseconds counters_cache{0};
+  // Only `serve` and `init` create a data directory (and its master key, CA and database);
+  // every other command opens an existing one and refuses a missing one, creating nothing.
+  bool create = false;
 };
 
 // The objects every command works with, opened from one data directory: the store, the
@@ -68,8 +71,11 @@ struct Runtime {
   // node sees every nonce.
   std::unique_ptr<auth::ReplayGuard> replay;
 
-  // Creates the directory (0700) if needed, loads or creates the master key
-  // (CERTPLAN_MASTER_KEY, else DIR/master.key) and the CA, and opens DIR/certplan.db.
+  // Loads the master key (CERTPLAN_MASTER_KEY, else DIR/master.key) and the CA, and opens
+  // DIR/certplan.db (or the PostgreSQL store). With options.create, first creates what is
+  // missing: the directory (0700), the key, the CA and the database. Without, a directory that
+  // does not exist, or lacks one of them, is kInvalidParameter naming "data-dir" and the path,
+  // and nothing is written.
   static Result<std::unique_ptr<Runtime>> Open(const std::string& data_dir,
                                                RuntimeOptions options = {});
 };

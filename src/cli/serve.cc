@@ -155,18 +155,17 @@ log::Level ParseLevel(std::string_view name) {
 
 int Serve(const ServeFlags& flags) {
   Config config;
-  if (!flags.config_file.empty()) {
-    Status s = LoadConfigFile(flags.config_file, config);
-    if (!s) return ReportFailure(s.error());
-  }
-  if (Status s = ApplyEnvironment(config); !s) return ReportFailure(s.error());
+  if (int rc = LoadConfig(flags.config_file, config); rc != 0) return rc;
   if (!flags.data_dir.empty()) config.data_dir = flags.data_dir;
   if (!flags.store_url.empty()) config.store_url = flags.store_url;
   if (!flags.listen.empty()) {
     if (Status s = ParseListen(flags.listen, config.server); !s) return ReportFailure(s.error());
   }
   if (!flags.listen_tls.empty()) config.listen_tls = flags.listen_tls;
-  if (Status s = CheckTls(config); !s) return ReportFailure(s.error());
+  if (Status s = CheckTls(config); !s) {
+    (void)ReportFailure(s.error());
+    return kConfigExit;
+  }
   log::SetLevel(ParseLevel(config.log_level));
 
   if (config.validation_mode.empty()) config.validation_mode = flags.dev ? "auto" : "live";
@@ -180,7 +179,8 @@ int Serve(const ServeFlags& flags) {
           flags.clock_offset_file, config.ca, config.orders,
           // Keys are made ahead only where orders are issued.
           config.validation_worker ? static_cast<size_t>(config.key_pool) : 0,
-          std::chrono::milliseconds(config.counters_cache_milliseconds)});
+          std::chrono::milliseconds(config.counters_cache_milliseconds),
+          /*create=*/true});
   if (!rt) return ReportFailure(rt.error());
   Runtime& r = **rt;
   // Signatures are judged by the wall clock even when a test moves the domain's clock.

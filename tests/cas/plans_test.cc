@@ -78,5 +78,17 @@ TEST_F(PlansTest, GrantValidatesEverything) {
   }
 }
 
+TEST_F(PlansTest, ListOfAnUnknownAccountSaysSo) {
+  Result<std::vector<Plan>> none = plans_->List(8);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kInvalidParameter);
+  EXPECT_NE(none.error().message.find("no such account"), std::string::npos);
+  Result<std::vector<Plan>> empty = plans_->List(7);
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  ASSERT_TRUE(plans_->Grant(7, "digicert-free-1-free", 2, std::nullopt));
+  EXPECT_EQ(plans_->List(7)->size(), 1u);
+}
+
 }  // namespace
 }  // namespace certplan::cas

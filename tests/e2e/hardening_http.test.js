@@ -195,7 +195,7 @@ test('bad [server] connection settings are refused at start, naming the key', as
   for (const [config, expected] of cases) {
     const outcome = await startServer({ config })
       .then(async (s) => { await s.stop(); return 'started'; }, (e) => e.message);
-    assert.match(outcome, /exited with 1/);
+    assert.match(outcome, /exited with 2/);  // a configuration refused: exit 2 (issue 15)
     assert.match(outcome, expected);
   }
 });

@@ -215,17 +215,18 @@ test("the operator's tls_cert/tls_key are served, and SIGHUP swaps them without 
 test('TLS settings that cannot work are refused at start, naming the key', async () => {
   const op = operatorCertificate();
   const other = operatorCertificate();
+  // A configuration refused as such exits 2 (issue 15); files that cannot be used exit 1.
   const cases = [
-    [`[server]\nlisten_tls = "127.0.0.1:0"\ntls_cert = "${op.certFile}"\n`, /server\.tls_key/],
-    [`[server]\ntls_cert = "${op.certFile}"\ntls_key = "${op.keyFile}"\n`, /server\.listen_tls/],
-    [`[server]\nlisten_tls = "127.0.0.1:0"\ntls_cert = "${op.certFile}"\ntls_key = "${other.keyFile}"\n`, /tls_key.*(does not match|mismatch)/],
-    [`[server]\nlisten_tls = "127.0.0.1:0"\ntls_cert = "${path.join(work, 'missing.crt')}"\ntls_key = "${op.keyFile}"\n`, /tls_cert/],
-    ['[server]\nlisten_tls = "nowhere"\n', /server\.listen_tls/],
-    ['[server]\nlisten_tls = "127.0.0.1:0"\ntls_names = "not-a-list"\n', /server\.tls_names/],
+    [`[server]\nlisten_tls = "127.0.0.1:0"\ntls_cert = "${op.certFile}"\n`, /server\.tls_key/, 2],
+    [`[server]\ntls_cert = "${op.certFile}"\ntls_key = "${op.keyFile}"\n`, /server\.listen_tls/, 2],
+    [`[server]\nlisten_tls = "127.0.0.1:0"\ntls_cert = "${op.certFile}"\ntls_key = "${other.keyFile}"\n`, /tls_key.*(does not match|mismatch)/, 1],
+    [`[server]\nlisten_tls = "127.0.0.1:0"\ntls_cert = "${path.join(work, 'missing.crt')}"\ntls_key = "${op.keyFile}"\n`, /tls_cert/, 1],
+    ['[server]\nlisten_tls = "nowhere"\n', /server\.listen_tls/, 2],
+    ['[server]\nlisten_tls = "127.0.0.1:0"\ntls_names = "not-a-list"\n', /server\.tls_names/, 2],
   ];
-  for (const [config, why] of cases) {
+  for (const [config, why, exit] of cases) {
     const outcome = await startServer({ config }).then(async (x) => { await x.stop(); return 'started'; }, (e) => e.message);
-    assert.match(outcome, /exited with 1/, config);
+    assert.match(outcome, new RegExp(`exited with ${exit}`), config);
     assert.match(outcome, why, config);
   }
 });

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer, admin, fsck, sql, storeUrlOf } = require('./lib/server');
+const { startServer, admin, init, fsck, sql, storeUrlOf } = require('./lib/server');
 const { Cas, casClient } = require('./lib/clients');
 
 test('--dev is idempotent across restarts and SIGTERM exits 0', async () => {
@@ -50,6 +50,7 @@ test('a wrong master key cannot open the secrets', async () => {
 
 test('admin: bad arguments get a clear message and a non-zero exit', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-admin-'));
+  assert.equal(init(dir).status, 0);
   const created = await admin(dir, 'account', 'create', '--name', 'ops');
   assert.equal(created.code, 0, created.stderr);
   const id = String(created.json.AccountId);

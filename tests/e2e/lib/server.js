@@ -134,6 +134,11 @@ function stopChild(child, signal) {
   });
 }
 
+// `certplan init --data-dir DIR`: creates a data directory (admin and fsck only open one).
+function init(dataDir) {
+  return spawnSync(BIN, ['init', '--data-dir', dataDir], { encoding: 'utf8', env: storeEnv(dataDir) });
+}
+
 // Runs `certplan admin --data-dir DIR ARGS…`; resolves {code, json, stdout, stderr}.
 function admin(dataDir, ...args) {
   return new Promise((resolve) => {
@@ -145,4 +150,4 @@ function admin(dataDir, ...args) {
   });
 }
 
-module.exports = { startServer, admin, fsck, sql, storeUrlOf, newDatabase, BIN, PG_ADMIN_URL };
+module.exports = { startServer, admin, init, fsck, sql, storeUrlOf, newDatabase, BIN, PG_ADMIN_URL };
