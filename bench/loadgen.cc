@@ -13,6 +13,9 @@
 //           --key LTAI… --secret … [--query ProductCode=…] [--path /]
 //           [--requests N]                     size of the pre-signed pool (default: 100,000
 //                                              per second of --seconds, at most 3,000,000)
+//           [--dump FILE]                      write the pre-signed pool to FILE (requests separated
+//                                              by a NUL byte) and exit: what bench/presigned.lua
+//                                              replays through wrk (HTTPS, where loadgen has no TLS)
 //           [--body-file F --content-type T]   POST F's bytes (peers such as cfssl; no signature)
 //           [--drain-query ProductCode=…]      afterwards, poll DescribePackageState until
 //                                              IssuedCount reaches UsedCount: issuance measured
@@ -64,6 +67,7 @@ struct Options {
   std::string drain_query;  // non-empty: wait for issuance of what was created
   double drain_limit_seconds = 120;
   size_t requests = 0;  // pre-signed pool size; 0: from seconds
+  std::string dump;     // non-empty: write the pool here and exit
 };
 
 std::string Hex(const unsigned char* p, size_t n) {
@@ -334,6 +338,8 @@ bool Parse(int argc, char** argv, Options& o) {
       char buf[4096];
       for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) o.body.append(buf, n);
       std::fclose(f);
+    } else if (k == "--dump") {
+      o.dump = v;
     } else if (k == "--requests") {
       o.requests = std::stoull(v);
     } else if (k == "--content-type") {
@@ -423,6 +429,15 @@ int main(int argc, char** argv) {
   const auto sign_begin = Clock::now();
   const std::vector<std::string> pool = SignPool(o, count);
   const double sign_seconds = std::chrono::duration<double>(Clock::now() - sign_begin).count();
+  if (!o.dump.empty()) {
+    std::FILE* f = std::fopen(o.dump.c_str(), "wb");
+    if (!f) return 2;
+    for (const std::string& r : pool) {
+      std::fwrite(r.data(), 1, r.size(), f);
+      std::fputc('\0', f);
+    }
+    return std::fclose(f) == 0 ? 0 : 1;
+  }
   Stats stats;
   stats.latencies_us.reserve(std::min<size_t>(count, 4'000'000));
   size_t next = 0;

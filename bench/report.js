@@ -15,6 +15,7 @@ const fmt = (n, d = 0) => (n === undefined || Number.isNaN(n) ? 'n/a' : Number(n
 const rows = [['benchmark', 'figure', 'baseline', 'ratio', 'p50 ms', 'p99 ms', 'target', 'load']];
 const targets = {
   'read-certplan': '>= 0.6x, p99 <= 2 ms',
+  'read-https-certplan': '>= 0.6x',
   'write-sqlite': '>= 1.0x',
   'write-postgres': '>= 0.7x',
   'issue-certplan': '>= 1.5x',
@@ -71,7 +72,7 @@ for (const [i, r] of rows.entries()) {
 }
 
 if (smoke) {
-  const expected = ['read-nginx-wrk', 'read-nginx', 'read-certplan', 'write-sqlite', 'pgbench', 'write-postgres', 'issue-cfssl',
+  const expected = ['read-nginx-wrk', 'read-nginx', 'read-certplan', 'read-https-nginx', 'read-https-certplan', 'write-sqlite', 'pgbench', 'write-postgres', 'issue-cfssl',
     'issue-certplan', 'read-scale-small', 'read-scale-large', 'idle-rss-kb', 'rss-1000-connections-kb'];
   const problems = [];
   for (const name of expected) {

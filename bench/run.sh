@@ -155,6 +155,55 @@ start_certplan sqlite --config "$work/read.toml"
 record idle-rss-kb - "{\"kb\":$(rss_kb "$PID")}"
 record read-certplan read-nginx-wrk "$(load "$PORT" 64 DescribePackageState --query ProductCode=digicert-free-1-free)" "loadgen, 64 conn, 1 thread, 1 core; server 1 thread, 1 core"
 
+# ---- HTTPS read: the same request over TLS, certplan vs nginx serving certplan's own
+#      certificate (ECDSA P-256) and key; wrk drives both (loadgen has no TLS), certplan with
+#      requests pre-signed by loadgen (bench/presigned.lua). Keep-alive: one handshake per
+#      connection on both. ----
+kill "$PID"; wait "$PID" 2>/dev/null || true
+start_certplan https --config "$work/read.toml" --listen-tls 127.0.0.1:0
+wait_for_line "$work/https/err" "listening (tls) on" "$PID" "certplan https"
+tls_port=$(grep -o 'listening (tls) on 127.0.0.1:[0-9]*' "$work/https/err" | grep -o '[0-9]*$')
+nginx_tls_port=$(free_port)
+cat >"$work/nginx-tls.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:1m;
+  server {
+    listen 127.0.0.1:$nginx_tls_port ssl;
+    ssl_certificate $work/https/tls/server.crt;
+    ssl_certificate_key $work/https/tls/server.key;
+    location / { default_type application/json; return 200 '$body'; }
+  }
+}
+NGINX
+taskset -c "$SERVER_CPU" nginx -c "$work/nginx-tls.conf" -e "$work/nginx.err"
+wait_for_port "$nginx_tls_port" "$(cat "$work/nginx.pid")" "nginx (tls)"
+wrk_tls() {  # wrk_tls PORT [wrk args…]
+  local port=$1; shift
+  taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"${SECONDS_PER}s" --latency "$@" "https://127.0.0.1:$port/" |
+    awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+         /^ +50%/ {p50 = ms($2)} /^ +99%/ {p99 = ms($2)} /^Requests\/sec:/ {rps = $2}
+         /Non-2xx/ {errors = $NF}
+         END { if (rps == "") exit 1; printf "{\"rps\":%s,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%d}\n", rps, p50, p99, errors }'
+}
+record read-https-nginx - "$(wrk_tls "$nginx_tls_port")" "wrk, 64 conn, 1 thread, 1 core; TLS keep-alive"
+kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
+# Enough signed requests for the run at up to 60,000/s (more than one core can answer over TLS).
+taskset -c "$LOAD_CPU" "$LOADGEN" --target "127.0.0.1:$tls_port" --key "$KEY" --secret "$SECRET" \
+  --query ProductCode=digicert-free-1-free --requests $(( SECONDS_PER * 60000 )) --dump "$work/presigned.bin"
+record read-https-certplan read-https-nginx \
+  "$(wrk_tls "$tls_port" -s "$root/bench/presigned.lua" -- "$work/presigned.bin")" \
+  "wrk + pre-signed requests, 64 conn, 1 thread, 1 core; server 1 thread, 1 core; TLS keep-alive"
+rm -f "$work/presigned.bin"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+start_certplan sqlite --config "$work/read.toml"
+
 # ---- memory under 1,000 connections ----
 (sleep "$(( SECONDS_PER / 2 + 1 ))"; echo "{\"kb\":$(rss_kb "$PID")}" >"$work/rss1000") &
 load "$PORT" 1000 DescribePackageState >/dev/null
