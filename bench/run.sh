@@ -184,9 +184,11 @@ http {
 NGINX
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx-tls.conf" -e "$work/nginx.err"
 wait_for_port "$nginx_tls_port" "$(cat "$work/nginx.pid")" "nginx (tls)"
-wrk_tls() {  # wrk_tls PORT [wrk args…]
-  local port=$1; shift
-  taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"${SECONDS_PER}s" --latency "$@" "https://127.0.0.1:$port/" |
+wrk_tls() {  # wrk_tls PORT [SCRIPT FILE]: wrk over HTTPS, replaying FILE through SCRIPT if given
+  local port=$1 script=() args=()
+  [[ $# -ge 3 ]] && script=(-s "$2") args=(-- "$3")
+  taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"${SECONDS_PER}s" --latency "${script[@]}" \
+      "https://127.0.0.1:$port/" "${args[@]}" |
     awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
          /^ +50%/ {p50 = ms($2)} /^ +99%/ {p99 = ms($2)} /^Requests\/sec:/ {rps = $2}
          /Non-2xx/ {errors = $NF}
@@ -198,7 +200,7 @@ kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
 taskset -c "$LOAD_CPU" "$LOADGEN" --target "127.0.0.1:$tls_port" --key "$KEY" --secret "$SECRET" \
   --query ProductCode=digicert-free-1-free --requests $(( SECONDS_PER * 60000 )) --dump "$work/presigned.bin"
 record read-https-certplan read-https-nginx \
-  "$(wrk_tls "$tls_port" -s "$root/bench/presigned.lua" -- "$work/presigned.bin")" \
+  "$(wrk_tls "$tls_port" "$root/bench/presigned.lua" "$work/presigned.bin")" \
   "wrk + pre-signed requests, 64 conn, 1 thread, 1 core; server 1 thread, 1 core; TLS keep-alive"
 rm -f "$work/presigned.bin"
 kill "$PID"; wait "$PID" 2>/dev/null || true

@@ -552,7 +552,9 @@ std::string DescribeType(const ConfigKey& key) {
       std::string out;
       for (size_t i = 0; i < choices.size(); ++i) {
         if (i > 0) out += i + 1 == choices.size() ? " or " : ", ";
-        out += "\"" + std::string(choices[i]) + "\"";
+        out += '"';
+        out += choices[i];
+        out += '"';
       }
       return out;
     }
@@ -565,7 +567,12 @@ std::string DescribeType(const ConfigKey& key) {
 
 std::string ConfigProblem::ToString() const {
   std::string out = source;
-  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  if (line > 0) {
+    out += ':';
+    out += std::to_string(line);
+    out += ':';
+    out += std::to_string(column);
+  }
   out += ": ";
   if (!key.empty()) out += key + ": ";
   return out + why;
@@ -627,8 +634,14 @@ ConfigProblems ApplyEnvironment(Config& config) {
     if (!text || !*text) continue;
     ConfigValue value;
     if (std::string why = CheckText(k, text, value); !why.empty()) {
-      problems.push_back(ConfigProblem{"environment", std::string(k.env), 0, 0,
-                                       "(" + std::string(k.key) + ") " + why});
+      // Appended piecewise: GCC 12's -O3 flags `"(" + std::string(…)` with a false
+      // -Wstringop-overflow.
+      std::string message = "(";
+      message += k.key;
+      message += ") ";
+      message += why;
+      problems.push_back(
+          ConfigProblem{"environment", std::string(k.env), 0, 0, std::move(message)});
       continue;
     }
     k.set(config, value);
