@@ -141,7 +141,9 @@ Result<std::string> Orders::PrivateKeyOf(const Order& order) const {
 
 Status Orders::Commit(const Result<Transition>& transition, OrderStatus expected) {
   if (!transition) return transition.error();
-  return store_.ApplyTransition(*transition, expected);
+  Status s = store_.ApplyTransition(*transition, expected);
+  if (s && transition->revocation && on_revoked_) on_revoked_();
+  return s;
 }
 
 Status Orders::Cancel(int64_t account_id, int64_t order_id) {

@@ -46,6 +46,8 @@ class Orders {
 
   // Called after each new order is stored (the order worker wakes up).
   void OnNewOrder(std::function<void()> callback) { on_new_order_ = std::move(callback); }
+  // Called after each revocation is committed (the CRL is signed again). Set before serving.
+  void OnRevoked(std::function<void()> callback) { on_revoked_ = std::move(callback); }
 
   // Errors: kMissingParameter/kInvalidParameter (bad input), kCreateCertificateRequestFailed
   // (CSR), kNotFoundPackage/kNotRemainCount (quota) — and then nothing changed.
@@ -83,6 +85,7 @@ class Orders {
   const Clock& clock_;
   OrderSettings settings_;
   std::function<void()> on_new_order_;
+  std::function<void()> on_revoked_;
 };
 
 // 64 characters: the creation time YYYYMMDDhhmmss (UTC) and 50 random [0-9a-z] (spec §4.3).

@@ -5,6 +5,8 @@
 
 #include <toml++/toml.h>
 
+#include "revocation/revocation_status.h"
+
 namespace certplan::cli {
 namespace {
 
@@ -155,6 +157,9 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   if (s) s = ReadString(t, "ca.issuing_cert", config.ca.issuing_cert_file);
   if (s) s = ReadString(t, "ca.issuing_key", config.ca.issuing_key_file);
   if (s) s = ReadInt(t, "ca.key_pool", config.key_pool, 0, 1024);
+  if (s) s = ReadString(t, "ca.public_url", config.public_url);
+  if (s && !config.public_url.empty()) s = revocation::CheckPublicUrl(config.public_url);
+  if (s) s = ReadInt(t, "ca.crl_validity_hours", config.crl_validity_hours, 1, 24 * 366);
   const bool any = !config.ca.root_cert_file.empty() || !config.ca.issuing_cert_file.empty() ||
                    !config.ca.issuing_key_file.empty();
   const bool all = !config.ca.root_cert_file.empty() && !config.ca.issuing_cert_file.empty() &&

@@ -11,6 +11,7 @@
 #include "cas/orders.h"
 #include "cas/plan_store.h"
 #include "cas/plans.h"
+#include "cas/revocation_store.h"
 #include "core/clock.h"
 #include "iam/identities.h"
 #include "iam/identity_store.h"
@@ -34,6 +35,7 @@ struct RuntimeOptions {
   pki::CaFiles ca;                // dir empty: DATA_DIR/ca
   cas::OrderSettings orders;
   size_t key_pool = 0;  // RSA keys kept ready for CreateCertificateRequest (0: made on demand)
+  pki::RevocationUrls revocation_urls;  // what order certificates carry (none when empty)
 };
 
 // The objects every command works with, opened from one data directory: the store, the
@@ -52,6 +54,7 @@ struct Runtime {
   cas::OrderStore* order_store = nullptr;
   cas::CounterAuditStore* counter_audit = nullptr;
   cas::CertificateStore* certificate_store = nullptr;
+  cas::RevocationStore* revocation_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`
