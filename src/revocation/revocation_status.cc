@@ -141,6 +141,11 @@ Status RevocationStatus::SignCrl(int64_t now) {
                                                                content.next_update, content.number,
                                                                content.entries.size(), *version});
   last_store_check_ = now;
+  log::Line(log::Level::kInfo, "CRL signed")
+      .Int("number", static_cast<int64_t>(published->number))
+      .Int("entries", static_cast<int64_t>(published->entries))
+      .Int("next_update", published->next_update)
+      .Write();
   std::scoped_lock lock(mu_);
   crl_ = std::move(published);
   return Ok{};
@@ -159,16 +164,16 @@ Result<Refreshed> RevocationStatus::RefreshIfDue() {
   std::scoped_lock lock(refresh_mu_);
   const int64_t now = clock_.NowSeconds();
   Refreshed done;
+  // The responder and the CRL are independent: a failure of one never holds up the other.
+  Status responder_status = Ok{};
+  std::shared_ptr<const pki::OcspResponder> responder;
   {
-    std::shared_ptr<const pki::OcspResponder> responder;
-    {
-      std::scoped_lock guard(mu_);
-      responder = responder_;
-    }
-    if (responder->responder_not_after() - now <= pki::kOcspResponderRenewBefore) {
-      if (Status s = EnsureResponder(now); !s) return s.error();
-      done.responder = true;
-    }
+    std::scoped_lock guard(mu_);
+    responder = responder_;
+  }
+  if (responder->responder_not_after() - now <= pki::kOcspResponderRenewBefore) {
+    responder_status = EnsureResponder(now);
+    done.responder = static_cast<bool>(responder_status);
   }
   const std::shared_ptr<const PublishedCrl> current = crl();
   bool due =
@@ -179,12 +184,14 @@ Result<Refreshed> RevocationStatus::RefreshIfDue() {
     last_store_check_ = now;
     due = *version != current->version;
   }
-  if (!due) return done;
-  if (Status s = SignCrl(now); !s) {
-    dirty_.store(true);  // the next call tries again
-    return s.error();
+  if (due) {
+    if (Status s = SignCrl(now); !s) {
+      dirty_.store(true);  // the next call tries again
+      return s.error();
+    }
+    done.crl = true;
   }
-  done.crl = true;
+  if (!responder_status) return responder_status.error();
   return done;
 }
 
@@ -218,19 +225,12 @@ void RevocationStatus::Run() {
     try {
       Result<Refreshed> done = RefreshIfDue();
       if (!done) {
-        log::Line(log::Level::kWarn, "revocation status refresh failed; the CRL in force stays")
+        log::Line(log::Level::kWarn,
+                  "revocation status refresh failed; the CRL and responder in force stay")
             .Str("error", done.error().message)
             .Str("detail", done.error().detail)
             .Write();
       } else {
-        if (done->crl) {
-          std::shared_ptr<const PublishedCrl> c = crl();
-          log::Line(log::Level::kInfo, "CRL signed")
-              .Int("number", static_cast<int64_t>(c->number))
-              .Int("entries", static_cast<int64_t>(c->entries))
-              .Int("next_update", c->next_update)
-              .Write();
-        }
         wait = SecondsUntilDue(clock_.NowSeconds());
       }
     } catch (const std::exception& e) {  // the one catch of this background loop (STYLE §2.4)

@@ -89,8 +89,9 @@ class RevocationStatus {
   // A revocation was committed: the CRL is signed again by the background thread (or the next
   // RefreshIfDue()).
   void NotifyRevoked();
-  // Does whatever is due at the clock's now (see the class comment). On a store failure the
-  // CRL in force stays and the refresh is retried by the next call.
+  // Does whatever is due at the clock's now (see the class comment). On a failure the CRL or
+  // responder in force stays and the failed part is retried by the next call; a failure to
+  // renew the responder does not hold up the CRL (its error is returned after the CRL's work).
   Result<Refreshed> RefreshIfDue();
 
   // A background thread calling RefreshIfDue() when something is due (at least every

@@ -4,6 +4,8 @@
 #include "revocation/revocation_status.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -248,6 +250,26 @@ TEST_F(RevocationStatusTest, TheResponderCertificateIsRenewedTenDaysBeforeItEnds
   ASSERT_TRUE(due);
   EXPECT_TRUE(due->responder);
   EXPECT_FALSE(status_->RefreshIfDue()->responder) << "renewed once";
+}
+
+TEST_F(RevocationStatusTest, AResponderThatCannotBeRenewedDoesNotHoldUpTheCrl) {
+  // The responder's directory turned into a file: the renewal cannot write.
+  std::filesystem::remove_all(settings_.responder_dir);
+  std::ofstream(settings_.responder_dir) << "in the way";
+  clock_.Set(kNow + pki::kOcspResponderValidity - pki::kOcspResponderRenewBefore);
+  store_.records.push_back(Record(1, "0A01", kNow));
+  status_->NotifyRevoked();
+  Result<Refreshed> done = status_->RefreshIfDue();
+  ASSERT_FALSE(done);
+  EXPECT_EQ(done.error().code, ErrorCode::kInternal);
+  EXPECT_EQ(CrlSerials(), std::vector<std::string>{"0A01"}) << "the CRL was signed all the same";
+  EXPECT_EQ(status_->crl()->this_update,
+            kNow + pki::kOcspResponderValidity - pki::kOcspResponderRenewBefore);
+  // Once it can write again, the renewal goes through.
+  std::filesystem::remove(settings_.responder_dir);
+  Result<Refreshed> again = status_->RefreshIfDue();
+  ASSERT_TRUE(again) << again.error().detail;
+  EXPECT_TRUE(again->responder);
 }
 
 // An OCSP question about `serial` under the issuing CA; the single answer's status.
