@@ -58,9 +58,13 @@ Result<Transition> CancelForPackage(Order order, int64_t now, RevocationReason r
     order.holds_unit = false;
     order.counts_issued = false;
   }
-  Revocation record{order.id,         pki::FirstCertificateKeyId(order.chain_pem),
-                    order.serial_hex, now,
-                    reason,           order.not_after};
+  // The record CRLs and OCSP answers are made from; the issuer is the chain's first certificate.
+  Revocation record{.order_id = order.id,
+                    .issuer_key_id = pki::FirstCertificateKeyId(order.chain_pem),
+                    .serial_hex = order.serial_hex,
+                    .revoked_at = now,
+                    .reason = reason,
+                    .not_after = order.not_after};
   Transition t = Move(std::move(order), OrderStatus::kRevoked, now, delta);
   t.revocation = std::move(record);
   return t;

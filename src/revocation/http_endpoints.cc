@@ -64,8 +64,15 @@ rpc::Response Route(const RevocationStatus& status, const rpc::Request& request,
   if (path == kCrlPath) {
     outcome.kind = "crl";
     if (method != "GET") return MethodNotAllowed("GET", outcome);
+    std::shared_ptr<const PublishedCrl> crl = status.crl();
+    if (!crl) {
+      outcome.code = "ServiceUnavailable";
+      rpc::Response r = Text(503, "The CRL is not signed yet (the store is unreachable); retry.");
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    }
     outcome.code = "OK";
-    return Der("application/pkix-crl", status.crl()->der);
+    return Der("application/pkix-crl", crl->der);
   }
   if (path == kIssuerPath) {
     outcome.kind = "issuer";

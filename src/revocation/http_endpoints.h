@@ -13,7 +13,8 @@ bool IsRevocationPath(std::string_view path);
 
 // Answers one request under kPathPrefix, without authentication (relying parties are
 // anonymous), and writes its access-log line:
-//   GET  /pki/crl          200 application/pkix-crl, the CRL in force (never signed per request)
+//   GET  /pki/crl          200 application/pkix-crl, the CRL in force (never signed per request);
+//                          503 with Retry-After before the first is signed
 //   GET  /pki/issuer.crt   200 application/pkix-cert, the issuing CA
 //   POST /pki/ocsp         Content-Type application/ocsp-request, else 415; the body is the
 //                          DER OCSPRequest

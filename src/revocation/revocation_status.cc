@@ -62,7 +62,15 @@ Result<std::unique_ptr<RevocationStatus>> RevocationStatus::Open(const pki::Buil
   std::scoped_lock lock(status->refresh_mu_);
   const int64_t now = clock.NowSeconds();
   if (Status s = status->EnsureResponder(now); !s) return s.error();
-  if (Status s = status->SignCrl(now); !s) return s.error();
+  // A store that is down at start (PostgreSQL) must not keep the node from serving: the CRL
+  // comes with the first refresh that reaches it, /pki/crl answers 503 until then.
+  if (Status s = status->SignCrl(now); !s) {
+    status->dirty_.store(true);
+    log::Line(log::Level::kWarn, "CRL not signed at start; retried in the background")
+        .Str("error", s.error().message)
+        .Str("detail", s.error().detail)
+        .Write();
+  }
   return status;
 }
 
@@ -176,8 +184,8 @@ Result<Refreshed> RevocationStatus::RefreshIfDue() {
     done.responder = static_cast<bool>(responder_status);
   }
   const std::shared_ptr<const PublishedCrl> current = crl();
-  bool due =
-      dirty_.exchange(false) || now >= current->this_update + settings_.crl_validity_seconds / 2;
+  bool due = dirty_.exchange(false) || !current ||
+             now >= current->this_update + settings_.crl_validity_seconds / 2;
   if (!due && now - last_store_check_ >= settings_.store_check_seconds) {
     Result<cas::RevocationsVersion> version = store_.VersionOfRevocations(ca_.issuer_key_id());
     if (!version) return version.error();
@@ -197,6 +205,7 @@ Result<Refreshed> RevocationStatus::RefreshIfDue() {
 
 int64_t RevocationStatus::SecondsUntilDue(int64_t now) const {
   std::shared_ptr<const PublishedCrl> current = crl();
+  if (!current) return kRetrySeconds;
   const int64_t halfway = current->this_update + settings_.crl_validity_seconds / 2;
   return std::clamp<int64_t>(halfway - now, 1, settings_.store_check_seconds);
 }

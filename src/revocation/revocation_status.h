@@ -70,15 +70,16 @@ struct Refreshed {
 // OCSP answers read the store for each request, so they are current on every node.
 class RevocationStatus {
  public:
-  // Signs the first CRL and makes sure of the responder certificate (issuing one if needed).
-  // Errors: the store's, or kInternal when the responder files cannot be written.
+  // Makes sure of the responder certificate (issuing one if needed) and signs the first CRL;
+  // when the store cannot be read yet, the CRL follows with the first refresh that reaches it.
+  // kInternal when the responder files cannot be written.
   static Result<std::unique_ptr<RevocationStatus>> Open(const pki::BuiltinCa& ca,
                                                         const pki::SecretBox& box,
                                                         cas::RevocationStore& store,
                                                         const Clock& clock, Settings settings);
   ~RevocationStatus();  // Stop()s
 
-  // The CRL in force (never null once opened).
+  // The CRL in force; null until the first is signed (the store was unreachable at start).
   std::shared_ptr<const PublishedCrl> crl() const;
   // The issuing CA's certificate, DER (served for caIssuers).
   const std::string& issuer_der() const { return ca_.issuing_der(); }

@@ -19,8 +19,10 @@ class NoRecords final : public cas::RevocationStore {
     return std::vector<cas::Revocation>{};
   }
   Result<cas::RevocationsVersion> VersionOfRevocations(std::string_view) override {
+    if (down) return Error(ErrorCode::kServiceUnavailable, "The store is not available.");
     return cas::RevocationsVersion{};
   }
+  bool down = false;
   Result<std::optional<cas::IssuedSerial>> FindIssuedSerial(std::string_view) override {
     return std::optional<cas::IssuedSerial>();
   }
@@ -114,6 +116,23 @@ TEST_F(HttpEndpointsTest, TheCrlIsServedAsDerFromMemory) {
   EXPECT_TRUE(crl);
   clock_.Advance(10);
   EXPECT_EQ(Send("GET", "/pki/crl").body, a.body) << "the same CRL, not signed per request";
+}
+
+TEST_F(HttpEndpointsTest, TheCrlIs503UntilTheFirstIsSigned) {
+  store_.down = true;
+  Settings settings;
+  settings.responder_dir = dir_.File("ocsp-2");
+  Result<std::unique_ptr<RevocationStatus>> status =
+      RevocationStatus::Open(*ca_, *box_, store_, clock_, settings);
+  ASSERT_TRUE(status) << "a store down at start does not stop the service";
+  status_ = std::move(*status);
+  const rpc::Response r = Send("GET", "/pki/crl");
+  EXPECT_EQ(r.status, 503);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
+  store_.down = false;
+  ASSERT_TRUE(status_->RefreshIfDue());
+  EXPECT_EQ(Send("GET", "/pki/crl").status, 200);
 }
 
 TEST_F(HttpEndpointsTest, TheIssuingCertificateIsServedAsDer) {

@@ -240,6 +240,23 @@ TEST_F(RevocationStatusTest, AStoreFailureKeepsTheCrlAndIsRetried) {
   EXPECT_EQ(CrlSerials(), std::vector<std::string>{"0A01"});
 }
 
+TEST_F(RevocationStatusTest, AStoreDownAtStartDoesNotStopTheServiceAndTheCrlFollows) {
+  store_.failing = true;
+  status_.reset();
+  settings_.responder_dir = dir_.File("ocsp-2");
+  Open();  // succeeds: the responder needs no store
+  EXPECT_EQ(status_->crl(), nullptr);
+  Result<Refreshed> still = status_->RefreshIfDue();
+  ASSERT_FALSE(still);
+  EXPECT_EQ(status_->crl(), nullptr);
+  store_.failing = false;
+  Result<Refreshed> done = status_->RefreshIfDue();
+  ASSERT_TRUE(done) << done.error().detail;
+  EXPECT_TRUE(done->crl);
+  ASSERT_NE(status_->crl(), nullptr);
+  EXPECT_TRUE(CrlSerials().empty());
+}
+
 TEST_F(RevocationStatusTest, TheResponderCertificateIsRenewedTenDaysBeforeItEnds) {
   clock_.Set(kNow + pki::kOcspResponderValidity - pki::kOcspResponderRenewBefore - 1);
   Result<Refreshed> early = status_->RefreshIfDue();
