@@ -142,7 +142,8 @@ bool SetOcspResponderExtensions(X509* cert) {
   Owned<EXTENDED_KEY_USAGE, &EXTENDED_KEY_USAGE_free> eku(sk_ASN1_OBJECT_new_null());
   if (!eku || !sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_OCSP_sign))) return false;
   if (!AddExtension(cert, NID_ext_key_usage, eku.get(), false)) return false;
-  // The responder's own status is never asked for: it lives shorter than a renewal cycle.
+  // RFC 6960 §4.2.2.2.1: clients need not ask for the responder's own status; it cannot be
+  // revoked, so it is short-lived instead (kOcspResponderValidity).
   Owned<ASN1_NULL, &ASN1_NULL_free> nocheck(ASN1_NULL_new());
   return nocheck && AddExtension(cert, NID_id_pkix_OCSP_noCheck, nocheck.get(), false);
 }
