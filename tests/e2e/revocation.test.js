@@ -233,3 +233,19 @@ test('bad OCSP requests: malformed, another issuer, too many IDs, wrong media ty
   const api = await request('GET', '/');
   assert.equal(api.headers['content-type'].split(';')[0], 'application/json');
 });
+
+test('[ca] public_url and crl_validity_hours that cannot work are refused at start, naming the key', async () => {
+  const cases = [
+    ['[ca]\npublic_url = "https://pki.example.com"\n', /ca\.public_url.*http:\/\//],
+    ['[ca]\npublic_url = "pki.example.com"\n', /ca\.public_url/],
+    ['[ca]\npublic_url = "http://pki.example.com/crl?x=1"\n', /ca\.public_url.*query/],
+    ['[ca]\npublic_url = 8080\n', /ca\.public_url.*string/],
+    ['[ca]\ncrl_validity_hours = 0\n', /ca\.crl_validity_hours/],
+    ['[ca]\ncrl_validity_hours = 9000\n', /ca\.crl_validity_hours/],
+  ];
+  for (const [config, why] of cases) {
+    const outcome = await startServer({ config }).then(async (x) => { await x.stop(); return 'started'; }, (e) => e.message);
+    assert.match(outcome, /exited with 1/, config);
+    assert.match(outcome, why, config);
+  }
+});
