@@ -1,5 +1,7 @@
 #include "cas/order.h"
 
+#include "pki/key_id.h"
+
 namespace certplan::cas {
 namespace {
 
@@ -39,7 +41,7 @@ Result<Transition> DeleteOrder(Order order, int64_t now) {
   return Move(std::move(order), OrderStatus::kDeleted, now, delta);
 }
 
-Result<Transition> CancelForPackage(Order order, int64_t now) {
+Result<Transition> CancelForPackage(Order order, int64_t now, RevocationReason reason) {
   if (Pending(order.status)) {
     CounterDelta delta{order.holds_unit ? -1 : 0, 0};
     order.holds_unit = false;
@@ -56,7 +58,16 @@ Result<Transition> CancelForPackage(Order order, int64_t now) {
     order.holds_unit = false;
     order.counts_issued = false;
   }
-  return Move(std::move(order), OrderStatus::kRevoked, now, delta);
+  // The record CRLs and OCSP answers are made from; the issuer is the chain's first certificate.
+  Revocation record{.order_id = order.id,
+                    .issuer_key_id = pki::FirstCertificateKeyId(order.chain_pem),
+                    .serial_hex = order.serial_hex,
+                    .revoked_at = now,
+                    .reason = reason,
+                    .not_after = order.not_after};
+  Transition t = Move(std::move(order), OrderStatus::kRevoked, now, delta);
+  t.revocation = std::move(record);
+  return t;
 }
 
 Result<Transition> ValidationPassed(Order order, int64_t now) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cas/certificate.h"
+#include "cas/revocation.h"
 #include "core/result.h"
 
 namespace certplan::cas {
@@ -88,14 +89,18 @@ struct Transition {
   CounterDelta delta;
   // Issuance: the repository entry stored in the same transaction (spec/cas-repository.md §7.1).
   std::optional<Certificate> certificate;
+  // Revocation: the record CRLs and OCSP answers are made from, stored in the same transaction.
+  std::optional<Revocation> revocation;
 };
 
 // The transitions of spec §4.2 with the counter effects of §3.3, as pure functions. Each
 // returns kOrderStateError when the operation is not allowed in the order's state.
-Result<Transition> CancelOrder(Order order, int64_t now);       // → payed
-Result<Transition> DeleteOrder(Order order, int64_t now);       // → deleted, unit back
-Result<Transition> CancelForPackage(Order order, int64_t now);  // → cancelled / revoked
-Result<Transition> ValidationPassed(Order order, int64_t now);  // → process
+Result<Transition> CancelOrder(Order order, int64_t now);  // → payed
+Result<Transition> DeleteOrder(Order order, int64_t now);  // → deleted, unit back
+// → cancelled / revoked; a revocation carries its record (issuer read from the order's chain).
+Result<Transition> CancelForPackage(Order order, int64_t now,
+                                    RevocationReason reason = RevocationReason::kUnspecified);
+Result<Transition> ValidationPassed(Order order, int64_t now);                      // → process
 Result<Transition> ValidationFailed(Order order, int64_t now, std::string reason);  // → verify_fail
 Result<Transition> Issued(Order order, int64_t now);  // → certificate (fields set)
 // Allowed only for a renewable (non-free) issued order within 30 days of NotAfter.

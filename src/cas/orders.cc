@@ -145,6 +145,7 @@ Status Orders::Commit(const Result<Transition>& transition, OrderStatus expected
   if (!transition) return transition.error();
   Status s = store_.ApplyTransition(*transition, expected);
   if (counters_) counters_->Invalidate(transition->order.account_id);
+  if (s && transition->revocation && on_revoked_) on_revoked_();
   return s;
 }
 

@@ -50,6 +50,8 @@ class Orders {
   // Every change this object commits to an account's counters (a new order takes a unit, a
   // transition may give it back or issue) invalidates them in `cache` before it returns.
   void InvalidatesCounters(CounterCache* cache) { counters_ = cache; }
+  // Called after each revocation is committed (the CRL is signed again). Set before serving.
+  void OnRevoked(std::function<void()> callback) { on_revoked_ = std::move(callback); }
 
   // Errors: kMissingParameter/kInvalidParameter (bad input), kCreateCertificateRequestFailed
   // (CSR), kNotFoundPackage/kNotRemainCount (quota) — and then nothing changed.
@@ -88,6 +90,7 @@ class Orders {
   OrderSettings settings_;
   std::function<void()> on_new_order_;
   CounterCache* counters_ = nullptr;
+  std::function<void()> on_revoked_;
 };
 
 // 64 characters: the creation time YYYYMMDDhhmmss (UTC) and 50 random [0-9a-z] (spec §4.3).

@@ -11,6 +11,8 @@
 
 #include <toml++/toml.h>
 
+#include "revocation/revocation_status.h"
+
 namespace certplan::cli {
 namespace {
 
@@ -41,6 +43,12 @@ std::string AnyHostPort(const ConfigValue& v) {
   http::ServerOptions parsed;
   if (!ParseListen(v.text, parsed)) return "values are \"HOST:PORT\" strings.";
   return "";
+}
+
+std::string PublicUrl(const ConfigValue& v) {
+  if (v.text.empty()) return "";
+  Status s = revocation::CheckPublicUrl(v.text);
+  return s ? "" : s.error().message;
 }
 
 std::string NotEmpty(const ConfigValue& v) { return v.text.empty() ? "must not be empty." : ""; }
@@ -233,6 +241,15 @@ const ConfigKey kKeys[] = {
      .min = 0,
      .max = 1024,
      .set = [](Config& c, const ConfigValue& v) { c.key_pool = v.integer; }},
+    {.key = "ca.public_url",
+     .type = KeyType::kString,
+     .check = PublicUrl,
+     .set = [](Config& c, const ConfigValue& v) { c.public_url = v.text; }},
+    {.key = "ca.crl_validity_hours",
+     .type = KeyType::kInteger,
+     .min = 1,
+     .max = 24 * 366,
+     .set = [](Config& c, const ConfigValue& v) { c.crl_validity_hours = v.integer; }},
 };
 
 const ConfigKey* FindKey(std::string_view key) {

@@ -46,6 +46,13 @@ struct Config {
   pki::CaFiles ca;  // dir defaults to DATA_DIR/ca
   // ca.key_pool: RSA keys made ahead of time for CreateCertificateRequest (0: none).
   int64_t key_pool = 8;
+  // ca.public_url: where relying parties reach this service over plain HTTP, e.g.
+  // "http://pki.example.com:8080"; order certificates then carry PUBLIC_URL/pki/crl (CRL
+  // distribution point) and PUBLIC_URL/pki/ocsp, PUBLIC_URL/pki/issuer.crt (authority
+  // information access). Empty: no such extensions (the CRL and OCSP are served all the same).
+  std::string public_url;
+  // ca.crl_validity_hours: nextUpdate − thisUpdate of the CRL (signed again halfway through).
+  int64_t crl_validity_hours = 24;
   // HTTPS: on when listen_tls is set ([server] listen_tls, --listen-tls). With tls_cert and
   // tls_key (PEM files, reloaded on SIGHUP) the operator's certificate is served; without, one
   // issued by the built-in CA for the listen host and tls_names, kept under DATA_DIR/tls.

@@ -46,6 +46,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.order_store = rt.sqlite.get();
     rt.counter_audit = rt.sqlite.get();
     rt.certificate_store = rt.sqlite.get();
+    rt.revocation_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
@@ -61,6 +62,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.order_store = rt.postgres.get();
   rt.counter_audit = rt.postgres.get();
   rt.certificate_store = rt.postgres.get();
+  rt.revocation_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
 }
@@ -127,7 +129,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   rt->box = std::move(*box);
   if (options.ca.dir.empty()) options.ca.dir = data_dir + "/ca";
   Result<std::unique_ptr<pki::BuiltinCa>> ca =
-      pki::BuiltinCa::Open(options.ca, rt->clock->NowSeconds());
+      pki::BuiltinCa::Open(options.ca, rt->clock->NowSeconds(), options.revocation_urls);
   if (!ca) return ca.error();
   rt->ca = std::move(*ca);
   if (Status s = OpenStore(*rt, data_dir, options); !s) return s.error();

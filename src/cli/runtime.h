@@ -12,6 +12,7 @@
 #include "cas/orders.h"
 #include "cas/plan_store.h"
 #include "cas/plans.h"
+#include "cas/revocation_store.h"
 #include "core/clock.h"
 #include "iam/identities.h"
 #include "iam/identity_store.h"
@@ -41,6 +42,7 @@ struct RuntimeOptions {
   // Only `serve` and `init` create a data directory (and its master key, CA and database);
   // every other command opens an existing one and refuses a missing one, creating nothing.
   bool create = false;
+  pki::RevocationUrls revocation_urls;  // what order certificates carry (none when empty)
 };
 
 // The objects every command works with, opened from one data directory: the store, the
@@ -59,6 +61,7 @@ struct Runtime {
   cas::OrderStore* order_store = nullptr;
   cas::CounterAuditStore* counter_audit = nullptr;
   cas::CertificateStore* certificate_store = nullptr;
+  cas::RevocationStore* revocation_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "pki/server_certificate.h"
+#include "revocation/http_endpoints.h"
 #include "validation/live_checker.h"
 #include "worker/order_worker.h"
 
@@ -180,7 +181,7 @@ int Serve(const ServeFlags& flags) {
           // Keys are made ahead only where orders are issued.
           config.validation_worker ? static_cast<size_t>(config.key_pool) : 0,
           std::chrono::milliseconds(config.counters_cache_milliseconds),
-          /*create=*/true});
+          /*create=*/true, revocation::UrlsFor(config.public_url)});
   if (!rt) return ReportFailure(rt.error());
   Runtime& r = **rt;
   // Signatures are judged by the wall clock even when a test moves the domain's clock.
@@ -195,9 +196,22 @@ int Serve(const ServeFlags& flags) {
   worker::OrderWorker order_worker(*r.orders, checker,
                                    std::chrono::milliseconds(config.validator_poll_ms));
   if (config.validation_worker) r.orders->OnNewOrder([&order_worker] { order_worker.Wake(); });
+  revocation::Settings revocation_settings;
+  revocation_settings.crl_validity_seconds = config.crl_validity_hours * 3600;
+  revocation_settings.responder_dir = config.data_dir + "/ocsp";
+  Result<std::unique_ptr<revocation::RevocationStatus>> revocation_status =
+      revocation::RevocationStatus::Open(*r.ca, *r.box, *r.revocation_store, *r.clock,
+                                         revocation_settings);
+  if (!revocation_status) return ReportFailure(revocation_status.error());
+  revocation::RevocationStatus& revocations = **revocation_status;
+  r.orders->OnRevoked([&revocations] { revocations.NotifyRevoked(); });
 
   http::Application app;
-  app.handle = [&gateway](const rpc::Request& request) {
+  app.handle = [&gateway, &revocations](const rpc::Request& request) {
+    // CRL and OCSP for relying parties: beside the API, unauthenticated, logged by the module.
+    if (revocation::IsRevocationPath(request.path)) {
+      return revocation::HandleRevocationRequest(revocations, request);
+    }
     const auto start = std::chrono::steady_clock::now();
     api::Answer answer = gateway.Handle(request);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -224,6 +238,7 @@ int Serve(const ServeFlags& flags) {
     if (!s) return ReportFailure(s.error());
   }
   if (config.validation_worker) order_worker.Start();
+  revocations.Start();
   // Readiness: the demo account is printed and the port accepts before this line is written;
   // harnesses wait for it (never for the port alone).
   if (Status s = (*server)->Listen(); !s) return ReportFailure(s.error());
@@ -236,7 +251,15 @@ int Serve(const ServeFlags& flags) {
         .Str("ca_file", ca_file)
         .Write();
   }
+  log::Line(log::Level::kInfo, "revocation status served")
+      .Str("crl", "http://" + address + std::string(revocation::kCrlPath))
+      .Str("ocsp", "http://" + address + std::string(revocation::kOcspPath))
+      .Str("public_url", config.public_url.empty()
+                             ? "(unset: certificates carry no CRL or OCSP URL)"
+                             : config.public_url)
+      .Write();
   (*server)->Run();
+  revocations.Stop();
   order_worker.Stop();
   log::Line(log::Level::kLifecycle, "stopped").Write();
   return 0;

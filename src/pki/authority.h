@@ -42,6 +42,10 @@ struct IssueRequest {
   int64_t not_after = 0;
   // iPAddress SANs after the domains (the server's own HTTPS certificate; orders carry none).
   std::vector<std::string> ip_addresses;
+  // The CRL distribution point and OCSP/caIssuers locations, when the CA publishes them (an
+  // order's certificate); false for a certificate the revocation records never hold (the
+  // server's own).
+  bool revocation_pointers = true;
 };
 
 struct IssuedCertificate {
@@ -62,7 +66,8 @@ class Authority {
   // A fresh RSA-2048 key. Slow (tens to hundreds of ms): call it off the request threads.
   virtual Result<GeneratedKey> GenerateKey() const = 0;
   // Signs a leaf certificate: SANs, serverAuth EKU, random 128-bit serial, AKI/SKI; CN and O
-  // by CommonNameFor / OrganizationFor (a subject left empty makes the SAN critical).
+  // by CommonNameFor / OrganizationFor (a subject left empty makes the SAN critical); the
+  // revocation pointers when asked for and the authority publishes them.
   virtual Result<IssuedCertificate> Issue(const IssueRequest& request) const = 0;
   // The root certificate (PEM) that verifies every chain this authority issues.
   virtual const std::string& root_pem() const = 0;

@@ -63,9 +63,15 @@ struct BuiltinCa::Keys {
   std::unique_ptr<CertificateSigner> signer;
 };
 
-BuiltinCa::BuiltinCa(std::unique_ptr<Keys> keys) : keys_(std::move(keys)) {
+BuiltinCa::BuiltinCa(std::unique_ptr<Keys> keys, RevocationUrls urls)
+    : keys_(std::move(keys)), urls_(std::move(urls)) {
   root_pem_ = CertificatePem(keys_->root.get());
   issuing_pem_ = CertificatePem(keys_->issuing.get());
+  unsigned char* der = nullptr;
+  const int n = i2d_X509(keys_->issuing.get(), &der);
+  if (n > 0) issuing_der_.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(n));
+  OPENSSL_free(der);
+  issuer_key_id_ = KeyId(keys_->issuing.get());
 }
 
 BuiltinCa::~BuiltinCa() = default;
@@ -117,7 +123,8 @@ Status CreateHierarchy(const std::string& dir, int64_t now) {
 
 }  // namespace
 
-Result<std::unique_ptr<BuiltinCa>> BuiltinCa::Open(const CaFiles& files, int64_t now) {
+Result<std::unique_ptr<BuiltinCa>> BuiltinCa::Open(const CaFiles& files, int64_t now,
+                                                   RevocationUrls urls) {
   CaFiles f = files;
   if (f.root_cert_file.empty()) {
     f.root_cert_file = f.dir + "/root.pem";
@@ -149,7 +156,7 @@ Result<std::unique_ptr<BuiltinCa>> BuiltinCa::Open(const CaFiles& files, int64_t
       CertificateSigner::For(keys->issuing_key.get());
   if (!signer) return signer.error();
   keys->signer = std::move(*signer);
-  return std::unique_ptr<BuiltinCa>(new BuiltinCa(std::move(keys)));
+  return std::unique_ptr<BuiltinCa>(new BuiltinCa(std::move(keys), std::move(urls)));
 }
 
 Result<CsrFacts> BuiltinCa::InspectCsr(const std::string& csr_pem) const {
@@ -193,10 +200,36 @@ Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) const {
                        false,
                        -1,
                        request.ip_addresses};
+  if (request.revocation_pointers) {
+    leaf.crl_url = urls_.crl;
+    leaf.ocsp_url = urls_.ocsp;
+    leaf.ca_issuers_url = urls_.ca_issuers;
+  }
   Result<X509Ptr> cert = BuildCertificate(leaf);
   if (!cert) return cert.error();
   return IssuedCertificate{CertificatePem(cert->get()), issuing_pem_, SerialHex(cert->get()),
                            request.not_before, request.not_after};
+}
+
+Result<std::string> BuiltinCa::SignCrl(const CrlContent& content) const {
+  return BuildCrl(keys_->issuing.get(), *keys_->signer, content);
+}
+
+Result<std::string> BuiltinCa::IssueOcspResponderCertificate(std::string_view subject_public_key,
+                                                             int64_t not_before,
+                                                             int64_t not_after) const {
+  CertificateSpec spec;
+  spec.common_name = "certplan OCSP Responder";
+  spec.organization = "certplan";
+  spec.subject_public_key = subject_public_key;
+  spec.issuer = keys_->issuing.get();
+  spec.signer = keys_->signer.get();
+  spec.not_before = not_before;
+  spec.not_after = not_after;
+  spec.ocsp_signing = true;
+  Result<X509Ptr> cert = BuildCertificate(spec);
+  if (!cert) return cert.error();
+  return CertificatePem(cert->get());
 }
 
 }  // namespace certplan::pki

@@ -83,10 +83,78 @@ bool SetConstraintsAndUsage(X509* cert, const CertificateSpec& spec) {
   return AddExtension(cert, NID_key_usage, usage.get(), true);
 }
 
+// A GENERAL_NAME holding a uniformResourceIdentifier; nullptr on allocation failure.
+GENERAL_NAME* UriName(const std::string& uri) {
+  GENERAL_NAME* gn = GENERAL_NAME_new();
+  ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+  if (!gn || !ia5 || ASN1_STRING_set(ia5, uri.data(), static_cast<int>(uri.size())) != 1) {
+    GENERAL_NAME_free(gn);
+    ASN1_IA5STRING_free(ia5);
+    return nullptr;
+  }
+  GENERAL_NAME_set0_value(gn, GEN_URI, ia5);
+  return gn;
+}
+
+bool SetCrlDistributionPoint(X509* cert, const std::string& url) {
+  Owned<CRL_DIST_POINTS, &CRL_DIST_POINTS_free> points(sk_DIST_POINT_new_null());
+  DIST_POINT* point = DIST_POINT_new();
+  if (!points || !point || !sk_DIST_POINT_push(points.get(), point)) {
+    DIST_POINT_free(point);
+    return false;
+  }
+  point->distpoint = DIST_POINT_NAME_new();
+  if (!point->distpoint) return false;
+  point->distpoint->type = 0;  // fullName
+  point->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
+  GENERAL_NAME* uri = UriName(url);
+  if (!point->distpoint->name.fullname || !uri ||
+      !sk_GENERAL_NAME_push(point->distpoint->name.fullname, uri)) {
+    GENERAL_NAME_free(uri);
+    return false;
+  }
+  return AddExtension(cert, NID_crl_distribution_points, points.get(), false);
+}
+
+bool SetAuthorityInfoAccess(X509* cert, const CertificateSpec& spec) {
+  Owned<AUTHORITY_INFO_ACCESS, &AUTHORITY_INFO_ACCESS_free> aia(sk_ACCESS_DESCRIPTION_new_null());
+  if (!aia) return false;
+  for (auto [nid, url] : {std::pair{NID_ad_OCSP, &spec.ocsp_url},
+                          std::pair{NID_ad_ca_issuers, &spec.ca_issuers_url}}) {
+    if (url->empty()) continue;
+    ACCESS_DESCRIPTION* ad = ACCESS_DESCRIPTION_new();
+    GENERAL_NAME* uri = UriName(*url);
+    if (!ad || !uri || !sk_ACCESS_DESCRIPTION_push(aia.get(), ad)) {
+      ACCESS_DESCRIPTION_free(ad);
+      GENERAL_NAME_free(uri);
+      return false;
+    }
+    ASN1_OBJECT_free(ad->method);
+    ad->method = OBJ_nid2obj(nid);
+    GENERAL_NAME_free(ad->location);
+    ad->location = uri;
+  }
+  return sk_ACCESS_DESCRIPTION_num(aia.get()) == 0 ||
+         AddExtension(cert, NID_info_access, aia.get(), false);
+}
+
+bool SetOcspResponderExtensions(X509* cert) {
+  Owned<EXTENDED_KEY_USAGE, &EXTENDED_KEY_USAGE_free> eku(sk_ASN1_OBJECT_new_null());
+  if (!eku || !sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_OCSP_sign))) return false;
+  if (!AddExtension(cert, NID_ext_key_usage, eku.get(), false)) return false;
+  // RFC 6960 §4.2.2.2.1: clients need not ask for the responder's own status; it cannot be
+  // revoked, so it is short-lived instead (kOcspResponderValidity).
+  Owned<ASN1_NULL, &ASN1_NULL_free> nocheck(ASN1_NULL_new());
+  return nocheck && AddExtension(cert, NID_id_pkix_OCSP_noCheck, nocheck.get(), false);
+}
+
 bool SetLeafExtensions(X509* cert, const CertificateSpec& spec) {
+  if (spec.ocsp_signing) return SetOcspResponderExtensions(cert);
   Owned<EXTENDED_KEY_USAGE, &EXTENDED_KEY_USAGE_free> eku(sk_ASN1_OBJECT_new_null());
   if (!eku || !sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_server_auth))) return false;
   if (!AddExtension(cert, NID_ext_key_usage, eku.get(), false)) return false;
+  if (!spec.crl_url.empty() && !SetCrlDistributionPoint(cert, spec.crl_url)) return false;
+  if (!SetAuthorityInfoAccess(cert, spec)) return false;
   GeneralNamesPtr sans(sk_GENERAL_NAME_new_null());
   if (!sans) return false;
   for (const std::string& dns : spec.dns_names) {

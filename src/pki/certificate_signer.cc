@@ -17,4 +17,10 @@ bool CertificateSigner::Sign(X509* cert) const {
   return X509_sign_ctx(cert, scratch.get()) > 0;
 }
 
+MdCtxPtr CertificateSigner::Context() const {
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), prepared_.get()) != 1) return nullptr;
+  return ctx;
+}
+
 }  // namespace certplan::pki

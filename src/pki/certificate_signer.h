@@ -15,6 +15,9 @@ class CertificateSigner {
   static Result<std::unique_ptr<CertificateSigner>> For(EVP_PKEY* key);
   // Sets the signature algorithm fields and signs. false on an OpenSSL failure (queue kept).
   bool Sign(X509* cert) const;
+  // A copy of the prepared context, for signing what is not a certificate (X509_CRL_sign_ctx,
+  // OCSP_basic_sign_ctx). nullptr on an OpenSSL failure (queue kept).
+  MdCtxPtr Context() const;
 
  private:
   explicit CertificateSigner(MdCtxPtr prepared) : prepared_(std::move(prepared)) {}

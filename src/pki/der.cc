@@ -52,6 +52,10 @@ std::optional<std::string> PemBody(std::string_view pem, std::string_view label)
   for (char c : pem.substr(b + begin.size(), e - b - begin.size())) {
     if (c != '\n' && c != '\r' && c != ' ' && c != '\t') b64 += c;
   }
+  return Base64Decode(b64);
+}
+
+std::optional<std::string> Base64Decode(std::string_view b64) {
   if (b64.empty() || b64.size() % 4 != 0) return std::nullopt;
   std::string der(b64.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(der.data()),

@@ -29,6 +29,9 @@ std::optional<DerElement> ReadDer(std::string_view& in, int tag, int tag_class);
 // An AlgorithmIdentifier (a signature's or a public key's); nullptr when malformed.
 AlgorPtr ParseAlgorithm(std::string_view der);
 
+// Standard base64 (RFC 4648 §4, '=' padding required; no whitespace); nullopt when malformed.
+std::optional<std::string> Base64Decode(std::string_view b64);
+
 // The DER bytes inside the first `-----BEGIN <label>-----` block of `pem`; nullopt when there is
 // no such block or its base64 is malformed. A plain base64 decode: OpenSSL 3.0's PEM readers go
 // through the generic decoder framework, which costs more than a signature check.

@@ -6,6 +6,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -26,6 +27,12 @@ using AlgorPtr = std::unique_ptr<X509_ALGOR, FreeWith<&X509_ALGOR_free>>;
 using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, FreeWith<&ASN1_OBJECT_free>>;
 using MdPtr = std::unique_ptr<EVP_MD, FreeWith<&EVP_MD_free>>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, FreeWith<&EVP_MD_CTX_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, FreeWith<&X509_CRL_free>>;
+using X509RevokedPtr = std::unique_ptr<X509_REVOKED, FreeWith<&X509_REVOKED_free>>;
+using Asn1TimePtr = std::unique_ptr<ASN1_TIME, FreeWith<&ASN1_TIME_free>>;
+using OcspRequestPtr = std::unique_ptr<OCSP_REQUEST, FreeWith<&OCSP_REQUEST_free>>;
+using OcspResponsePtr = std::unique_ptr<OCSP_RESPONSE, FreeWith<&OCSP_RESPONSE_free>>;
+using OcspBasicResponsePtr = std::unique_ptr<OCSP_BASICRESP, FreeWith<&OCSP_BASICRESP_free>>;
 using ExtensionsPtr =
     std::unique_ptr<STACK_OF(X509_EXTENSION), FreeWith<+[](STACK_OF(X509_EXTENSION) * s) {
                       sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free);

@@ -1,20 +1,17 @@
 #include "pki/server_certificate.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "pki/file_io.h"
 #include "pki/openssl_handles.h"
 
 namespace certplan::pki {
@@ -37,31 +34,6 @@ std::string CanonicalIp(const std::string& name) {
     return inet_ntop(AF_INET6, buffer, text, sizeof text) ? text : name;
   }
   return name;
-}
-
-// Writes `text` to `path` through a temporary file and rename(2), with `mode`.
-Status ReplaceFile(const std::string& path, const std::string& text, mode_t mode) {
-  const std::string temp = path + ".tmp";
-  ::unlink(temp.c_str());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
-  if (fd < 0) return InternalError("create " + temp + ": " + std::strerror(errno));
-  const bool ok = ::fchmod(fd, mode) == 0 &&
-                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return InternalError("write " + path + ": " + std::strerror(errno));
-  }
-  return Ok{};
-}
-
-std::optional<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // The names (DNS and canonical IP) in a certificate's subjectAltName.
@@ -94,9 +66,9 @@ std::set<std::string> SanNames(X509* cert) {
 // `wanted` and valid past now + kServerCertificateRenewBefore.
 bool Reusable(const ServerCertificateFiles& files, const std::set<std::string>& wanted,
               int64_t now) {
-  std::optional<std::string> cert_pem = ReadText(files.cert_file);
-  std::optional<std::string> key_pem = ReadText(files.key_file);
-  if (!cert_pem || !key_pem || !ReadText(files.ca_file)) return false;
+  std::optional<std::string> cert_pem = ReadFileText(files.cert_file);
+  std::optional<std::string> key_pem = ReadFileText(files.key_file);
+  if (!cert_pem || !key_pem || !ReadFileText(files.ca_file)) return false;
   Result<X509Ptr> cert = ParseCertificatePem(*cert_pem);
   Result<PkeyPtr> key = ParsePrivateKeyPem(*key_pem);
   if (!cert || !key) return false;
@@ -133,6 +105,8 @@ Result<ServerCertificateFiles> EnsureServerCertificate(const Authority& ca, cons
   ServerCertificateFiles files{dir + "/server.crt", dir + "/server.key", dir + "/ca.pem", false};
   std::set<std::string> wanted;
   IssueRequest request;
+  // Not one of the orders' certificates: the responder has no record of it.
+  request.revocation_pointers = false;
   for (const std::string& name : names) {
     if (IsIpAddress(name)) {
       request.ip_addresses.push_back(CanonicalIp(name));

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "cas/domain_names.h"
+#include "pki/key_id.h"
+#include "testing/test_certificate.h"
 
 namespace certplan::cas {
 namespace {
@@ -83,6 +85,32 @@ TEST(OrderTransitions, RevokeRefundsWithinThirtyDaysOnly) {
                         OrderStatus::kRevoked}) {
     EXPECT_FALSE(CancelForPackage(InState(s), kNow)) << StatusName(s);
   }
+}
+
+TEST(OrderTransitions, ARevocationCarriesItsRecordAndACancellationNone) {
+  Order order = InState(OrderStatus::kCertificate);
+  order.serial_hex = "0A1B";
+  order.chain_pem = testing::SelfSignedPem("issuer.example", kNow, kNow + 365 * kDay);
+  Result<Transition> t = CancelForPackage(order, kNow + kDay, RevocationReason::kSuperseded);
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(t->revocation);
+  EXPECT_EQ(t->revocation->order_id, 1);
+  EXPECT_EQ(t->revocation->serial_hex, "0A1B");
+  EXPECT_EQ(t->revocation->revoked_at, kNow + kDay);
+  EXPECT_EQ(t->revocation->reason, RevocationReason::kSuperseded);
+  EXPECT_EQ(t->revocation->not_after, kNow + 365 * kDay);
+  // The issuer named as pki::KeyId names it: 40 lower-case hex digits of the chain's first key.
+  EXPECT_EQ(t->revocation->issuer_key_id, pki::FirstCertificateKeyId(order.chain_pem));
+  EXPECT_EQ(t->revocation->issuer_key_id.size(), 40u);
+  // CancelCertificateForPackageRequest gives no reason; an unreadable chain names no issuer.
+  order.chain_pem.clear();
+  t = CancelForPackage(order, kNow + kDay);
+  ASSERT_TRUE(t && t->revocation);
+  EXPECT_EQ(t->revocation->reason, RevocationReason::kUnspecified);
+  EXPECT_EQ(t->revocation->issuer_key_id, "");
+  Result<Transition> cancelled = CancelForPackage(InState(OrderStatus::kProcess), kNow);
+  ASSERT_TRUE(cancelled);
+  EXPECT_FALSE(cancelled->revocation);
 }
 
 TEST(OrderTransitions, IssuanceCountsOnce) {

@@ -81,6 +81,8 @@ root_cert = "/etc/certplan/root.pem"
 issuing_cert = "/etc/certplan/issuing.pem"
 issuing_key = "/etc/certplan/issuing.key"
 key_pool = 0
+public_url = "http://pki.example.com:8080"
+crl_validity_hours = 12
 )");
   ASSERT_TRUE(problems.empty()) << problems.front().ToString();
   EXPECT_EQ(keys_set_, static_cast<int>(ConfigKeys().size()));
@@ -89,6 +91,8 @@ key_pool = 0
   EXPECT_EQ(config_.server.port, 9090);
   EXPECT_EQ(config_.server.threads, 3);
   EXPECT_EQ(config_.counters_cache_milliseconds, 300);
+  EXPECT_EQ(config_.public_url, "http://pki.example.com:8080");
+  EXPECT_EQ(config_.crl_validity_hours, 12);
   EXPECT_EQ(config_.data_dir, "/var/lib/certplan");
   EXPECT_EQ(config_.log_level, "warn");
   EXPECT_EQ(config_.server.max_connections, 500u);

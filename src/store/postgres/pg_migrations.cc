@@ -145,6 +145,24 @@ CREATE TABLE certificates (
 CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);
 CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
 )sql",
+    // 5: revocation records (CRL entries, OCSP answers), kept apart from the repository entry
+    // (which a DeleteUserCertificate removes), and issued certificates found by serial.
+    R"sql(
+CREATE TABLE revocations (
+  order_id      BIGINT PRIMARY KEY,
+  issuer_key_id TEXT NOT NULL,
+  serial_hex    TEXT NOT NULL,
+  revoked_at    BIGINT NOT NULL,
+  reason        INTEGER NOT NULL DEFAULT 0,
+  not_after     BIGINT NOT NULL
+);
+CREATE INDEX revocations_by_issuer ON revocations(issuer_key_id, not_after);
+CREATE INDEX orders_by_serial ON orders(serial_hex) WHERE serial_hex <> '';
+-- Orders revoked before this version: revoked is final, so the last update is the revocation.
+INSERT INTO revocations (order_id, issuer_key_id, serial_hex, revoked_at, reason, not_after)
+  SELECT id, '', serial_hex, updated_at, 0, not_after FROM orders
+  WHERE status = 'revoked' AND serial_hex <> '';
+)sql",
 };
 
 }  // namespace

@@ -51,11 +51,25 @@ constexpr const char* kOrderColumns =
     "holds_unit, counts_issued, username, phone, email, company_name, tags_json, created_at, "
     "updated_at, validation_deadline, next_check_at, attempts, renewed_from, failure_reason";
 
+constexpr const char* kRevocationColumns =
+    "order_id, issuer_key_id, serial_hex, revoked_at, reason, not_after";
+
 constexpr int64_t kLeaseSeconds = 120;  // a claimed order returns to the pool after this
 
 std::string S(int64_t v) { return std::to_string(v); }
 std::string B(bool v) { return v ? "true" : "false"; }
 bool IsTrue(const PGresult* r, int row, int col) { return Text(r, row, col) == "t"; }
+
+cas::Revocation ReadRevocation(const PGresult* r, int row, int first = 0) {
+  cas::Revocation v;
+  v.order_id = Int(r, row, first);
+  v.issuer_key_id = Text(r, row, first + 1);
+  v.serial_hex = Text(r, row, first + 2);
+  v.revoked_at = Int(r, row, first + 3);
+  v.reason = static_cast<cas::RevocationReason>(Int(r, row, first + 4));
+  v.not_after = Int(r, row, first + 5);
+  return v;
+}
 
 std::vector<Param> OrderParams(const cas::Order& o) {
   return {S(o.id),
@@ -551,6 +565,15 @@ Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderS
         conn.Exec("UPDATE certificates SET revoked = true WHERE order_id = $1", {S(t.order.id)});
     if (!revoked) return revoked.error();
   }
+  if (t.revocation) {
+    const cas::Revocation& r = *t.revocation;
+    Result<PgResultPtr> recorded =
+        conn.Exec(std::string("INSERT INTO revocations (") + kRevocationColumns +
+                      ") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id) DO NOTHING",
+                  {S(r.order_id), r.issuer_key_id, r.serial_hex, S(r.revoked_at),
+                   S(static_cast<int64_t>(r.reason)), S(r.not_after)});
+    if (!recorded) return recorded.error();
+  }
   if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
   Result<PgResultPtr> delta = conn.Exec(
       "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
@@ -914,6 +937,59 @@ Result<cas::CertificatePage> PostgresStore::ListCertificates(int64_t account_id,
   if (!count) return count.error();
   page.total = Int(count->get(), 0, 0);
   return page;
+}
+
+// Records with no issuer ('') were made before issuers were recorded: the database's own CA.
+Result<std::vector<cas::Revocation>> PostgresStore::ListRevocations(std::string_view issuer_key_id,
+                                                                    int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      std::string("SELECT ") + kRevocationColumns +
+          " FROM revocations WHERE issuer_key_id IN ($1, '') AND not_after > $2::bigint "
+          "ORDER BY serial_hex COLLATE \"C\"",
+      {std::string(issuer_key_id), S(now)});
+  if (!r) return r.error();
+  std::vector<cas::Revocation> out;
+  const int rows = PQntuples(r->get());
+  out.reserve(static_cast<size_t>(rows));
+  for (int i = 0; i < rows; ++i) out.push_back(ReadRevocation(r->get(), i));
+  return out;
+}
+
+Result<cas::RevocationsVersion> PostgresStore::VersionOfRevocations(
+    std::string_view issuer_key_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT COUNT(*), COALESCE(MAX(revoked_at), 0) FROM revocations "
+      "WHERE issuer_key_id IN ($1, '')",
+      {std::string(issuer_key_id)});
+  if (!r) return r.error();
+  return cas::RevocationsVersion{Int(r->get(), 0, 0), Int(r->get(), 0, 1)};
+}
+
+Result<std::optional<cas::IssuedSerial>> PostgresStore::FindIssuedSerial(
+    std::string_view serial_hex) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // `serial_hex <> ''` lets the planner use the partial index orders_by_serial.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT o.id, o.chain_pem, o.not_after, r.order_id IS NOT NULL, COALESCE(r.order_id, 0), "
+      "COALESCE(r.issuer_key_id, ''), COALESCE(r.serial_hex, ''), COALESCE(r.revoked_at, 0), "
+      "COALESCE(r.reason, 0), COALESCE(r.not_after, 0) "
+      "FROM orders o LEFT JOIN revocations r ON r.order_id = o.id "
+      "WHERE o.serial_hex = $1 AND o.serial_hex <> '' AND o.status IN ('certificate', 'revoked') "
+      "LIMIT 1",
+      {std::string(serial_hex)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<cas::IssuedSerial>();
+  cas::IssuedSerial found;
+  found.order_id = Int(r->get(), 0, 0);
+  found.chain_pem = Text(r->get(), 0, 1);
+  found.not_after = Int(r->get(), 0, 2);
+  if (IsTrue(r->get(), 0, 3)) found.revocation = ReadRevocation(r->get(), 0, 4);
+  return std::optional<cas::IssuedSerial>(std::move(found));
 }
 
 }  // namespace certplan::store::postgres

@@ -14,6 +14,7 @@
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
+#include "cas/revocation_store.h"
 #include "iam/identity_store.h"
 #include "store/postgres/nonce_batcher.h"
 #include "store/postgres/pg_handles.h"
@@ -31,6 +32,7 @@ class PostgresStore final : public iam::IdentityStore,
                             public cas::OrderStore,
                             public cas::CounterAuditStore,
                             public cas::CertificateStore,
+                            public cas::RevocationStore,
                             public auth::NonceStore {
  public:
   // Connects, forces synchronous_commit on, applies migrations. When the server cannot be
@@ -84,6 +86,12 @@ class PostgresStore final : public iam::IdentityStore,
   Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) override;
   Result<cas::CertificatePage> ListCertificates(int64_t account_id,
                                                 const cas::CertificateQuery& query) override;
+
+  // cas::RevocationStore
+  Result<std::vector<cas::Revocation>> ListRevocations(std::string_view issuer_key_id,
+                                                       int64_t now) override;
+  Result<cas::RevocationsVersion> VersionOfRevocations(std::string_view issuer_key_id) override;
+  Result<std::optional<cas::IssuedSerial>> FindIssuedSerial(std::string_view serial_hex) override;
 
   // auth::NonceStore: the shared nonce window (see nonces in the schema), kSignatureNonceUsed on
   // a replay. Concurrent claims share one statement (NonceBatcher).

@@ -4,6 +4,7 @@
 #include "store/sqlite/certificate_rows.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/order_rows.h"
+#include "store/sqlite/revocation_rows.h"
 
 namespace certplan::store::sqlite {
 
@@ -393,6 +394,9 @@ Status StoreTransition(Connection& conn, const cas::Transition& t, cas::OrderSta
   if (t.order.status == cas::OrderStatus::kRevoked) {
     if (Status s = MarkOrderCertificateRevoked(conn, t.order.id); !s) return s;
   }
+  if (t.revocation) {
+    if (Status s = InsertRevocationRow(conn, *t.revocation); !s) return s;
+  }
   return ApplyDelta(conn, t.order.account_id, t.order.product_code, t.delta);
 }
 
@@ -721,6 +725,60 @@ Result<cas::CertificatePage> SqliteStore::ListCertificates(int64_t account_id,
   Result<cas::CertificatePage> page = read();
   (void)(*conn)->Step("COMMIT");
   return page;
+}
+
+// Records with no issuer ('') were made before issuers were recorded: the data directory's own.
+Result<std::vector<cas::Revocation>> SqliteStore::ListRevocations(std::string_view issuer_key_id,
+                                                                  int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      std::string("SELECT ") + kRevocationColumns +
+      " FROM revocations WHERE issuer_key_id IN (?1, '') AND not_after > ?2 ORDER BY serial_hex");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, issuer_key_id);
+  BindInt(*stmt, 2, now);
+  std::vector<cas::Revocation> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) out.push_back(ReadRevocation(*stmt));
+  if (rc != SQLITE_DONE) return (*conn)->Fail("list revocations");
+  return out;
+}
+
+Result<cas::RevocationsVersion> SqliteStore::VersionOfRevocations(std::string_view issuer_key_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT COUNT(*), COALESCE(MAX(revoked_at), 0) FROM revocations "
+      "WHERE issuer_key_id IN (?1, '')");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, issuer_key_id);
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return (*conn)->Fail("count revocations");
+  return cas::RevocationsVersion{sqlite3_column_int64(*stmt, 0), sqlite3_column_int64(*stmt, 1)};
+}
+
+Result<std::optional<cas::IssuedSerial>> SqliteStore::FindIssuedSerial(
+    std::string_view serial_hex) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // `serial_hex <> ''` lets the planner use the partial index orders_by_serial.
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT o.id, o.chain_pem, o.not_after, r.order_id IS NOT NULL, r.order_id, "
+      "r.issuer_key_id, r.serial_hex, r.revoked_at, r.reason, r.not_after "
+      "FROM orders o LEFT JOIN revocations r ON r.order_id = o.id "
+      "WHERE o.serial_hex = ?1 AND o.serial_hex <> '' AND o.status IN ('certificate', 'revoked') "
+      "LIMIT 1");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, serial_hex);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<cas::IssuedSerial>();
+  if (rc != SQLITE_ROW) return (*conn)->Fail("find serial");
+  cas::IssuedSerial found;
+  found.order_id = sqlite3_column_int64(*stmt, 0);
+  found.chain_pem = ColumnText(*stmt, 1);
+  found.not_after = sqlite3_column_int64(*stmt, 2);
+  if (sqlite3_column_int64(*stmt, 3) != 0) found.revocation = ReadRevocation(*stmt, 4);
+  return std::optional<cas::IssuedSerial>(std::move(found));
 }
 
 }  // namespace certplan::store::sqlite

@@ -9,6 +9,7 @@
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
+#include "cas/revocation_store.h"
 #include "iam/identity_store.h"
 #include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_handles.h"
@@ -24,7 +25,8 @@ class SqliteStore final : public iam::IdentityStore,
                           public cas::PlanStore,
                           public cas::OrderStore,
                           public cas::CounterAuditStore,
-                          public cas::CertificateStore {
+                          public cas::CertificateStore,
+                          public cas::RevocationStore {
  public:
   // Opens or creates `path` and applies migrations.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
@@ -75,6 +77,12 @@ class SqliteStore final : public iam::IdentityStore,
   Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) override;
   Result<cas::CertificatePage> ListCertificates(int64_t account_id,
                                                 const cas::CertificateQuery& query) override;
+
+  // cas::RevocationStore
+  Result<std::vector<cas::Revocation>> ListRevocations(std::string_view issuer_key_id,
+                                                       int64_t now) override;
+  Result<cas::RevocationsVersion> VersionOfRevocations(std::string_view issuer_key_id) override;
+  Result<std::optional<cas::IssuedSerial>> FindIssuedSerial(std::string_view serial_hex) override;
 
  private:
   class Lease;
