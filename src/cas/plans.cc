@@ -29,6 +29,13 @@ Result<PackageState> Plans::Describe(int64_t account_id, std::string_view produc
 
 Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int64_t count,
                           std::optional<int64_t> expires_at) {
+  Result<Plan> plan = Prepare(account_id, product_code, count, expires_at);
+  if (!plan) return plan.error();
+  return store_.GrantPlan(*plan);
+}
+
+Result<Plan> Plans::Prepare(int64_t account_id, std::string_view product_code, int64_t count,
+                            std::optional<int64_t> expires_at) {
   Result<const Product*> product = KnownProduct(product_code);
   if (!product) return product.error();
   if (count < 1 || count > 1'000'000) {
@@ -47,7 +54,7 @@ Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int
   plan.count = count;
   plan.granted_at = now;
   plan.expires_at = expires_at;
-  return store_.GrantPlan(plan);
+  return plan;
 }
 
 Result<std::vector<Plan>> Plans::List(int64_t account_id) { return store_.ListPlans(account_id); }

@@ -1,5 +1,8 @@
 #include "cli/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <charconv>
 #include <cstdlib>
 
@@ -128,6 +131,14 @@ Status LoadConfigFile(const std::string& path, Config& config) {
       }
     }
   }
+  if (s) s = ReadString(t, "server.admin_listen", config.admin_listen);
+  if (s) {
+    if (const toml::node* remote = t.at_path("server.admin_allow_remote").node()) {
+      std::optional<bool> v = remote->value<bool>();
+      if (!v) return Bad("server.admin_allow_remote", "true or false.");
+      config.admin_allow_remote = *v;
+    }
+  }
   if (s) s = ReadString(t, "server.data_dir", config.data_dir);
   if (s) s = ReadString(t, "server.log_level", config.log_level);
   if (s) s = ReadString(t, "store.url", config.store_url);
@@ -173,6 +184,30 @@ Status CheckTls(const Config& config) {
   }
   if (!config.tls_cert.empty() && config.listen_tls.empty()) {
     return Bad("server.listen_tls", "tls_cert and tls_key are set but HTTPS does not listen.");
+  }
+  return Ok{};
+}
+
+Status CheckAdminListen(const Config& config, http::ServerOptions& admin) {
+  constexpr std::string_view kKey = "server.admin_listen";
+  if (!ParseListen(config.admin_listen, admin)) {
+    return Bad(kKey, "use HOST:PORT, e.g. 127.0.0.1:8081.");
+  }
+  in_addr v4{};
+  in6_addr v6{};
+  bool loopback = false;
+  if (::inet_pton(AF_INET, admin.host.c_str(), &v4) == 1) {
+    loopback = (ntohl(v4.s_addr) >> 24) == 127;
+  } else if (::inet_pton(AF_INET6, admin.host.c_str(), &v6) == 1) {
+    loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+  } else {
+    return Bad(kKey, "\"" + admin.host + "\" is not an IP address.");
+  }
+  if (!loopback && !config.admin_allow_remote) {
+    return Bad(kKey,
+               "the operator API speaks plain HTTP with bearer tokens: listen on a loopback "
+               "address (127.0.0.1, ::1), or set server.admin_allow_remote = true behind a "
+               "TLS-terminating proxy.");
   }
   return Ok{};
 }

@@ -45,6 +45,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.order_store = rt.sqlite.get();
     rt.counter_audit = rt.sqlite.get();
     rt.certificate_store = rt.sqlite.get();
+    rt.operator_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
@@ -60,6 +61,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.order_store = rt.postgres.get();
   rt.counter_audit = rt.postgres.get();
   rt.certificate_store = rt.postgres.get();
+  rt.operator_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
 }
@@ -104,6 +106,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
                                              options.orders);
   rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
                                                          *rt->box, *rt->clock);
+  rt->admin =
+      std::make_unique<ops::AdminService>(*rt->identities, *rt->identity_store, *rt->plans,
+                                          *rt->counter_audit, *rt->operator_store, *rt->clock);
   return rt;
 }
 

@@ -145,6 +145,25 @@ CREATE TABLE certificates (
 CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);
 CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
 )sql",
+    // Operator tokens (only their SHA-256) and plan grants made under an idempotency key.
+    R"sql(
+CREATE TABLE operator_tokens (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  token_hash   TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at   BIGINT
+);
+CREATE UNIQUE INDEX operator_tokens_active_name ON operator_tokens(name)
+  WHERE revoked_at IS NULL;
+CREATE TABLE plan_grant_keys (
+  idempotency_key TEXT PRIMARY KEY,
+  request_hash    TEXT NOT NULL,
+  plan_id         BIGINT NOT NULL REFERENCES plans(id),
+  created_at      BIGINT NOT NULL
+);
+)sql",
 };
 
 }  // namespace

@@ -135,6 +135,25 @@ CREATE TABLE certificates (
 CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);
 CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
 )sql",
+    // Operator tokens (only their SHA-256) and plan grants made under an idempotency key.
+    R"sql(
+CREATE TABLE operator_tokens (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  token_hash   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER
+);
+CREATE UNIQUE INDEX operator_tokens_active_name ON operator_tokens(name)
+  WHERE revoked_at IS NULL;
+CREATE TABLE plan_grant_keys (
+  idempotency_key TEXT PRIMARY KEY,
+  request_hash    TEXT NOT NULL,
+  plan_id         INTEGER NOT NULL REFERENCES plans(id),
+  created_at      INTEGER NOT NULL
+);
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

@@ -10,6 +10,7 @@
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
 #include "iam/identity_store.h"
+#include "ops/operator_store.h"
 #include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_handles.h"
 
@@ -24,7 +25,8 @@ class SqliteStore final : public iam::IdentityStore,
                           public cas::PlanStore,
                           public cas::OrderStore,
                           public cas::CounterAuditStore,
-                          public cas::CertificateStore {
+                          public cas::CertificateStore,
+                          public ops::OperatorStore {
  public:
   // Opens or creates `path` and applies migrations.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
@@ -75,6 +77,16 @@ class SqliteStore final : public iam::IdentityStore,
   Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) override;
   Result<cas::CertificatePage> ListCertificates(int64_t account_id,
                                                 const cas::CertificateQuery& query) override;
+
+  // ops::OperatorStore
+  Status InsertOperatorToken(const ops::OperatorTokenRecord& token) override;
+  Result<std::optional<ops::OperatorTokenRecord>> FindOperatorToken(std::string_view id) override;
+  Result<std::vector<ops::OperatorTokenRecord>> ListOperatorTokens() override;
+  Status TouchOperatorToken(std::string_view id, int64_t now) override;
+  Result<bool> RevokeOperatorToken(std::string_view id, int64_t now) override;
+  Result<std::optional<ops::PlanGrantRecord>> FindPlanGrant(std::string_view key) override;
+  Result<ops::PlanGrantOnce> GrantPlanOnce(const cas::Plan& plan, std::string_view key,
+                                           std::string_view request_hash) override;
 
  private:
   class Lease;
