@@ -115,6 +115,7 @@ Result<Reply> ListKeys(Call& c) {
 }
 
 Result<Reply> SetKey(Call& c, bool enabled) {
+  if (Status s = OnlyFields(c, {}); !s) return s.error();
   const std::string& id = c.path.find("AccessKeyId")->second;
   if (Status s = c.service.SetKeyEnabled(c.who, id, enabled); !s) return s.error();
   return Reply{KeyStatusJson(id, enabled), {}};
@@ -138,6 +139,7 @@ Result<Reply> ListUsers(Call& c) {
 }
 
 Result<Reply> DeleteUser(Call& c) {
+  if (Status s = OnlyFields(c, {}); !s) return s.error();
   const int64_t account = AccountOf(c);
   const std::string& user = c.path.find("User")->second;
   if (Status s = c.service.DeleteUser(c.who, account, user); !s) return s.error();
@@ -178,6 +180,7 @@ Result<Reply> AttachPolicy(Call& c) {
 }
 
 Result<Reply> DetachPolicy(Call& c) {
+  if (Status s = OnlyFields(c, {}); !s) return s.error();
   const std::string& user = c.path.find("User")->second;
   const std::string& policy = c.path.find("PolicyName")->second;
   if (Status s = c.service.DetachPolicy(c.who, AccountOf(c), user, policy); !s) {
@@ -255,6 +258,7 @@ Result<Reply> ListTokens(Call& c) {
 }
 
 Result<Reply> RevokeToken(Call& c) {
+  if (Status s = OnlyFields(c, {}); !s) return s.error();
   Result<OperatorTokenRecord> revoked =
       c.service.RevokeOperatorToken(c.who, c.path.find("TokenId")->second);
   if (!revoked) return revoked.error();
