@@ -89,6 +89,15 @@ test('billing flow: account, AccessKey and an idempotent grant through the API; 
   assert.equal(retry.status, 200, retry.body);
   assert.equal(retry.headers['idempotent-replayed'], 'true');
   assert.equal(retry.json.PlanId, first.json.PlanId);
+  // The CLI calls the same service: the key is the same key there.
+  const cli = await server.admin('plan', 'grant', '--account', String(id), '--product', PRODUCT, '--count', '3',
+    '--idempotency-key', `invoice-${id}`);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.equal(cli.json.PlanId, first.json.PlanId);
+  const cliClash = await server.admin('plan', 'grant', '--account', String(id), '--product', PRODUCT, '--count', '9',
+    '--idempotency-key', `invoice-${id}`);
+  assert.equal(cliClash.code, 1);
+  assert.match(cliClash.stderr, /"Code":"IdempotentParameterMismatch"/);
   const plans = await op('GET', `/v1/accounts/${id}/plans`);
   assert.equal(plans.json.Plans.length, 1);
   assert.equal(planRows(id), 1);
