@@ -251,12 +251,20 @@ int Serve(const ServeFlags& flags) {
     log::Line(log::Level::kLifecycle, "operator API listening at " + admin_server->address())
         .Write();
   }
-  std::thread admin_thread;
-  if (admin_server) admin_thread = std::thread([&admin_server] { admin_server->Run(); });
   if (config.validation_worker) order_worker.Start();
   // Readiness: the demo account is printed and the port accepts before this line is written;
   // harnesses wait for it (never for the port alone).
   if (Status s = (*server)->Listen(); !s) return ReportFailure(s.error());
+  // Started only once nothing can return early (a joinable thread must be joined). Whichever
+  // server stops first stops the other: a SIGTERM that reaches only one of them (before the
+  // other's Run() has registered for it) still stops the process.
+  std::thread admin_thread;
+  if (admin_server) {
+    admin_thread = std::thread([&admin_server, &server] {
+      admin_server->Run();
+      (*server)->Stop();
+    });
+  }
   log::Line(log::Level::kLifecycle, "listening on " + address)
       .Str("data_dir", config.data_dir)
       .Str("validation", config.validation_mode)
