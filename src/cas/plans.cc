@@ -32,6 +32,19 @@ Result<PackageState> Plans::Describe(int64_t account_id, std::string_view produc
 
 Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int64_t count,
                           std::optional<int64_t> expires_at) {
+  Result<Plan> plan = Prepare(account_id, product_code, count, expires_at);
+  if (!plan) return plan.error();
+  Result<Plan> granted = store_.GrantPlan(*plan);
+  NoteGranted(account_id);
+  return granted;
+}
+
+void Plans::NoteGranted(int64_t account_id) {
+  if (counters_) counters_->Invalidate(account_id);
+}
+
+Result<Plan> Plans::Prepare(int64_t account_id, std::string_view product_code, int64_t count,
+                            std::optional<int64_t> expires_at) {
   Result<const Product*> product = KnownProduct(product_code);
   if (!product) return product.error();
   if (count < 1 || count > 1'000'000) {
@@ -50,9 +63,7 @@ Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int
   plan.count = count;
   plan.granted_at = now;
   plan.expires_at = expires_at;
-  Result<Plan> granted = store_.GrantPlan(plan);
-  if (counters_) counters_->Invalidate(account_id);
-  return granted;
+  return plan;
 }
 
 Result<std::vector<Plan>> Plans::List(int64_t account_id) {

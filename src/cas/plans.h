@@ -37,6 +37,13 @@ class Plans {
   // code, count, a past expiry or an unknown account.
   Result<Plan> Grant(int64_t account_id, std::string_view product_code, int64_t count,
                      std::optional<int64_t> expires_at);
+  // Grant's checks without the write: the plan Grant would store (id 0, granted now), for a
+  // caller that stores it its own way (ops/: once per idempotency key). Same errors as Grant.
+  Result<Plan> Prepare(int64_t account_id, std::string_view product_code, int64_t count,
+                       std::optional<int64_t> expires_at);
+  // A caller that stored a prepared plan itself calls this after the commit, so this node's
+  // counters show it at once (see CounterCache).
+  void NoteGranted(int64_t account_id);
   // The account's plans, oldest first; kInvalidParameter ("no such account") for an unknown
   // account.
   Result<std::vector<Plan>> List(int64_t account_id);

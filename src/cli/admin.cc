@@ -8,11 +8,12 @@
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "core/time_format.h"
+#include "ops/admin_json.h"
 
 namespace certplan::cli {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using ops::Json;
 
 struct AdminFlags {
   std::string data_dir;  // empty: the configuration's (default ./certplan-data)
@@ -24,24 +25,16 @@ struct AdminFlags {
   std::string product;
   int64_t count = 0;
   std::string expires;
+  std::string idempotency_key;
   std::string user;
   std::string policy;
   std::string document;  // file path, or "-" for standard input
+  std::string token_id;
 };
 
 int Print(const Json& json) {
   std::cout << json.dump(2) << std::endl;
   return 0;
-}
-
-Json PlanJson(const cas::Plan& p) {
-  Json j = {{"PlanId", p.id},
-            {"AccountId", p.account_id},
-            {"ProductCode", p.product_code},
-            {"Count", p.count},
-            {"GrantedAt", FormatIso8601Utc(p.granted_at)}};
-  j["Expires"] = p.expires_at ? Json(FormatIso8601Utc(*p.expires_at)) : Json(nullptr);
-  return j;
 }
 
 // Opens the (existing) data directory and runs `body` with it, reporting failures uniformly.
@@ -60,22 +53,20 @@ int WithRuntime(const AdminFlags& f, const std::function<Result<Json>(Runtime&)>
   return Print(*out);
 }
 
+// Every command below is one call of the operator service (ops::AdminService), which the
+// operator API calls too; the CLI acts as itself (no token).
+const ops::Actor kCli = ops::Actor::Cli();
+
 Result<Json> AccountCreate(Runtime& rt, const AdminFlags& f) {
-  Result<iam::NewAccount> created = rt.identities->CreateAccount(f.name);
+  Result<iam::NewAccount> created = rt.admin->CreateAccount(kCli, f.name);
   if (!created) return created.error();
-  return Json{{"AccountId", created->account.id},
-              {"AccessKeyId", created->root_key.access_key_id},
-              {"AccessKeySecret", created->root_key.access_key_secret}};
+  return ops::NewAccountJson(*created);
 }
 
 Result<Json> KeyCreate(Runtime& rt, const AdminFlags& f) {
-  Result<iam::IssuedKey> key = rt.identities->CreateKey(f.account, f.user);
+  Result<iam::IssuedKey> key = rt.admin->CreateKey(kCli, f.account, f.user);
   if (!key) return key.error();
-  Json out = {{"AccountId", f.account},
-              {"AccessKeyId", key->access_key_id},
-              {"AccessKeySecret", key->access_key_secret}};
-  if (!f.user.empty()) out["User"] = f.user;
-  return out;
+  return ops::NewKeyJson(f.account, f.user, *key);
 }
 
 Result<Json> Done(const Status& s, Json out) {
@@ -84,22 +75,18 @@ Result<Json> Done(const Status& s, Json out) {
 }
 
 Result<Json> UserCreate(Runtime& rt, const AdminFlags& f) {
-  return Done(rt.identities->CreateUser(f.account, f.user),
+  return Done(rt.admin->CreateUser(kCli, f.account, f.user),
               {{"AccountId", f.account}, {"User", f.user}});
 }
 
 Result<Json> UserList(Runtime& rt, const AdminFlags& f) {
-  Result<std::vector<iam::User>> users = rt.identities->ListUsers(f.account);
+  Result<std::vector<iam::User>> users = rt.admin->ListUsers(kCli, f.account);
   if (!users) return users.error();
-  Json out = Json::array();
-  for (const iam::User& u : *users) {
-    out.push_back({{"User", u.name}, {"CreatedAt", FormatIso8601Utc(u.created_at)}});
-  }
-  return out;
+  return ops::ListJson(*users, &ops::UserJson);
 }
 
 Result<Json> UserDelete(Runtime& rt, const AdminFlags& f) {
-  return Done(rt.identities->DeleteUser(f.account, f.user),
+  return Done(rt.admin->DeleteUser(kCli, f.account, f.user),
               {{"AccountId", f.account}, {"Deleted", f.user}});
 }
 
@@ -112,67 +99,73 @@ Result<Json> PolicyCreate(Runtime& rt, const AdminFlags& f) {
     if (!in) return InvalidParameter("document", "cannot read " + f.document);
     document.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  return Done(rt.identities->CreatePolicy(f.account, f.policy, document),
+  return Done(rt.admin->CreatePolicy(kCli, f.account, f.policy, document),
               {{"AccountId", f.account}, {"PolicyName", f.policy}});
 }
 
 Result<Json> PolicyList(Runtime& rt, const AdminFlags& f) {
-  Result<std::vector<iam::PolicyRecord>> policies = rt.identities->ListPolicies(f.account);
+  Result<std::vector<iam::PolicyRecord>> policies = rt.admin->ListPolicies(kCli, f.account);
   if (!policies) return policies.error();
-  Json out = Json::array();
-  for (const iam::PolicyRecord& p : *policies) {
-    out.push_back({{"PolicyName", p.name}, {"PolicyDocument", Json::parse(p.document)}});
-  }
-  return out;
+  return ops::ListJson(*policies, &ops::PolicyJson);
 }
 
 Result<Json> PolicyAttach(Runtime& rt, const AdminFlags& f) {
-  return Done(rt.identities->AttachPolicy(f.account, f.user, f.policy),
+  return Done(rt.admin->AttachPolicy(kCli, f.account, f.user, f.policy),
               {{"User", f.user}, {"PolicyName", f.policy}, {"Attached", true}});
 }
 
 Result<Json> PolicyDetach(Runtime& rt, const AdminFlags& f) {
-  return Done(rt.identities->DetachPolicy(f.account, f.user, f.policy),
+  return Done(rt.admin->DetachPolicy(kCli, f.account, f.user, f.policy),
               {{"User", f.user}, {"PolicyName", f.policy}, {"Attached", false}});
 }
 
 Result<Json> KeyList(Runtime& rt, const AdminFlags& f) {
-  Result<std::vector<iam::KeyInfo>> keys = rt.identities->ListKeys(f.account);
+  Result<std::vector<iam::KeyInfo>> keys = rt.admin->ListKeys(kCli, f.account);
   if (!keys) return keys.error();
-  Json out = Json::array();
-  for (const iam::KeyInfo& k : *keys) {
-    out.push_back({{"AccessKeyId", k.access_key_id},
-                   {"AccountId", k.account_id},
-                   {"User", k.user_name},
-                   {"Status", k.enabled ? "Active" : "Inactive"},
-                   {"CreatedAt", FormatIso8601Utc(k.created_at)}});
-  }
-  return out;
+  return ops::ListJson(*keys, &ops::KeyJson);
 }
 
 Result<Json> KeySetEnabled(Runtime& rt, const AdminFlags& f, bool enabled) {
-  Status s = rt.identities->SetKeyEnabled(f.key_id, enabled);
+  Status s = rt.admin->SetKeyEnabled(kCli, f.key_id, enabled);
   if (!s) return s.error();
-  return Json{{"AccessKeyId", f.key_id}, {"Status", enabled ? "Active" : "Inactive"}};
+  return ops::KeyStatusJson(f.key_id, enabled);
 }
 
 Result<Json> PlanGrant(Runtime& rt, const AdminFlags& f) {
-  std::optional<int64_t> expires;
+  ops::GrantRequest request{f.account, f.product, f.count, std::nullopt, f.idempotency_key};
   if (!f.expires.empty()) {
-    expires = ParseRfc3339(f.expires);
-    if (!expires) return InvalidParameter("expires", "use RFC 3339, e.g. 2027-01-01T00:00:00Z.");
+    request.expires_at = ParseRfc3339(f.expires);
+    if (!request.expires_at) {
+      return InvalidParameter("expires", "use RFC 3339, e.g. 2027-01-01T00:00:00Z.");
+    }
   }
-  Result<cas::Plan> plan = rt.plans->Grant(f.account, f.product, f.count, expires);
-  if (!plan) return plan.error();
-  return PlanJson(*plan);
+  Result<ops::GrantOutcome> outcome = rt.admin->GrantPlan(kCli, request);
+  if (!outcome) return outcome.error();
+  return ops::PlanJson(outcome->plan);
 }
 
 Result<Json> PlanList(Runtime& rt, const AdminFlags& f) {
-  Result<std::vector<cas::Plan>> plans = rt.plans->List(f.account);
+  Result<std::vector<cas::Plan>> plans = rt.admin->ListPlans(kCli, f.account);
   if (!plans) return plans.error();
-  Json out = Json::array();
-  for (const cas::Plan& p : *plans) out.push_back(PlanJson(p));
-  return out;
+  return ops::ListJson(*plans, &ops::PlanJson);
+}
+
+Result<Json> TokenCreate(Runtime& rt, const AdminFlags& f) {
+  Result<ops::NewOperatorTokenInfo> created = rt.admin->CreateOperatorToken(kCli, f.name);
+  if (!created) return created.error();
+  return ops::NewOperatorTokenJson(*created);
+}
+
+Result<Json> TokenList(Runtime& rt, const AdminFlags&) {
+  Result<std::vector<ops::OperatorTokenRecord>> tokens = rt.admin->ListOperatorTokens(kCli);
+  if (!tokens) return tokens.error();
+  return ops::ListJson(*tokens, &ops::OperatorTokenJson);
+}
+
+Result<Json> TokenRevoke(Runtime& rt, const AdminFlags& f) {
+  Result<ops::OperatorTokenRecord> revoked = rt.admin->RevokeOperatorToken(kCli, f.token_id);
+  if (!revoked) return revoked.error();
+  return ops::OperatorTokenJson(*revoked);
 }
 
 // Registers `name` under `parent`; when chosen, `run` executes `body` on an opened runtime.
@@ -261,8 +254,25 @@ void AddAdminCommand(CLI::App& app, Runner& run) {
   grant->add_option("--product", f->product, "ProductCode")->required();
   grant->add_option("--count", f->count, "Number of certificates")->required();
   grant->add_option("--expires", f->expires, "Expiry, RFC 3339");
+  grant->add_option("--idempotency-key", f->idempotency_key,
+                    "Grant at most once for this key (a retry answers the first grant)");
   Leaf(plan, "list", "List an account's plans", f, run, PlanList)
       ->add_option("--account", f->account, "Account id")
+      ->required();
+
+  CLI::App* operator_cmd =
+      admin->add_subcommand("operator", "The operator API's credentials")->require_subcommand(1);
+  CLI::App* token =
+      operator_cmd->add_subcommand("token", "Operator tokens (Authorization: Bearer …)")
+          ->require_subcommand(1);
+  Leaf(token, "create", "Create a token; it is printed this once, stored only hashed", f, run,
+       TokenCreate)
+      ->add_option("--name", f->name, "Token name (unique among tokens not revoked)")
+      ->required();
+  Leaf(token, "list", "List tokens (ids, names, created, last used; never the token)", f, run,
+       TokenList);
+  Leaf(token, "revoke", "Revoke a token at once", f, run, TokenRevoke)
+      ->add_option("ID", f->token_id, "TokenId (from create or list)")
       ->required();
 }
 

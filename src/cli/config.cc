@@ -1,6 +1,7 @@
 #include "cli/config.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -132,6 +133,13 @@ const ConfigKey kKeys[] = {
     {.key = "server.tls_names",
      .type = KeyType::kStringArray,
      .set = [](Config& c, const ConfigValue& v) { c.tls_names = v.list; }},
+    // Where the operator API listens; loopback unless admin_allow_remote (CheckAdminListen).
+    {.key = "server.admin_listen",
+     .type = KeyType::kString,
+     .set = [](Config& c, const ConfigValue& v) { c.admin_listen = v.text; }},
+    {.key = "server.admin_allow_remote",
+     .type = KeyType::kBoolean,
+     .set = [](Config& c, const ConfigValue& v) { c.admin_allow_remote = v.boolean; }},
     {.key = "limits.header_bytes",
      .type = KeyType::kInteger,
      .min = 1024,
@@ -664,6 +672,30 @@ ConfigProblems ApplyEnvironment(Config& config) {
     k.set(config, value);
   }
   return problems;
+}
+
+Status CheckAdminListen(const Config& config, http::ServerOptions& admin) {
+  constexpr std::string_view kKey = "server.admin_listen";
+  if (!ParseListen(config.admin_listen, admin)) {
+    return Bad(kKey, "use HOST:PORT, e.g. 127.0.0.1:8081.");
+  }
+  in_addr v4{};
+  in6_addr v6{};
+  bool loopback = false;
+  if (::inet_pton(AF_INET, admin.host.c_str(), &v4) == 1) {
+    loopback = (ntohl(v4.s_addr) >> 24) == 127;
+  } else if (::inet_pton(AF_INET6, admin.host.c_str(), &v6) == 1) {
+    loopback = IN6_IS_ADDR_LOOPBACK(&v6);
+  } else {
+    return Bad(kKey, "\"" + admin.host + "\" is not an IP address.");
+  }
+  if (!loopback && !config.admin_allow_remote) {
+    return Bad(kKey,
+               "the operator API speaks plain HTTP with bearer tokens: listen on a loopback "
+               "address (127.0.0.1, ::1), or set server.admin_allow_remote = true behind a "
+               "TLS-terminating proxy.");
+  }
+  return Ok{};
 }
 
 }  // namespace certplan::cli

@@ -60,6 +60,12 @@ struct Config {
   std::string tls_cert;
   std::string tls_key;
   std::vector<std::string> tls_names;
+  // The operator API ([server] admin_listen, --admin-listen): HOST:PORT of its own plain-HTTP
+  // listener; empty (the default): off. Bearer tokens travel in clear, so the host must be a
+  // loopback address unless admin_allow_remote = true (for a TLS-terminating proxy or a private
+  // network the operator vouches for).
+  std::string admin_listen;
+  bool admin_allow_remote = false;
 };
 
 // What a key's value must be. The file must hold exactly this TOML type (an integer is not a
@@ -128,5 +134,8 @@ Status ParseListen(std::string_view listen, http::ServerOptions& server);
 // Checks the [server] TLS keys together: tls_cert and tls_key both or neither, and either
 // only with listen_tls. kInvalidParameter naming the key.
 Status CheckTls(const Config& config);
+// Checks admin_listen: HOST:PORT with an IP address, loopback (127.0.0.0/8, ::1) unless
+// admin_allow_remote. kInvalidParameter naming server.admin_listen.
+Status CheckAdminListen(const Config& config, http::ServerOptions& admin);
 
 }  // namespace certplan::cli

@@ -1,9 +1,8 @@
 #include <iostream>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "ops/admin_json.h"
 
 namespace certplan::cli {
 namespace {
@@ -21,19 +20,10 @@ int Fsck(const std::string& data_dir, const std::string& store_url,
   options.ca = config.ca;
   Result<std::unique_ptr<Runtime>> rt = Runtime::Open(config.data_dir, options);
   if (!rt) return ReportFailure(rt.error());
-  Result<std::vector<cas::CounterDrift>> drifts = (*rt)->counter_audit->AuditCounters();
+  // The same recount and report as the operator API's GET /v1/fsck.
+  Result<std::vector<cas::CounterDrift>> drifts = (*rt)->admin->AuditCounters(ops::Actor::Cli());
   if (!drifts) return ReportFailure(drifts.error());
-  nlohmann::ordered_json out = {{"Clean", drifts->empty()},
-                                {"Drift", nlohmann::ordered_json::array()}};
-  for (const cas::CounterDrift& d : *drifts) {
-    out["Drift"].push_back({{"AccountId", d.account_id},
-                            {"ProductCode", d.product_code},
-                            {"UsedCount", d.stored.used},
-                            {"UsedCountRecounted", d.recounted.used},
-                            {"IssuedCount", d.stored.issued},
-                            {"IssuedCountRecounted", d.recounted.issued}});
-  }
-  std::cout << out.dump(2) << std::endl;
+  std::cout << ops::FsckJson(*drifts).dump(2) << std::endl;
   return drifts->empty() ? 0 : 1;
 }
 

@@ -47,6 +47,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.counter_audit = rt.sqlite.get();
     rt.certificate_store = rt.sqlite.get();
     rt.revocation_store = rt.sqlite.get();
+    rt.operator_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
@@ -63,6 +64,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.counter_audit = rt.postgres.get();
   rt.certificate_store = rt.postgres.get();
   rt.revocation_store = rt.postgres.get();
+  rt.operator_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
 }
@@ -147,6 +149,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   rt->orders->InvalidatesCounters(rt->counters.get());
   rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
                                                          *rt->box, *rt->clock);
+  rt->admin =
+      std::make_unique<ops::AdminService>(*rt->identities, *rt->identity_store, *rt->plans,
+                                          *rt->counter_audit, *rt->operator_store, *rt->clock);
   return rt;
 }
 

@@ -16,6 +16,8 @@
 #include "core/clock.h"
 #include "iam/identities.h"
 #include "iam/identity_store.h"
+#include "ops/admin_service.h"
+#include "ops/operator_store.h"
 #include "pki/builtin_ca.h"
 #include "pki/key_pool.h"
 #include "pki/secret_box.h"
@@ -62,6 +64,7 @@ struct Runtime {
   cas::CounterAuditStore* counter_audit = nullptr;
   cas::CertificateStore* certificate_store = nullptr;
   cas::RevocationStore* revocation_store = nullptr;
+  ops::OperatorStore* operator_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`
@@ -70,6 +73,8 @@ struct Runtime {
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;
   std::unique_ptr<cas::Certificates> certificates;
+  // What `certplan admin`, `certplan fsck` and the operator API call.
+  std::unique_ptr<ops::AdminService> admin;
   // In process memory on SQLite (one node per file); in the database on PostgreSQL, so every
   // node sees every nonce.
   std::unique_ptr<auth::ReplayGuard> replay;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,7 @@
 #include "cli/runtime.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "ops/operator_api.h"
 #include "pki/server_certificate.h"
 #include "revocation/http_endpoints.h"
 #include "validation/live_checker.h"
@@ -30,6 +32,7 @@ struct ServeFlags {
   std::string config_file;
   std::string clock_offset_file;
   std::string store_url;
+  std::string admin_listen;
   bool dev = false;
 };
 
@@ -163,9 +166,17 @@ int Serve(const ServeFlags& flags) {
     if (Status s = ParseListen(flags.listen, config.server); !s) return ReportFailure(s.error());
   }
   if (!flags.listen_tls.empty()) config.listen_tls = flags.listen_tls;
+  if (!flags.admin_listen.empty()) config.admin_listen = flags.admin_listen;
   if (Status s = CheckTls(config); !s) {
     (void)ReportFailure(s.error());
     return kConfigExit;
+  }
+  http::ServerOptions admin_options;
+  if (!config.admin_listen.empty()) {
+    if (Status s = CheckAdminListen(config, admin_options); !s) {
+      (void)ReportFailure(s.error());
+      return kConfigExit;
+    }
   }
   log::SetLevel(ParseLevel(config.log_level));
 
@@ -237,11 +248,42 @@ int Serve(const ServeFlags& flags) {
                         tls_address.empty() ? "" : "https://" + tls_address, ca_file);
     if (!s) return ReportFailure(s.error());
   }
+  // The operator API: its own listener and thread, the same server code, and the same shutdown
+  // (SIGTERM drains both). Ready before the CAS API's "listening on" line.
+  ops::OperatorApi operator_api(*r.admin);
+  std::unique_ptr<http::Server> admin_server;
+  if (!config.admin_listen.empty()) {
+    admin_options.threads = 1;
+    admin_options.max_connections = 256;
+    admin_options.body_budget_bytes = 16 * admin_options.limits.body_bytes;
+    http::Application admin_app;
+    admin_app.handle = [&operator_api](const rpc::Request& request) {
+      return operator_api.Handle(request);
+    };
+    admin_app.refuse = [](const Error& error) { return api::RenderTransportError(error); };
+    Result<std::unique_ptr<http::Server>> created =
+        http::Server::Create(admin_options, std::move(admin_app));
+    if (!created) return ReportFailure(created.error());
+    admin_server = std::move(*created);
+    if (Status s = admin_server->Listen(); !s) return ReportFailure(s.error());
+    log::Line(log::Level::kLifecycle, "operator API listening at " + admin_server->address())
+        .Write();
+  }
   if (config.validation_worker) order_worker.Start();
   revocations.Start();
   // Readiness: the demo account is printed and the port accepts before this line is written;
   // harnesses wait for it (never for the port alone).
   if (Status s = (*server)->Listen(); !s) return ReportFailure(s.error());
+  // Started only once nothing can return early (a joinable thread must be joined). Whichever
+  // server stops first stops the other: a SIGTERM that reaches only one of them (before the
+  // other's Run() has registered for it) still stops the process.
+  std::thread admin_thread;
+  if (admin_server) {
+    admin_thread = std::thread([&admin_server, &server] {
+      admin_server->Run();
+      (*server)->Stop();
+    });
+  }
   log::Line(log::Level::kLifecycle, "listening on " + address)
       .Str("data_dir", config.data_dir)
       .Str("validation", config.validation_mode)
@@ -260,6 +302,10 @@ int Serve(const ServeFlags& flags) {
       .Write();
   (*server)->Run();
   revocations.Stop();
+  if (admin_server) {
+    admin_server->Stop();
+    admin_thread.join();
+  }
   order_worker.Stop();
   log::Line(log::Level::kLifecycle, "stopped").Write();
   return 0;
@@ -276,6 +322,8 @@ void AddServeCommand(CLI::App& app, Runner& run) {
                    "HOST:PORT to serve HTTPS on as well (default: no HTTPS)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   serve->add_option("--data-dir", flags->data_dir, "Data directory (default ./certplan-data)");
+  serve->add_option("--admin-listen", flags->admin_listen,
+                    "HOST:PORT (loopback) to serve the operator API on (default: off)");
   serve->add_option("--store-url", flags->store_url,
                     "postgresql://… to share one PostgreSQL among nodes (default: SQLite in the "
                     "data directory)");

@@ -51,6 +51,11 @@ enum class ErrorCode {
   kCertificateChainNotMatch,
   kCertificateExpired,
   kCertificateAlgorithmNotSupported,
+  // The operator API (src/ops/): no, a malformed, an unknown or a revoked operator token; an
+  // account named in the path that does not exist; an idempotency key reused with another body.
+  kInvalidOperatorToken,
+  kAccountNotFound,
+  kIdempotentParameterMismatch,
 };
 
 // Why a RAM policy refused a request (spec §2.1), rendered as AccessDeniedDetail.

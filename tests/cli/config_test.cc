@@ -57,6 +57,8 @@ tls_cert = "/etc/certplan/tls.crt"
 tls_key = "/etc/certplan/tls.key"
 tls_names = ["certplan.internal", "10.0.0.5"]
 counters_cache_milliseconds = 300
+admin_listen = "127.0.0.1:8081"
+admin_allow_remote = true
 [limits]
 header_bytes = 4096
 body_bytes = 2048
@@ -91,6 +93,8 @@ crl_validity_hours = 12
   EXPECT_EQ(config_.server.port, 9090);
   EXPECT_EQ(config_.server.threads, 3);
   EXPECT_EQ(config_.counters_cache_milliseconds, 300);
+  EXPECT_EQ(config_.admin_listen, "127.0.0.1:8081");
+  EXPECT_TRUE(config_.admin_allow_remote);
   EXPECT_EQ(config_.public_url, "http://pki.example.com:8080");
   EXPECT_EQ(config_.crl_validity_hours, 12);
   EXPECT_EQ(config_.data_dir, "/var/lib/certplan");

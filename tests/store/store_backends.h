@@ -17,6 +17,7 @@
 #include "cas/plan_store.h"
 #include "cas/revocation_store.h"
 #include "iam/identity_store.h"
+#include "ops/operator_store.h"
 #include "store/postgres/pg_handles.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_handles.h"
@@ -97,6 +98,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
   cas::CounterAuditStore* audit_ = nullptr;
   cas::CertificateStore* certificates_ = nullptr;
   cas::RevocationStore* revocations_ = nullptr;
+  ops::OperatorStore* operators_ = nullptr;
 
  private:
   template <typename Backend>
@@ -107,6 +109,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     audit_ = &backend;
     certificates_ = &backend;
     revocations_ = &backend;
+    operators_ = &backend;
   }
 };
 

@@ -161,6 +161,52 @@ Error Clash(const PgConnection& conn, const Error& e, std::string_view taken) {
   return e;
 }
 
+// The plan's row and (from the first grant on) its usage row, inside the caller's transaction.
+Result<Plan> InsertPlanRows(PgConnection& conn, const Plan& plan) {
+  std::vector<Param> params = {S(plan.account_id), plan.product_code, S(plan.count),
+                               S(plan.granted_at),
+                               plan.expires_at ? Param(S(*plan.expires_at)) : Param()};
+  Result<PgResultPtr> r = conn.Exec(
+      "INSERT INTO plans (account_id, product_code, count, granted_at, expires_at) "
+      "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+      params);
+  if (!r) return Clash(conn, r.error(), "bad plan");
+  Plan stored = plan;
+  stored.id = Int(r->get(), 0, 0);
+  Result<PgResultPtr> usage = conn.Exec(
+      "INSERT INTO package_usage (account_id, product_code) VALUES ($1, $2) ON CONFLICT DO "
+      "NOTHING",
+      {S(plan.account_id), plan.product_code});
+  if (!usage) return usage.error();
+  return stored;
+}
+
+ops::OperatorTokenRecord ReadOperatorToken(const PGresult* r, int i) {
+  return ops::OperatorTokenRecord{Text(r, i, 0), Text(r, i, 1),        Text(r, i, 2),
+                                  Int(r, i, 3),  OptionalInt(r, i, 4), OptionalInt(r, i, 5)};
+}
+
+constexpr const char* kTokenColumns =
+    "SELECT id, name, token_hash, created_at, last_used_at, revoked_at FROM operator_tokens ";
+
+Result<std::optional<ops::PlanGrantRecord>> ReadPlanGrant(PgConnection& conn,
+                                                          std::string_view key) {
+  Result<PgResultPtr> r = conn.Exec(
+      "SELECT k.idempotency_key, k.request_hash, p.id, p.account_id, p.product_code, p.count, "
+      "p.granted_at, p.expires_at FROM plan_grant_keys k JOIN plans p ON p.id = k.plan_id "
+      "WHERE k.idempotency_key = $1",
+      {std::string(key)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<ops::PlanGrantRecord>();
+  const PGresult* row = r->get();
+  ops::PlanGrantRecord record;
+  record.idempotency_key = Text(row, 0, 0);
+  record.request_hash = Text(row, 0, 1);
+  record.plan = Plan{Int(row, 0, 2), Int(row, 0, 3), Text(row, 0, 4),
+                     Int(row, 0, 5), Int(row, 0, 6), OptionalInt(row, 0, 7)};
+  return std::optional<ops::PlanGrantRecord>(std::move(record));
+}
+
 constexpr const char* kKeyColumns =
     "SELECT id, account_id, user_name, sealed_secret, enabled, created_at FROM access_keys ";
 
@@ -329,22 +375,11 @@ Result<bool> PostgresStore::AccountExists(int64_t account_id) {
 }
 
 Result<Plan> PostgresStore::GrantPlan(const Plan& plan) {
-  Plan stored = plan;
+  Plan stored;
   Status s = InTransaction([&](PgConnection& conn) -> Status {
-    std::vector<Param> params = {S(plan.account_id), plan.product_code, S(plan.count),
-                                 S(plan.granted_at),
-                                 plan.expires_at ? Param(S(*plan.expires_at)) : Param()};
-    Result<PgResultPtr> r = conn.Exec(
-        "INSERT INTO plans (account_id, product_code, count, granted_at, expires_at) "
-        "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        params);
-    if (!r) return Clash(conn, r.error(), "bad plan");
-    stored.id = Int(r->get(), 0, 0);
-    Result<PgResultPtr> usage = conn.Exec(
-        "INSERT INTO package_usage (account_id, product_code) VALUES ($1, $2) ON CONFLICT DO "
-        "NOTHING",
-        {S(plan.account_id), plan.product_code});
-    if (!usage) return usage.error();
+    Result<Plan> inserted = InsertPlanRows(conn, plan);
+    if (!inserted) return inserted.error();
+    stored = std::move(*inserted);
     return Ok{};
   });
   if (!s) return s.error();
@@ -990,6 +1025,106 @@ Result<std::optional<cas::IssuedSerial>> PostgresStore::FindIssuedSerial(
   found.not_after = Int(r->get(), 0, 2);
   if (IsTrue(r->get(), 0, 3)) found.revocation = ReadRevocation(r->get(), 0, 4);
   return std::optional<cas::IssuedSerial>(std::move(found));
+}
+
+Status PostgresStore::InsertOperatorToken(const ops::OperatorTokenRecord& token) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO operator_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+      {token.id, token.name, token.token_hash, S(token.created_at)});
+  if (!r) {
+    return Clash(
+        **conn, r.error(),
+        InvalidParameter("Name", "an operator token that is not revoked has this name.").message);
+  }
+  return Ok{};
+}
+
+Result<std::optional<ops::OperatorTokenRecord>> PostgresStore::FindOperatorToken(
+    std::string_view id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r =
+      (*conn)->Exec(std::string(kTokenColumns) + "WHERE id = $1", {std::string(id)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<ops::OperatorTokenRecord>();
+  return std::optional<ops::OperatorTokenRecord>(ReadOperatorToken(r->get(), 0));
+}
+
+Result<std::vector<ops::OperatorTokenRecord>> PostgresStore::ListOperatorTokens() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(std::string(kTokenColumns) + "ORDER BY created_at, id");
+  if (!r) return r.error();
+  std::vector<ops::OperatorTokenRecord> out;
+  for (int i = 0; i < PQntuples(r->get()); ++i) out.push_back(ReadOperatorToken(r->get(), i));
+  return out;
+}
+
+Status PostgresStore::TouchOperatorToken(std::string_view id, int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "UPDATE operator_tokens SET last_used_at = $2 WHERE id = $1", {std::string(id), S(now)});
+  if (!r) return r.error();
+  return Ok{};
+}
+
+Result<bool> PostgresStore::RevokeOperatorToken(std::string_view id, int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // COALESCE keeps the first revocation time when a revoked token is revoked again.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+      {std::string(id), S(now)});
+  if (!r) return r.error();
+  return std::string(PQcmdTuples(r->get())) == "1";
+}
+
+Result<std::optional<ops::PlanGrantRecord>> PostgresStore::FindPlanGrant(std::string_view key) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  return ReadPlanGrant(**conn, key);
+}
+
+Result<ops::PlanGrantOnce> PostgresStore::GrantPlanOnce(const Plan& plan, std::string_view key,
+                                                        std::string_view request_hash) {
+  ops::PlanGrantOnce out;
+  bool lost = false;
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    Result<std::optional<ops::PlanGrantRecord>> seen = ReadPlanGrant(conn, key);
+    if (!seen) return seen.error();
+    if (*seen) {
+      out = ops::PlanGrantOnce{std::move(**seen), false};
+      return Ok{};
+    }
+    Result<Plan> stored = InsertPlanRows(conn, plan);
+    if (!stored) return stored.error();
+    // A concurrent first attempt with the same key holds the key's row: this INSERT waits for
+    // its commit and then inserts nothing, and this transaction (its plan included) rolls back.
+    Result<PgResultPtr> r = conn.Exec(
+        "INSERT INTO plan_grant_keys (idempotency_key, request_hash, plan_id, created_at) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (idempotency_key) DO NOTHING",
+        {std::string(key), std::string(request_hash), S(stored->id), S(plan.granted_at)});
+    if (!r) return r.error();
+    if (std::string(PQcmdTuples(r->get())) != "1") {
+      lost = true;
+      return InternalError("idempotency key taken by a concurrent grant");  // rolls back
+    }
+    out = ops::PlanGrantOnce{
+        ops::PlanGrantRecord{std::string(key), std::string(request_hash), std::move(*stored)},
+        true};
+    return Ok{};
+  });
+  if (lost) {
+    Result<std::optional<ops::PlanGrantRecord>> winner = FindPlanGrant(key);
+    if (!winner) return winner.error();
+    if (!*winner) return InternalError("idempotency key row vanished");
+    return ops::PlanGrantOnce{std::move(**winner), false};
+  }
+  if (!s) return s.error();
+  return out;
 }
 
 }  // namespace certplan::store::postgres

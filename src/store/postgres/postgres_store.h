@@ -16,6 +16,7 @@
 #include "cas/plan_store.h"
 #include "cas/revocation_store.h"
 #include "iam/identity_store.h"
+#include "ops/operator_store.h"
 #include "store/postgres/nonce_batcher.h"
 #include "store/postgres/pg_handles.h"
 
@@ -33,7 +34,8 @@ class PostgresStore final : public iam::IdentityStore,
                             public cas::CounterAuditStore,
                             public cas::CertificateStore,
                             public cas::RevocationStore,
-                            public auth::NonceStore {
+                            public auth::NonceStore,
+                            public ops::OperatorStore {
  public:
   // Connects, forces synchronous_commit on, applies migrations. When the server cannot be
   // reached yet, the store still opens: every call answers kServiceUnavailable until the
@@ -97,6 +99,16 @@ class PostgresStore final : public iam::IdentityStore,
   // a replay. Concurrent claims share one statement (NonceBatcher).
   Status RememberNonce(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
                        int64_t now) override;
+
+  // ops::OperatorStore
+  Status InsertOperatorToken(const ops::OperatorTokenRecord& token) override;
+  Result<std::optional<ops::OperatorTokenRecord>> FindOperatorToken(std::string_view id) override;
+  Result<std::vector<ops::OperatorTokenRecord>> ListOperatorTokens() override;
+  Status TouchOperatorToken(std::string_view id, int64_t now) override;
+  Result<bool> RevokeOperatorToken(std::string_view id, int64_t now) override;
+  Result<std::optional<ops::PlanGrantRecord>> FindPlanGrant(std::string_view key) override;
+  Result<ops::PlanGrantOnce> GrantPlanOnce(const cas::Plan& plan, std::string_view key,
+                                           std::string_view request_hash) override;
 
  private:
   class Lease;

@@ -153,6 +153,25 @@ INSERT INTO revocations (order_id, issuer_key_id, serial_hex, revoked_at, reason
   SELECT id, '', serial_hex, updated_at, 0, not_after FROM orders
   WHERE status = 'revoked' AND serial_hex <> '';
 )sql",
+    // 6: operator tokens (only their SHA-256) and plan grants made under an idempotency key.
+    R"sql(
+CREATE TABLE operator_tokens (
+  id           TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
+  token_hash   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER
+);
+CREATE UNIQUE INDEX operator_tokens_active_name ON operator_tokens(name)
+  WHERE revoked_at IS NULL;
+CREATE TABLE plan_grant_keys (
+  idempotency_key TEXT PRIMARY KEY,
+  request_hash    TEXT NOT NULL,
+  plan_id         INTEGER NOT NULL REFERENCES plans(id),
+  created_at      INTEGER NOT NULL
+);
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

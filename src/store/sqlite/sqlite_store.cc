@@ -99,6 +99,60 @@ Result<std::vector<cas::Order>> ReadOrders(Connection& conn, sqlite3_stmt* stmt)
   return out;
 }
 
+// The plan's row and (from the first grant on) its usage row, inside the caller's transaction.
+Result<Plan> InsertPlanRows(Connection& conn, const Plan& plan) {
+  Result<Stmt> insert = conn.Prepare(
+      "INSERT INTO plans (account_id, product_code, count, granted_at, expires_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!insert) return insert.error();
+  BindInt(*insert, 1, plan.account_id);
+  BindText(*insert, 2, plan.product_code);
+  BindInt(*insert, 3, plan.count);
+  BindInt(*insert, 4, plan.granted_at);
+  BindOptionalInt(*insert, 5, plan.expires_at);
+  if (sqlite3_step(*insert) != SQLITE_DONE) return conn.Fail("insert plan");
+  Plan stored = plan;
+  stored.id = sqlite3_last_insert_rowid(conn.db());
+  // The usage row exists from the first grant on, so quota takes are a plain UPDATE.
+  Result<Stmt> usage = conn.Prepare(
+      "INSERT OR IGNORE INTO package_usage (account_id, product_code) VALUES (?1, ?2)");
+  if (!usage) return usage.error();
+  BindInt(*usage, 1, plan.account_id);
+  BindText(*usage, 2, plan.product_code);
+  if (sqlite3_step(*usage) != SQLITE_DONE) return conn.Fail("insert package usage");
+  return stored;
+}
+
+ops::OperatorTokenRecord ReadOperatorToken(sqlite3_stmt* stmt) {
+  return ops::OperatorTokenRecord{ColumnText(stmt, 0),        ColumnText(stmt, 1),
+                                  ColumnText(stmt, 2),        sqlite3_column_int64(stmt, 3),
+                                  ColumnOptionalInt(stmt, 4), ColumnOptionalInt(stmt, 5)};
+}
+
+constexpr const char* kTokenColumns =
+    "SELECT id, name, token_hash, created_at, last_used_at, revoked_at FROM operator_tokens ";
+
+// The grant recorded under `key` (read on the caller's connection, inside or outside a
+// transaction).
+Result<std::optional<ops::PlanGrantRecord>> ReadPlanGrant(Connection& conn, std::string_view key) {
+  Result<Stmt> stmt = conn.Prepare(
+      "SELECT k.idempotency_key, k.request_hash, p.id, p.account_id, p.product_code, p.count, "
+      "p.granted_at, p.expires_at FROM plan_grant_keys k JOIN plans p ON p.id = k.plan_id "
+      "WHERE k.idempotency_key = ?1");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, key);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<ops::PlanGrantRecord>();
+  if (rc != SQLITE_ROW) return conn.Fail("find plan grant");
+  ops::PlanGrantRecord record;
+  record.idempotency_key = ColumnText(*stmt, 0);
+  record.request_hash = ColumnText(*stmt, 1);
+  record.plan = Plan{sqlite3_column_int64(*stmt, 2), sqlite3_column_int64(*stmt, 3),
+                     ColumnText(*stmt, 4),           sqlite3_column_int64(*stmt, 5),
+                     sqlite3_column_int64(*stmt, 6), ColumnOptionalInt(*stmt, 7)};
+  return std::optional<ops::PlanGrantRecord>(std::move(record));
+}
+
 constexpr const char* kKeyColumns =
     "SELECT id, account_id, user_name, sealed_secret, enabled, created_at FROM access_keys ";
 
@@ -245,25 +299,8 @@ Result<Plan> SqliteStore::GrantPlan(const Plan& plan) {
   WriteTransaction txn(**conn);
   Status begun = txn.Begin();
   if (!begun) return begun.error();
-  Result<Stmt> insert = (*conn)->Prepare(
-      "INSERT INTO plans (account_id, product_code, count, granted_at, expires_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5)");
-  if (!insert) return insert.error();
-  BindInt(*insert, 1, plan.account_id);
-  BindText(*insert, 2, plan.product_code);
-  BindInt(*insert, 3, plan.count);
-  BindInt(*insert, 4, plan.granted_at);
-  BindOptionalInt(*insert, 5, plan.expires_at);
-  if (sqlite3_step(*insert) != SQLITE_DONE) return (*conn)->Fail("insert plan");
-  Plan stored = plan;
-  stored.id = sqlite3_last_insert_rowid((*conn)->db());
-  // The usage row exists from the first grant on, so quota takes are a plain UPDATE.
-  Result<Stmt> usage = (*conn)->Prepare(
-      "INSERT OR IGNORE INTO package_usage (account_id, product_code) VALUES (?1, ?2)");
-  if (!usage) return usage.error();
-  BindInt(*usage, 1, plan.account_id);
-  BindText(*usage, 2, plan.product_code);
-  if (sqlite3_step(*usage) != SQLITE_DONE) return (*conn)->Fail("insert package usage");
+  Result<Plan> stored = InsertPlanRows(**conn, plan);
+  if (!stored) return stored.error();
   Status committed = txn.Commit();
   if (!committed) return committed.error();
   return stored;
@@ -779,6 +816,110 @@ Result<std::optional<cas::IssuedSerial>> SqliteStore::FindIssuedSerial(
   found.not_after = sqlite3_column_int64(*stmt, 2);
   if (sqlite3_column_int64(*stmt, 3) != 0) found.revocation = ReadRevocation(*stmt, 4);
   return std::optional<cas::IssuedSerial>(std::move(found));
+}
+
+Status SqliteStore::InsertOperatorToken(const ops::OperatorTokenRecord& token) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "INSERT INTO operator_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, token.id);
+  BindText(*stmt, 2, token.name);
+  BindText(*stmt, 3, token.token_hash);
+  BindInt(*stmt, 4, token.created_at);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) {
+    const int code = sqlite3_extended_errcode((*conn)->db());
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return InvalidParameter("Name", "an operator token that is not revoked has this name.");
+    }
+    return (*conn)->Fail("insert operator token");
+  }
+  return Ok{};
+}
+
+Result<std::optional<ops::OperatorTokenRecord>> SqliteStore::FindOperatorToken(
+    std::string_view id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(std::string(kTokenColumns) + "WHERE id = ?1");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, id);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return std::optional<ops::OperatorTokenRecord>(ReadOperatorToken(*stmt));
+  if (rc == SQLITE_DONE) return std::optional<ops::OperatorTokenRecord>();
+  return (*conn)->Fail("find operator token");
+}
+
+Result<std::vector<ops::OperatorTokenRecord>> SqliteStore::ListOperatorTokens() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(std::string(kTokenColumns) + "ORDER BY created_at, id");
+  if (!stmt) return stmt.error();
+  std::vector<ops::OperatorTokenRecord> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) out.push_back(ReadOperatorToken(*stmt));
+  if (rc != SQLITE_DONE) return (*conn)->Fail("list operator tokens");
+  return out;
+}
+
+Status SqliteStore::TouchOperatorToken(std::string_view id, int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt =
+      (*conn)->Prepare("UPDATE operator_tokens SET last_used_at = ?2 WHERE id = ?1");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, id);
+  BindInt(*stmt, 2, now);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("touch operator token");
+  return Ok{};
+}
+
+Result<bool> SqliteStore::RevokeOperatorToken(std::string_view id, int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // COALESCE keeps the first revocation time when a revoked token is revoked again.
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, id);
+  BindInt(*stmt, 2, now);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("revoke operator token");
+  return sqlite3_changes((*conn)->db()) == 1;
+}
+
+Result<std::optional<ops::PlanGrantRecord>> SqliteStore::FindPlanGrant(std::string_view key) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  return ReadPlanGrant(**conn, key);
+}
+
+Result<ops::PlanGrantOnce> SqliteStore::GrantPlanOnce(const Plan& plan, std::string_view key,
+                                                      std::string_view request_hash) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  WriteTransaction txn(**conn);
+  Status begun = txn.Begin();
+  if (!begun) return begun.error();
+  // Under the writer lock (BEGIN IMMEDIATE) the check and the inserts are one atomic step.
+  Result<std::optional<ops::PlanGrantRecord>> seen = ReadPlanGrant(**conn, key);
+  if (!seen) return seen.error();
+  if (*seen) return ops::PlanGrantOnce{std::move(**seen), false};
+  Result<Plan> stored = InsertPlanRows(**conn, plan);
+  if (!stored) return stored.error();
+  Result<Stmt> record = (*conn)->Prepare(
+      "INSERT INTO plan_grant_keys (idempotency_key, request_hash, plan_id, created_at) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  if (!record) return record.error();
+  BindText(*record, 1, key);
+  BindText(*record, 2, request_hash);
+  BindInt(*record, 3, stored->id);
+  BindInt(*record, 4, plan.granted_at);
+  if (sqlite3_step(*record) != SQLITE_DONE) return (*conn)->Fail("insert plan grant key");
+  Status committed = txn.Commit();
+  if (!committed) return committed.error();
+  return ops::PlanGrantOnce{
+      ops::PlanGrantRecord{std::string(key), std::string(request_hash), std::move(*stored)}, true};
 }
 
 }  // namespace certplan::store::sqlite

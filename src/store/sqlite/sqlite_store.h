@@ -11,6 +11,7 @@
 #include "cas/plan_store.h"
 #include "cas/revocation_store.h"
 #include "iam/identity_store.h"
+#include "ops/operator_store.h"
 #include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_handles.h"
 
@@ -26,7 +27,8 @@ class SqliteStore final : public iam::IdentityStore,
                           public cas::OrderStore,
                           public cas::CounterAuditStore,
                           public cas::CertificateStore,
-                          public cas::RevocationStore {
+                          public cas::RevocationStore,
+                          public ops::OperatorStore {
  public:
   // Opens or creates `path` and applies migrations.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
@@ -83,6 +85,15 @@ class SqliteStore final : public iam::IdentityStore,
                                                        int64_t now) override;
   Result<cas::RevocationsVersion> VersionOfRevocations(std::string_view issuer_key_id) override;
   Result<std::optional<cas::IssuedSerial>> FindIssuedSerial(std::string_view serial_hex) override;
+  // ops::OperatorStore
+  Status InsertOperatorToken(const ops::OperatorTokenRecord& token) override;
+  Result<std::optional<ops::OperatorTokenRecord>> FindOperatorToken(std::string_view id) override;
+  Result<std::vector<ops::OperatorTokenRecord>> ListOperatorTokens() override;
+  Status TouchOperatorToken(std::string_view id, int64_t now) override;
+  Result<bool> RevokeOperatorToken(std::string_view id, int64_t now) override;
+  Result<std::optional<ops::PlanGrantRecord>> FindPlanGrant(std::string_view key) override;
+  Result<ops::PlanGrantOnce> GrantPlanOnce(const cas::Plan& plan, std::string_view key,
+                                           std::string_view request_hash) override;
 
  private:
   class Lease;
