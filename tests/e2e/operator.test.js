@@ -203,12 +203,12 @@ test('admin_listen refuses an address that is not loopback unless allowed', () =
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-operator-'));
   const r = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--admin-listen', '0.0.0.0:0'],
     { encoding: 'utf8', timeout: 15000 });
-  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.status, 2, r.stderr);  // a configuration mistake
   assert.match(r.stderr, /"Code":"InvalidParameter"/);
   assert.match(r.stderr, /admin_listen/);
   assert.match(r.stderr, /loopback/);
   const bad = spawnSync(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--admin-listen', 'localhost:8081'],
     { encoding: 'utf8', timeout: 15000 });
-  assert.equal(bad.status, 1, bad.stderr);
+  assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /not an IP address/);
 });
