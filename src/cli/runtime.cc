@@ -45,6 +45,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.order_store = rt.sqlite.get();
     rt.counter_audit = rt.sqlite.get();
     rt.certificate_store = rt.sqlite.get();
+    rt.acme_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
@@ -60,6 +61,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.order_store = rt.postgres.get();
   rt.counter_audit = rt.postgres.get();
   rt.certificate_store = rt.postgres.get();
+  rt.acme_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
 }

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "acme/acme_store.h"
 #include "auth/replay_guard.h"
 #include "cas/certificate_store.h"
 #include "cas/certificates.h"
@@ -52,6 +53,7 @@ struct Runtime {
   cas::OrderStore* order_store = nullptr;
   cas::CounterAuditStore* counter_audit = nullptr;
   cas::CertificateStore* certificate_store = nullptr;
+  acme::AcmeStore* acme_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`

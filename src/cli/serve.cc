@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/eab.h"
+#include "acme/nonces.h"
+#include "acme/server.h"
 #include "api/gateway.h"
 #include "auth/authenticator.h"
 #include "auth/replay_guard.h"
@@ -15,6 +18,7 @@
 #include "cli/runtime.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "pki/random.h"
 #include "pki/server_certificate.h"
 #include "validation/live_checker.h"
 #include "worker/order_worker.h"
@@ -146,6 +150,21 @@ Result<http::TlsOptions> PrepareTls(const Config& config, const pki::Authority& 
   return tls;
 }
 
+// ACME nonces one node remembers as used at once (SQLite; on PostgreSQL the shared nonce table
+// holds them): 1,000,000 nonces (about 4.5 MiB of Bloom filters at most). Over it, badNonce
+// until the oldest age out.
+constexpr int64_t kAcmeNonceEntries = 1'000'000;
+
+// The key ACME nonces are authenticated with: one per database (sealed in the store, so every
+// node of a PostgreSQL cluster issues nonces every other node accepts).
+Result<std::string> AcmeNonceKey(Runtime& rt) {
+  constexpr std::string_view kContext = "acme-nonce-key";
+  Result<std::string> sealed =
+      rt.acme_store->AcmeSharedSecret("nonce_key", rt.box->Seal(pki::RandomBytes(32), kContext));
+  if (!sealed) return sealed.error();
+  return rt.box->Open(*sealed, kContext);
+}
+
 log::Level ParseLevel(std::string_view name) {
   if (name == "debug") return log::Level::kDebug;
   if (name == "warn") return log::Level::kWarn;
@@ -195,8 +214,23 @@ int Serve(const ServeFlags& flags) {
                                    std::chrono::milliseconds(config.validator_poll_ms));
   if (config.validation_worker) r.orders->OnNewOrder([&order_worker] { order_worker.Wake(); });
 
+  // ACME (RFC 8555) beside the CAS API: its own paths, its own module.
+  Result<std::string> nonce_key = AcmeNonceKey(r);
+  if (!nonce_key) return ReportFailure(nonce_key.error());
+  auth::MemoryReplayGuard acme_nonce_memory(
+      auth::ReplayOptions{auth::ReplayOptions::Scope::kAccessKey, config.timestamp_window_seconds,
+                          kAcmeNonceEntries, auth::ReplayOptions{}.exact_slice_entries});
+  auth::ReplayGuard& acme_nonce_guard =
+      r.postgres ? *r.replay : static_cast<auth::ReplayGuard&>(acme_nonce_memory);
+  acme::NonceIssuer acme_nonces(std::move(*nonce_key), acme_nonce_guard, wall_clock,
+                                config.timestamp_window_seconds);
+  acme::EabKeys eab_keys(*r.acme_store, *r.box, *r.clock);
+  acme::Server acme_server(*r.acme_store, eab_keys, acme_nonces, *r.orders, *r.plans, checker,
+                           *r.clock, acme::ServerSettings{config.orders.auto_approve});
+
   http::Application app;
-  app.handle = [&gateway](const rpc::Request& request) {
+  app.handle = [&gateway, &acme_server](const rpc::Request& request) {
+    if (acme::Server::Handles(request.path)) return acme_server.Handle(request);
     const auto start = std::chrono::steady_clock::now();
     api::Answer answer = gateway.Handle(request);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -520,7 +520,8 @@ class Session : public SessionBase {
         static_cast<bhttp::status>(answer.status), version);
     res->set(bhttp::field::server, "certplan");
     res->set(bhttp::field::content_type, answer.content_type);
-    for (auto& [name, value] : answer.headers) res->set(name, value);
+    // Appended, not set: a name may repeat (ACME sends two Link headers, rel="up" and "index").
+    for (auto& [name, value] : answer.headers) res->insert(name, value);
     res->body() = std::move(answer.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();

@@ -23,6 +23,7 @@ class BuiltinCa final : public Authority {
   ~BuiltinCa() override;
 
   Result<CsrFacts> InspectCsr(const std::string& csr_pem) const override;
+  Result<CsrFacts> InspectCsrNamesInSan(const std::string& csr_pem) const override;
   Result<GeneratedKey> GenerateKey() const override;
   Result<IssuedCertificate> Issue(const IssueRequest& request) const override;
   const std::string& root_pem() const override { return root_pem_; }

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "acme/acme_store.h"
 #include "cas/certificate_store.h"
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
@@ -95,6 +96,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
   cas::OrderStore* orders_ = nullptr;
   cas::CounterAuditStore* audit_ = nullptr;
   cas::CertificateStore* certificates_ = nullptr;
+  acme::AcmeStore* acme_ = nullptr;
 
  private:
   template <typename Backend>
@@ -104,6 +106,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     orders_ = &backend;
     audit_ = &backend;
     certificates_ = &backend;
+    acme_ = &backend;
   }
 };
 

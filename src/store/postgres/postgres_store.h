@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/acme_store.h"
 #include "auth/nonce_store.h"
 #include "cas/certificate_store.h"
 #include "cas/counter_audit_store.h"
@@ -31,7 +32,8 @@ class PostgresStore final : public iam::IdentityStore,
                             public cas::OrderStore,
                             public cas::CounterAuditStore,
                             public cas::CertificateStore,
-                            public auth::NonceStore {
+                            public auth::NonceStore,
+                            public acme::AcmeStore {
  public:
   // Connects, forces synchronous_commit on, applies migrations. When the server cannot be
   // reached yet, the store still opens: every call answers kServiceUnavailable until the
@@ -89,6 +91,26 @@ class PostgresStore final : public iam::IdentityStore,
   // a replay. Concurrent claims share one statement (NonceBatcher).
   Status RememberNonce(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
                        int64_t now) override;
+
+  // acme::AcmeStore
+  Result<std::string> AcmeSharedSecret(std::string_view name, std::string_view candidate) override;
+  Status InsertEabKey(const acme::EabKey& key) override;
+  Result<std::optional<acme::EabKey>> FindEabKey(std::string_view key_id) override;
+  Result<std::vector<acme::EabKeyUsage>> ListEabKeys(int64_t account_id) override;
+  Result<bool> RevokeEabKey(std::string_view key_id) override;
+  Result<acme::AcmeAccount> CreateAcmeAccount(acme::AcmeAccount account) override;
+  Result<std::optional<acme::AcmeAccount>> FindAcmeAccount(int64_t id) override;
+  Result<std::optional<acme::AcmeAccount>> FindAcmeAccountByThumbprint(
+      std::string_view tp) override;
+  Status UpdateAcmeAccount(const acme::AcmeAccount& account) override;
+  Status InsertAcmeOrder(const acme::AcmeOrder& order) override;
+  Result<std::optional<acme::AcmeOrder>> FindAcmeOrder(int64_t order_id) override;
+  Status UpdateAcmeOrderAuthz(int64_t order_id, std::string_view authz_json) override;
+  Result<std::vector<int64_t>> AcmeOrdersWithNames(int64_t acme_account_id,
+                                                   std::string_view identifiers_key,
+                                                   int limit) override;
+  Result<std::vector<int64_t>> AcmeAccountOrders(int64_t acme_account_id, int limit) override;
+  Result<std::optional<int64_t>> AcmeOrderIdBySerial(std::string_view serial) override;
 
  private:
   class Lease;
