@@ -168,8 +168,9 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 // What one request carries through the handlers.
 struct Server::Call {
-  std::string base;  // "https://host:port"
-  std::string url;   // the request URL as the client sees it
+  std::string base;    // "https://host:port"
+  std::string prefix;  // "/acme/" or "/acme/staging/"
+  std::string url;     // the request URL as the client sees it
   int64_t now = 0;
   Jws jws;
   pki::JwkParts key;
@@ -177,7 +178,7 @@ struct Server::Call {
   std::string problem_type;            // for the access log
   rpc::Response response;
 
-  std::string Url(std::string_view path) const { return base + "/acme/" + std::string(path); }
+  std::string Url(std::string_view path) const { return base + prefix + std::string(path); }
   std::string AccountUrl(int64_t id) const { return Url("acct/" + std::to_string(id)); }
   std::string OrderUrl(int64_t id) const { return Url("order/" + std::to_string(id)); }
   std::string AuthzUrl(int64_t id, size_t i) const {
@@ -215,6 +216,7 @@ rpc::Response Server::Handle(const rpc::Request& request) {
   const auto start = std::chrono::steady_clock::now();
   Call call;
   call.now = clock_.NowSeconds();
+  call.prefix = settings_.prefix;
   const std::string host(request.Header("host"));
   call.base = std::string(request.secure ? "https://" : "http://") + host;
   call.url = call.base + request.path + (request.query.empty() ? "" : "?" + request.query);
@@ -242,7 +244,7 @@ rpc::Response Server::Handle(const rpc::Request& request) {
 
 rpc::Response Server::Route(const rpc::Request& request, Call& call) {
   std::string_view resource = request.path;
-  resource.remove_prefix(std::min<size_t>(resource.size(), 6));  // "/acme/"
+  resource.remove_prefix(std::min(resource.size(), settings_.prefix.size()));
   if (resource == "directory") {
     if (request.method != "GET" && request.method != "HEAD") {
       call.Header("Allow", "GET, HEAD");
@@ -386,7 +388,10 @@ rpc::Response Server::NewAccount(Call& call) {
   Result<std::optional<AcmeAccount>> existing = store_.FindAcmeAccountByThumbprint(thumbprint);
   if (!existing) return call.Fail(FromError(existing.error()));
   if (*existing) {
-    // §7.3.1: the key's account, whatever else was asked.
+    // §7.3.1: the key's account, whatever else was asked (unless it was deactivated, §7.3.6).
+    if ((*existing)->deactivated) {
+      return call.Fail(Unauthorized("The account of this key is deactivated."));
+    }
     call.account = std::move(**existing);
     call.Header("Location", call.AccountUrl(call.account->id));
     return call.Json(200,
@@ -580,6 +585,10 @@ rpc::Response Server::NewOrder(Call& call) {
       return call.Fail(
           Problem{ProblemType::kRejectedIdentifier,
                   order.error().message + " (ProductCode " + account.product_code + ")"});
+    }
+    if (code == ErrorCode::kThrottling) {  // the staging directory's per-account rate
+      call.Header("Retry-After", "60");
+      return call.Fail(Problem{ProblemType::kRateLimited, order.error().message});
     }
     if (code == ErrorCode::kNotFoundPackage || code == ErrorCode::kNotRemainCount) {
       // unauthorized, not rateLimited: the plan is an entitlement, not a rate; waiting does not

@@ -19,7 +19,12 @@ namespace certplan::acme {
 
 struct ServerSettings {
   bool auto_approve = false;  // validation.mode = "auto": a challenge is valid once asked for
+  // Where the directory lives: "/acme/" (production) or "/acme/staging/" (the staging directory:
+  // a Server over a StagingStore and the staging CA).
+  std::string prefix = "/acme/";
 };
+
+inline constexpr std::string_view kStagingPrefix = "/acme/staging/";
 
 // The RFC 8555 front under /acme/ (DESIGN.md "ACME is a second front on the same domain"):
 // directory, nonces, accounts bound by External Account Binding to (account, ProductCode),
@@ -45,9 +50,10 @@ class Server {
         clock_(clock),
         settings_(settings) {}
 
-  // Whether `path` belongs to the ACME front.
-  static bool Handles(std::string_view path) {
-    return path == "/acme" || path.substr(0, 6) == "/acme/";
+  // Whether `path` belongs to this directory (production leaves /acme/staging/ to staging).
+  bool Handles(std::string_view path) const {
+    if (path.substr(0, settings_.prefix.size()) != settings_.prefix) return false;
+    return settings_.prefix != "/acme/" || path.substr(0, kStagingPrefix.size()) != kStagingPrefix;
   }
   // Answers one request (and writes its access-log line).
   rpc::Response Handle(const rpc::Request& request);

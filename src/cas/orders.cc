@@ -431,6 +431,12 @@ Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
           .Str("reason", stored.failure_reason)
           .Write();
     }
+    if (results[i] && stored.status == OrderStatus::kCancelled) {
+      log::Line(log::Level::kInfo, "ACME order expired unfinalized; unit back")
+          .Int("order_id", stored.id)
+          .Int("account_id", stored.account_id)
+          .Write();
+    }
     // A lost race (the client cancelled meanwhile) is normal; the order moved on.
     if (!results[i] && results[i].error().code != ErrorCode::kOrderStateError) {
       if (!first_error) first_error = results[i].error();

@@ -9,6 +9,7 @@
 #include "acme/eab.h"
 #include "acme/nonces.h"
 #include "acme/server.h"
+#include "acme/staging_store.h"
 #include "api/gateway.h"
 #include "auth/authenticator.h"
 #include "auth/replay_guard.h"
@@ -226,11 +227,23 @@ int Serve(const ServeFlags& flags) {
                                 config.timestamp_window_seconds);
   acme::EabKeys eab_keys(*r.acme_store, *r.box, *r.clock);
   acme::Server acme_server(*r.acme_store, eab_keys, acme_nonces, *r.orders, *r.plans, checker,
-                           *r.clock, acme::ServerSettings{config.orders.auto_approve});
+                           *r.clock, acme::ServerSettings{config.orders.auto_approve, "/acme/"});
+  // The staging directory: the same EAB keys and accounts, orders in memory only (no unit
+  // spent), certificates from its own test CA under DATA_DIR/ca-staging (trusted by nobody).
+  Result<std::unique_ptr<pki::BuiltinCa>> staging_ca = pki::BuiltinCa::Open(
+      pki::CaFiles{config.data_dir + "/ca-staging"}, wall_clock.NowSeconds());
+  if (!staging_ca) return ReportFailure(staging_ca.error());
+  acme::StagingStore staging_store(*r.acme_store);
+  cas::Orders staging_orders(staging_store, **staging_ca, *r.box, *r.clock, config.orders);
+  acme::Server acme_staging(staging_store, eab_keys, acme_nonces, staging_orders, *r.plans,
+                            checker, *r.clock,
+                            acme::ServerSettings{config.orders.auto_approve,
+                                                 std::string(acme::kStagingPrefix)});
 
   http::Application app;
-  app.handle = [&gateway, &acme_server](const rpc::Request& request) {
-    if (acme::Server::Handles(request.path)) return acme_server.Handle(request);
+  app.handle = [&gateway, &acme_server, &acme_staging](const rpc::Request& request) {
+    if (acme_staging.Handles(request.path)) return acme_staging.Handle(request);
+    if (acme_server.Handles(request.path)) return acme_server.Handle(request);
     const auto start = std::chrono::steady_clock::now();
     api::Answer answer = gateway.Handle(request);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -348,3 +348,30 @@ test('finalize refusals: not ready, CSR names differ; account update, deactivati
   assert.equal((await c.post(c.kid, { status: 'deactivated' })).json.status, 'deactivated');
   assertProblem(await c.newOrder(['late.acme-e2e.example.com']), 'unauthorized', 403);
 });
+
+test('staging directory: same EAB keys, a certificate from its own untrusted issuer, no unit spent', async () => {
+  const key = await eab();
+  const before = await packageState();
+  const staging = new AcmeClient(`https://${server.tlsEndpoint}/acme/staging/directory`, ca);
+  await staging.directory();
+  assert.equal(staging.dir.meta.externalAccountRequired, true);
+  assert.ok(staging.dir.newOrder.includes('/acme/staging/'));
+  assert.equal((await staging.newAccount(key)).status, 201);
+  const { order, orderUrl, certificate } = await issue(staging, ['dry-run.acme-e2e.example.com']);
+  assert.equal(order.status, 'valid');
+  assert.ok(orderUrl.includes('/acme/staging/order/'));
+  assert.deepEqual(await packageState(), before);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acme-staging-'));
+  const parts = certificate.split(/(?=-----BEGIN CERTIFICATE-----)/);
+  fs.writeFileSync(path.join(dir, 'leaf.pem'), parts[0]);
+  fs.writeFileSync(path.join(dir, 'chain.pem'), parts.slice(1).join(''));
+  const verify = require('node:child_process').spawnSync('openssl', ['verify', '-CAfile', server.caFile,
+    '-untrusted', path.join(dir, 'chain.pem'), path.join(dir, 'leaf.pem')], { encoding: 'utf8' });
+  assert.notEqual(verify.status, 0, 'a staging certificate does not chain to the production root');
+  const list = await casClient(server).listUserCertificateOrder(new Cas.ListUserCertificateOrderRequest({ keyword: 'dry-run' }));
+  assert.equal((list.body.certificateOrderList || []).length, 0);
+  // The production account of the same key is the same account, and spends there as usual.
+  const prod = await client(staging.key);
+  const again = await prod.newAccount(null, { onlyReturnExisting: true });
+  assert.equal(again.status, 200, again.body);
+});
