@@ -36,21 +36,34 @@ bool SameBytes(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+Result<std::string> NonceIssuer::Key() const {
+  std::scoped_lock lock(mu_);
+  if (key_) return *key_;
+  Result<std::string> loaded = source_();
+  if (!loaded) return loaded.error();
+  key_ = std::move(*loaded);
+  return *key_;
+}
+
 std::string NonceIssuer::Issue() const {
+  Result<std::string> key = Key();
+  if (!key) return "";
   std::string body = BigEndian(clock_.NowSeconds()) + pki::RandomBytes(kRandomBytes);
-  const std::string mac = pki::HmacSha256(key_, body).substr(0, kMacBytes);
+  const std::string mac = pki::HmacSha256(*key, body).substr(0, kMacBytes);
   return Base64UrlEncode(body + mac);
 }
 
 Status NonceIssuer::Consume(std::string_view nonce) const {
   if (nonce.empty()) return Bad("The JWS has no nonce.");
+  Result<std::string> key = Key();
+  if (!key) return key.error();
   std::optional<std::string> raw = Base64UrlDecode(nonce);
   if (!raw || raw->size() != kTimeBytes + kRandomBytes + kMacBytes) {
     return Bad("The nonce was not issued by this server.");
   }
   const std::string_view bytes(*raw);
   const std::string_view body = bytes.substr(0, kTimeBytes + kRandomBytes);
-  if (!SameBytes(pki::HmacSha256(key_, body).substr(0, kMacBytes),
+  if (!SameBytes(pki::HmacSha256(*key, body).substr(0, kMacBytes),
                  bytes.substr(kTimeBytes + kRandomBytes))) {
     return Bad("The nonce was not issued by this server.");
   }

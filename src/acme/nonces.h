@@ -1,7 +1,9 @@
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,15 +23,24 @@ namespace certplan::acme {
 // clients fetch. Thread-safe.
 class NonceIssuer {
  public:
-  // `key`: the MAC key (the same on every node of one database). `guard`: where used nonces are
-  // remembered (in memory on one node; the shared store across nodes).
+  // Where the MAC key comes from (the same on every node of one database); asked until it
+  // answers, so a node starts while its database is still down.
+  using KeySource = std::function<Result<std::string>()>;
+
+  // `key`: the MAC key. `guard`: where used nonces are remembered (in memory on one node; the
+  // shared store across nodes).
   NonceIssuer(std::string key, auth::ReplayGuard& guard, const Clock& clock,
               int64_t lifetime_seconds)
       : key_(std::move(key)), guard_(guard), clock_(clock), lifetime_(lifetime_seconds) {}
+  NonceIssuer(KeySource source, auth::ReplayGuard& guard, const Clock& clock,
+              int64_t lifetime_seconds)
+      : source_(std::move(source)), guard_(guard), clock_(clock), lifetime_(lifetime_seconds) {}
 
+  // A fresh nonce; empty while the key cannot be had (the store is down).
   std::string Issue() const;
   // kSignatureNonceUsed for a nonce used before; kInvalidParameter for one that is malformed,
-  // forged or expired; kThrottling when the guard is full.
+  // forged or expired; kThrottling when the guard is full; the key source's error while it
+  // fails.
   Status Consume(std::string_view nonce) const;
 
   // The name of the replay guard's share ACME nonces go to (never an AccessKeyId: those start
@@ -37,7 +48,11 @@ class NonceIssuer {
   static constexpr std::string_view kGuardShare = "acme:nonce";
 
  private:
-  std::string key_;
+  Result<std::string> Key() const;
+
+  mutable std::mutex mu_;
+  mutable std::optional<std::string> key_;  // guarded by mu_ (set once)
+  KeySource source_;
   auth::ReplayGuard& guard_;
   const Clock& clock_;
   int64_t lifetime_;

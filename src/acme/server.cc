@@ -223,7 +223,10 @@ rpc::Response Server::Handle(const rpc::Request& request) {
   rpc::Response response =
       host.empty() ? call.Fail(Malformed("The request has no Host header.")) : Route(request, call);
   // Every answer carries a fresh nonce (§6.5: errors and downloads included) and the index.
-  response.headers.emplace_back("Replay-Nonce", nonces_.Issue());
+  // (None while the nonce key cannot be read: the store is down and every POST fails anyway.)
+  if (std::string nonce = nonces_.Issue(); !nonce.empty()) {
+    response.headers.emplace_back("Replay-Nonce", std::move(nonce));
+  }
   response.headers.emplace_back("Link", "<" + call.Directory() + ">;rel=\"index\"");
   response.headers.emplace_back("Cache-Control", "no-store");
   const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -320,6 +323,10 @@ rpc::Response Server::Post(const rpc::Request& request, Call& call, std::string_
   if (!verified) return call.Fail(verified.problem());
   // The nonce is spent only once the signature holds: nothing unsigned reaches the guard.
   if (Status s = nonces_.Consume(call.jws.nonce); !s) {
+    const ErrorCode code = s.error().code;
+    if (code == ErrorCode::kInternal || code == ErrorCode::kServiceUnavailable) {
+      return call.Fail(FromError(s.error()));
+    }
     return call.Fail(
         Problem{ProblemType::kBadNonce, s.error().code == ErrorCode::kSignatureNonceUsed
                                             ? "The nonce was used already."

@@ -216,29 +216,26 @@ int Serve(const ServeFlags& flags) {
   if (config.validation_worker) r.orders->OnNewOrder([&order_worker] { order_worker.Wake(); });
 
   // ACME (RFC 8555) beside the CAS API: its own paths, its own module.
-  Result<std::string> nonce_key = AcmeNonceKey(r);
-  if (!nonce_key) return ReportFailure(nonce_key.error());
   auth::MemoryReplayGuard acme_nonce_memory(
       auth::ReplayOptions{auth::ReplayOptions::Scope::kAccessKey, config.timestamp_window_seconds,
                           kAcmeNonceEntries, auth::ReplayOptions{}.exact_slice_entries});
   auth::ReplayGuard& acme_nonce_guard =
       r.postgres ? *r.replay : static_cast<auth::ReplayGuard&>(acme_nonce_memory);
-  acme::NonceIssuer acme_nonces(std::move(*nonce_key), acme_nonce_guard, wall_clock,
+  acme::NonceIssuer acme_nonces([&r] { return AcmeNonceKey(r); }, acme_nonce_guard, wall_clock,
                                 config.timestamp_window_seconds);
   acme::EabKeys eab_keys(*r.acme_store, *r.box, *r.clock);
   acme::Server acme_server(*r.acme_store, eab_keys, acme_nonces, *r.orders, *r.plans, checker,
                            *r.clock, acme::ServerSettings{config.orders.auto_approve, "/acme/"});
   // The staging directory: the same EAB keys and accounts, orders in memory only (no unit
   // spent), certificates from its own test CA under DATA_DIR/ca-staging (trusted by nobody).
-  Result<std::unique_ptr<pki::BuiltinCa>> staging_ca = pki::BuiltinCa::Open(
-      pki::CaFiles{config.data_dir + "/ca-staging"}, wall_clock.NowSeconds());
+  Result<std::unique_ptr<pki::BuiltinCa>> staging_ca =
+      pki::BuiltinCa::Open(pki::CaFiles{config.data_dir + "/ca-staging"}, wall_clock.NowSeconds());
   if (!staging_ca) return ReportFailure(staging_ca.error());
   acme::StagingStore staging_store(*r.acme_store);
   cas::Orders staging_orders(staging_store, **staging_ca, *r.box, *r.clock, config.orders);
-  acme::Server acme_staging(staging_store, eab_keys, acme_nonces, staging_orders, *r.plans,
-                            checker, *r.clock,
-                            acme::ServerSettings{config.orders.auto_approve,
-                                                 std::string(acme::kStagingPrefix)});
+  acme::Server acme_staging(
+      staging_store, eab_keys, acme_nonces, staging_orders, *r.plans, checker, *r.clock,
+      acme::ServerSettings{config.orders.auto_approve, std::string(acme::kStagingPrefix)});
 
   http::Application app;
   app.handle = [&gateway, &acme_server, &acme_staging](const rpc::Request& request) {

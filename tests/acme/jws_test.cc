@@ -1,5 +1,7 @@
 #include "acme/jws.h"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "acme/base64url.h"
@@ -102,8 +104,12 @@ TEST(Jws, AlgorithmMustFitTheKey) {
 }
 
 TEST(Jws, EveryListedAlgorithmVerifies) {
-  for (testing::TestKey k :
-       {EcKey("P-256"), EcKey("P-384"), testing::RsaKey(), testing::Ed25519Key()}) {
+  std::vector<testing::TestKey> keys;
+  keys.push_back(EcKey("P-256"));
+  keys.push_back(EcKey("P-384"));
+  keys.push_back(testing::RsaKey());
+  keys.push_back(testing::Ed25519Key());
+  for (const testing::TestKey& k : keys) {
     Outcome<Jws> r = ParseJws(JwsBody(k, kHeader, ""));
     ASSERT_TRUE(r) << k.alg;
     Outcome<bool> v = Verify(*r, *ReadJwk(k.jwk));

@@ -11,6 +11,7 @@
 #include "acme/test_signer.h"
 #include "iam/identity_store.h"
 #include "pki/builtin_ca.h"
+#include "pki/certificate_chain.h"
 #include "pki/jws_crypto.h"
 #include "pki/secret_box.h"
 #include "store/sqlite/sqlite_store.h"
@@ -39,12 +40,18 @@ class ScriptedChecker final : public cas::DomainChecker {
   std::string last_domain, last_token;
 };
 
-// A DER CSR for `names` (SAN only, no CN), base64url.
-std::string CsrFor(const std::vector<std::string>& names) {
+// A DER CSR for `names` (SAN; no CN unless `cn`, written as a raw UTF8String so it may exceed
+// X.509's 64 characters, as lego's does), base64url.
+std::string CsrFor(const std::vector<std::string>& names, const std::string& cn = "") {
   pki::PkeyPtr key(EVP_EC_gen("P-256"));
   pki::X509ReqPtr req(X509_REQ_new());
   X509_REQ_set_version(req.get(), 0);
   X509_REQ_set_pubkey(req.get(), key.get());
+  if (!cn.empty()) {
+    X509_NAME_add_entry_by_NID(X509_REQ_get_subject_name(req.get()), NID_commonName,
+                               V_ASN1_UTF8STRING, reinterpret_cast<const unsigned char*>(cn.data()),
+                               static_cast<int>(cn.size()), -1, 0);
+  }
   std::string san;
   for (const std::string& n : names) san += (san.empty() ? "DNS:" : ",DNS:") + n;
   pki::ExtensionsPtr exts(sk_X509_EXTENSION_new_null());
@@ -270,6 +277,23 @@ TEST_F(AcmeServerTest, ExhaustedPlanIsRefusedNamingItsCountsAndTakesNothing) {
   // The same names as a pending order: answered again, not charged (and not refused).
   EXPECT_NE(NewOrder({"ONE.example.com"}), 0);
   EXPECT_EQ(State().used, 2);
+}
+
+TEST_F(AcmeServerTest, Issue13_LegoCnOver64CharactersGoesToTheSanOnly) {
+  Register();
+  const std::string name = std::string(60, 'a') + ".long.example.com";
+  const int64_t id = NewOrder({name});
+  ASSERT_NE(id, 0);
+  ASSERT_EQ(Post(Url("chall/" + std::to_string(id) + "-0/http-01"), "{}").status, 200);
+  rpc::Response f = Post(Url("order/" + std::to_string(id) + "/finalize"),
+                         Json{{"csr", CsrFor({name}, name)}}.dump());
+  ASSERT_EQ(f.status, 200) << f.body;
+  Result<cas::Order> order = orders_->Describe(kAccount, id);
+  ASSERT_TRUE(order);
+  Result<pki::ReadChainResult> read = pki::ReadChain(order->certificate_pem);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->facts.common_name, "");
+  EXPECT_EQ(read->facts.sans, std::vector<std::string>{name});
 }
 
 TEST_F(AcmeServerTest, FinalizeRefusals) {
