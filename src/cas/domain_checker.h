@@ -7,7 +7,13 @@
 
 namespace certplan::cas {
 
-enum class CheckMethod { kDns, kFile };
+// kDns/kFile: CAS validation (spec §4.3), `token` is the order's token. kAcmeHttp01: RFC 8555
+// §8.3, `token` is the key authorization (`<challenge token>.<thumbprint>`), served at
+// http://<name>/.well-known/acme-challenge/<challenge token>. kAcmeDns01: §8.4, `token` is the
+// TXT value expected at _acme-challenge.<name>.
+enum class CheckMethod { kDns, kFile, kAcmeHttp01, kAcmeDns01 };
+
+inline constexpr std::string_view kAcmeChallengePath = "/.well-known/acme-challenge/";
 
 // Where a FILE check looks for the token, on http://<name> (then https) (spec §4.3).
 inline constexpr std::string_view kFileAuthPath = "/.well-known/pki-validation/fileauth.txt";

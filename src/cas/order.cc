@@ -91,6 +91,16 @@ Result<Transition> Issued(Order order, int64_t now) {
   return Move(std::move(order), OrderStatus::kCertificate, now, delta);
 }
 
+Result<Transition> AcmeAbandoned(Order order, int64_t now, std::string reason) {
+  if (order.origin != OrderOrigin::kAcme || !Pending(order.status)) {
+    return StateError(order, "abandoning an ACME order");
+  }
+  CounterDelta delta{order.holds_unit ? -1 : 0, 0};
+  order.holds_unit = false;
+  order.failure_reason = std::move(reason);
+  return Move(std::move(order), OrderStatus::kCancelled, now, delta);
+}
+
 Status CheckRenewable(const Order& order, bool free_product, int64_t now) {
   if (order.status != OrderStatus::kCertificate || free_product || now >= order.not_after ||
       order.not_after - now > kWillExpireSeconds) {

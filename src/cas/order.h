@@ -26,8 +26,11 @@ enum class OrderStatus {
 
 enum class ValidateType { kDns, kFile };
 
-// Which operation created the order; decides where the key comes from.
-enum class OrderOrigin { kForPackage, kGeneratedKey, kWithCsr, kRenewal };
+// Which operation created the order; decides where the key comes from. kAcme orders come from
+// the ACME front (acme/): they wait in process for finalize instead of being signed by the
+// worker, their ACME `expires` is the validation deadline, and a failed or expired one is
+// cancelled with its unit back instead of going to verify_fail.
+enum class OrderOrigin { kForPackage, kGeneratedKey, kWithCsr, kRenewal, kAcme };
 
 struct Contact {
   std::string username;
@@ -103,6 +106,9 @@ Result<Transition> CancelForPackage(Order order, int64_t now,
 Result<Transition> ValidationPassed(Order order, int64_t now);                      // → process
 Result<Transition> ValidationFailed(Order order, int64_t now, std::string reason);  // → verify_fail
 Result<Transition> Issued(Order order, int64_t now);  // → certificate (fields set)
+// A pending ACME order whose authorization failed or whose `expires` passed unfinalized:
+// → cancelled, unit back (as CancelCertificateForPackageRequest on a pending order).
+Result<Transition> AcmeAbandoned(Order order, int64_t now, std::string reason);
 // Allowed only for a renewable (non-free) issued order within 30 days of NotAfter.
 Status CheckRenewable(const Order& order, bool free_product, int64_t now);
 

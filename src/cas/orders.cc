@@ -115,7 +115,8 @@ Result<Order> Orders::Store(Order order) {
   order.holds_unit = true;
   order.created_at = order.updated_at = now;
   order.validation_deadline = now + settings_.validation_deadline_seconds;
-  order.next_check_at = now;
+  // An ACME order is validated when its client asks (acme/); the worker only expires it.
+  order.next_check_at = order.origin == OrderOrigin::kAcme ? order.validation_deadline : now;
   const int64_t account_id = order.account_id;
   Result<Order> stored = store_.CreateOrder(std::move(order), now);
   if (counters_) counters_->Invalidate(account_id);
@@ -204,6 +205,106 @@ Result<std::vector<Order>> Orders::List(int64_t account_id, std::string_view key
   return store_.ListOrders(account_id, keyword);
 }
 
+Result<Order> Orders::ApplyAcme(int64_t account_id, std::string_view product_code,
+                                const std::vector<std::string>& identifiers) {
+  const Product* product = FindProduct(product_code);
+  if (!product) return InvalidParameter("ProductCode", "unknown certificate specification.");
+  std::string list;
+  for (const std::string& name : identifiers) {
+    if (name.find(',') != std::string::npos) return InvalidParameter("identifiers", "bad name.");
+    list += (list.empty() ? "" : ",") + name;
+  }
+  Result<std::vector<std::string>> names = ParseDomainList(list, "identifiers", kMaxNames);
+  if (!names) return names.error();
+  // ACME allowance: a wildcard product's order may carry the base name of one of its wildcards
+  // (certbot users ask for both; wildcard DV certificates carry the base name).
+  std::vector<std::string> checked;
+  for (const std::string& n : *names) {
+    const bool base_of_wildcard = product->wildcard && !IsWildcard(n) &&
+                                  std::find(names->begin(), names->end(), "*." + n) != names->end();
+    if (!base_of_wildcard) checked.push_back(n);
+  }
+  if (checked.empty()) return InvalidParameter("identifiers", "no names.");
+  const ValidateType type = IsWildcard(checked.front()) ? ValidateType::kDns : ValidateType::kFile;
+  if (Status s = CheckNamesFitProduct(checked, *product, type, "identifiers"); !s) {
+    return s.error();
+  }
+  Order order;
+  order.account_id = account_id;
+  order.product_code = product->code;
+  order.origin = OrderOrigin::kAcme;
+  order.validate_type = type;
+  order.domains = std::move(*names);
+  order.token = NewValidationToken(clock_.NowSeconds());
+  order.tags_json = "[]";
+  return Store(std::move(order));
+}
+
+Status Orders::AcmeAuthorized(int64_t order_id) {
+  Result<Order> order = Find(0, order_id);
+  if (!order) return order.error();
+  const int64_t now = clock_.NowSeconds();
+  Result<Transition> passed = ValidationPassed(std::move(*order), now);
+  if (!passed) return passed.error();
+  // It waits in process for finalize; the worker looks at it again only at its `expires`.
+  passed->order.next_check_at = passed->order.validation_deadline;
+  return store_.ApplyTransition(*passed, OrderStatus::kDomainVerify);
+}
+
+Status Orders::AcmeAbandon(int64_t order_id, std::string reason) {
+  Result<Order> order = Find(0, order_id);
+  if (!order) return order.error();
+  const OrderStatus was = order->status;
+  return Commit(AcmeAbandoned(std::move(*order), clock_.NowSeconds(), std::move(reason)), was);
+}
+
+Result<Order> Orders::AcmeFinalize(int64_t order_id, const std::string& csr_pem) {
+  Result<Order> order = Find(0, order_id);
+  if (!order) return order.error();
+  if (order->origin != OrderOrigin::kAcme || order->status != OrderStatus::kProcess) {
+    return Error(ErrorCode::kOrderStateError, "The order is not ready for finalization.");
+  }
+  Result<pki::CsrFacts> facts = ca_.InspectCsrNamesInSan(csr_pem);
+  if (!facts) return facts.error();
+  // Names compared lower-cased, as sets: the CN (when there is one) is one of the names.
+  std::vector<std::string> asked;
+  auto add = [&](const std::string& raw) -> Status {
+    Result<std::string> n = NormalizeDomain(raw, "Csr");
+    if (!n) return Error(ErrorCode::kCreateCertificateRequestFailed, n.error().message);
+    if (std::find(asked.begin(), asked.end(), *n) == asked.end()) asked.push_back(*n);
+    return Ok{};
+  };
+  if (!facts->common_name.empty()) {
+    if (Status s = add(facts->common_name); !s) return s.error();
+  }
+  for (const std::string& san : facts->dns_names) {
+    if (Status s = add(san); !s) return s.error();
+  }
+  std::vector<std::string> want = order->domains;
+  std::sort(want.begin(), want.end());
+  std::sort(asked.begin(), asked.end());
+  if (asked != want) {
+    return Error(
+        ErrorCode::kCreateCertificateRequestFailed,
+        "The CSR's names (CN and subjectAltName) must be exactly the order's identifiers.");
+  }
+  Order next = std::move(*order);
+  next.csr_pem = csr_pem;
+  Result<Transition> issued = PrepareIssue(next);
+  if (!issued) return issued.error();
+  if (issued->order.status != OrderStatus::kCertificate) {
+    // The CA refused: the order stays ready and keeps its unit; its `expires` gives it back.
+    return Error(ErrorCode::kCreateCertificateRequestFailed, issued->order.failure_reason);
+  }
+  if (Status s = store_.ApplyTransition(*issued, OrderStatus::kProcess); !s) return s.error();
+  log::Line(log::Level::kInfo, "certificate issued")
+      .Int("order_id", issued->order.id)
+      .Str("serial", issued->order.serial_hex)
+      .Str("origin", "acme")
+      .Write();
+  return std::move(issued->order);
+}
+
 Status Orders::Validate(const Order& order, DomainChecker& checker) {
   const CheckMethod method =
       order.validate_type == ValidateType::kDns ? CheckMethod::kDns : CheckMethod::kFile;
@@ -264,6 +365,15 @@ Result<Transition> Orders::PassAndIssue(const Order& order) {
 }
 
 Result<Transition> Orders::NextStep(Order order, DomainChecker& checker) {
+  if (order.origin == OrderOrigin::kAcme) {
+    // Validated and finalized by its ACME client; the worker only ends it at `expires`.
+    const int64_t now = clock_.NowSeconds();
+    if (now >= order.validation_deadline) {
+      return AcmeAbandoned(std::move(order), now, "the ACME order expired unfinalized");
+    }
+    order.next_check_at = order.validation_deadline;
+    return Transition{std::move(order), {}};
+  }
   if (order.status == OrderStatus::kProcess) return PrepareIssue(order);
   if (settings_.auto_approve) return PassAndIssue(order);
   Status checked = Validate(order, checker);
@@ -329,6 +439,12 @@ Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
           .Int("order_id", stored.id)
           .Int("account_id", stored.account_id)
           .Str("reason", stored.failure_reason)
+          .Write();
+    }
+    if (results[i] && stored.status == OrderStatus::kCancelled) {
+      log::Line(log::Level::kInfo, "ACME order expired unfinalized; unit back")
+          .Int("order_id", stored.id)
+          .Int("account_id", stored.account_id)
           .Write();
     }
     // A lost race (the client cancelled meanwhile) is normal; the order moved on.

@@ -66,6 +66,23 @@ class Orders {
                       const std::string& tags_json);
   Result<std::vector<Order>> List(int64_t account_id, std::string_view keyword);
 
+  // The ACME front (RFC 8555 orders mapped onto certplan orders). ApplyAcme takes one unit as
+  // Apply does, for the identifiers as sent: at most 5 names, the product's single/wildcard rule
+  // with one allowance (a wildcard product may carry `*.example.com` with its base name
+  // `example.com`). kInvalidParameter (names) or kNotFoundPackage/kNotRemainCount (quota) — and
+  // then nothing changed. The order's validation deadline is its ACME `expires`.
+  Result<Order> ApplyAcme(int64_t account_id, std::string_view product_code,
+                          const std::vector<std::string>& identifiers);
+  // Every authorization is valid: domain_verify → process (where it waits for finalize).
+  Status AcmeAuthorized(int64_t order_id);
+  // An authorization failed: the pending order is cancelled, unit back.
+  Status AcmeAbandon(int64_t order_id, std::string reason);
+  // Issues for `csr_pem` (CN optional) when the order is in process: the CSR's names (CN and
+  // DNS SANs, lower-cased, without duplicates) must be the order's names.
+  // kCreateCertificateRequestFailed for a bad CSR, kOrderStateError when not in process; the
+  // order stays as it was then.
+  Result<Order> AcmeFinalize(int64_t order_id, const std::string& csr_pem);
+
   // Background work: moves every due pending order one step (validation, issuance).
   // Returns how many orders were looked at.
   Result<int> AdvanceDue(DomainChecker& checker, int limit);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/eab.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "core/time_format.h"
@@ -30,6 +31,8 @@ struct AdminFlags {
   std::string policy;
   std::string document;  // file path, or "-" for standard input
   std::string token_id;
+  bool single_use = false;
+  std::string names;
 };
 
 int Print(const Json& json) {
@@ -168,6 +171,66 @@ Result<Json> TokenRevoke(Runtime& rt, const AdminFlags& f) {
   return ops::OperatorTokenJson(*revoked);
 }
 
+Status CheckAccount(Runtime& rt, int64_t account_id) {
+  Result<bool> exists = rt.plan_store->AccountExists(account_id);
+  if (!exists) return exists.error();
+  if (!*exists) {
+    return InvalidParameter("account", "no account " + std::to_string(account_id) + ".");
+  }
+  return Ok{};
+}
+
+Result<Json> EabCreate(Runtime& rt, const AdminFlags& f) {
+  if (Status s = CheckAccount(rt, f.account); !s) return s.error();
+  acme::EabKeys keys(*rt.acme_store, *rt.box, *rt.clock);
+  Result<acme::NewEabKey> made = keys.Create(f.account, f.product, f.single_use, f.names);
+  if (!made) return made.error();
+  return Json{{"KeyId", made->key.key_id},
+              {"HmacKey", made->hmac_key},
+              {"AccountId", f.account},
+              {"ProductCode", made->key.product_code},
+              {"SingleUse", made->key.single_use},
+              {"Names", made->key.names}};
+}
+
+Result<Json> EabList(Runtime& rt, const AdminFlags& f) {
+  if (Status s = CheckAccount(rt, f.account); !s) return s.error();
+  acme::EabKeys keys(*rt.acme_store, *rt.box, *rt.clock);
+  Result<std::vector<acme::EabKeyUsage>> list = keys.List(f.account);
+  if (!list) return list.error();
+  Json out = Json::array();
+  for (const acme::EabKeyUsage& u : *list) {
+    Json accounts = Json::array();
+    int64_t units = 0, issued = 0;
+    for (const acme::BoundAccount& a : u.accounts) {
+      accounts.push_back({{"AcmeAccountId", a.acme_account_id},
+                          {"Status", a.deactivated ? "deactivated" : "valid"},
+                          {"Orders", a.orders},
+                          {"UnitsHeld", a.units_held},
+                          {"Issued", a.issued}});
+      units += a.units_held;
+      issued += a.issued;
+    }
+    out.push_back({{"KeyId", u.key.key_id},
+                   {"AccountId", u.key.account_id},
+                   {"ProductCode", u.key.product_code},
+                   {"SingleUse", u.key.single_use},
+                   {"Names", u.key.names},
+                   {"Revoked", u.key.revoked},
+                   {"CreatedAt", FormatIso8601Utc(u.key.created_at)},
+                   {"Accounts", accounts},
+                   {"UnitsHeld", units},
+                   {"Issued", issued}});
+  }
+  return out;
+}
+
+Result<Json> EabRevoke(Runtime& rt, const AdminFlags& f) {
+  acme::EabKeys keys(*rt.acme_store, *rt.box, *rt.clock);
+  if (Status s = keys.Revoke(f.key_id); !s) return s.error();
+  return Json{{"KeyId", f.key_id}, {"Revoked", true}};
+}
+
 // Registers `name` under `parent`; when chosen, `run` executes `body` on an opened runtime.
 CLI::App* Leaf(CLI::App* parent, const char* name, const char* help, std::shared_ptr<AdminFlags> f,
                Runner& run, std::function<Result<Json>(Runtime&, const AdminFlags&)> body) {
@@ -273,6 +336,24 @@ void AddAdminCommand(CLI::App& app, Runner& run) {
        TokenList);
   Leaf(token, "revoke", "Revoke a token at once", f, run, TokenRevoke)
       ->add_option("ID", f->token_id, "TokenId (from create or list)")
+      ->required();
+  CLI::App* acme = admin->add_subcommand("acme", "The ACME front")->require_subcommand(1);
+  CLI::App* eab =
+      acme->add_subcommand("eab", "External Account Binding keys")->require_subcommand(1);
+  CLI::App* eab_create = Leaf(eab, "create",
+                              "Make an EAB key bound to an account and a ProductCode (its HMAC "
+                              "key is printed once)",
+                              f, run, EabCreate);
+  eab_create->add_option("--account", f->account, "Account id")->required();
+  eab_create->add_option("--product", f->product, "ProductCode")->required();
+  eab_create->add_flag("--single-use", f->single_use, "Bind one ACME account at most");
+  eab_create->add_option("--names", f->names,
+                         "Allowed names, comma-separated ('*.example.com,host.example.com')");
+  Leaf(eab, "list", "List an account's EAB keys with the ACME accounts they bound", f, run, EabList)
+      ->add_option("--account", f->account, "Account id")
+      ->required();
+  Leaf(eab, "revoke", "Revoke an EAB key: its accounts can place no new orders", f, run, EabRevoke)
+      ->add_option("KEYID", f->key_id, "EAB key id")
       ->required();
 }
 

@@ -48,6 +48,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.certificate_store = rt.sqlite.get();
     rt.revocation_store = rt.sqlite.get();
     rt.operator_store = rt.sqlite.get();
+    rt.acme_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
@@ -65,6 +66,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.certificate_store = rt.postgres.get();
   rt.revocation_store = rt.postgres.get();
   rt.operator_store = rt.postgres.get();
+  rt.acme_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "acme/acme_store.h"
 #include "auth/replay_guard.h"
 #include "cas/certificate_store.h"
 #include "cas/certificates.h"
@@ -65,6 +66,7 @@ struct Runtime {
   cas::CertificateStore* certificate_store = nullptr;
   cas::RevocationStore* revocation_store = nullptr;
   ops::OperatorStore* operator_store = nullptr;
+  acme::AcmeStore* acme_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`

@@ -7,6 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme/eab.h"
+#include "acme/nonces.h"
+#include "acme/server.h"
+#include "acme/staging_store.h"
 #include "api/gateway.h"
 #include "auth/authenticator.h"
 #include "auth/replay_guard.h"
@@ -17,6 +21,7 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "ops/operator_api.h"
+#include "pki/random.h"
 #include "pki/server_certificate.h"
 #include "revocation/http_endpoints.h"
 #include "validation/live_checker.h"
@@ -150,6 +155,21 @@ Result<http::TlsOptions> PrepareTls(const Config& config, const pki::Authority& 
   return tls;
 }
 
+// ACME nonces one node remembers as used at once (SQLite; on PostgreSQL the shared nonce table
+// holds them): 1,000,000 nonces (about 4.5 MiB of Bloom filters at most). Over it, badNonce
+// until the oldest age out.
+constexpr int64_t kAcmeNonceEntries = 1'000'000;
+
+// The key ACME nonces are authenticated with: one per database (sealed in the store, so every
+// node of a PostgreSQL cluster issues nonces every other node accepts).
+Result<std::string> AcmeNonceKey(Runtime& rt) {
+  constexpr std::string_view kContext = "acme-nonce-key";
+  Result<std::string> sealed =
+      rt.acme_store->AcmeSharedSecret("nonce_key", rt.box->Seal(pki::RandomBytes(32), kContext));
+  if (!sealed) return sealed.error();
+  return rt.box->Open(*sealed, kContext);
+}
+
 log::Level ParseLevel(std::string_view name) {
   if (name == "debug") return log::Level::kDebug;
   if (name == "warn") return log::Level::kWarn;
@@ -217,12 +237,36 @@ int Serve(const ServeFlags& flags) {
   revocation::RevocationStatus& revocations = **revocation_status;
   r.orders->OnRevoked([&revocations] { revocations.NotifyRevoked(); });
 
+  // ACME (RFC 8555) beside the CAS API: its own paths, its own module.
+  auth::MemoryReplayGuard acme_nonce_memory(
+      auth::ReplayOptions{auth::ReplayOptions::Scope::kAccessKey, config.timestamp_window_seconds,
+                          kAcmeNonceEntries, auth::ReplayOptions{}.exact_slice_entries});
+  auth::ReplayGuard& acme_nonce_guard =
+      r.postgres ? *r.replay : static_cast<auth::ReplayGuard&>(acme_nonce_memory);
+  acme::NonceIssuer acme_nonces([&r] { return AcmeNonceKey(r); }, acme_nonce_guard, wall_clock,
+                                config.timestamp_window_seconds);
+  acme::EabKeys eab_keys(*r.acme_store, *r.box, *r.clock);
+  acme::Server acme_server(*r.acme_store, eab_keys, acme_nonces, *r.orders, *r.plans, checker,
+                           *r.clock, acme::ServerSettings{config.orders.auto_approve, "/acme/"});
+  // The staging directory: the same EAB keys and accounts, orders in memory only (no unit
+  // spent), certificates from its own test CA under DATA_DIR/ca-staging (trusted by nobody).
+  Result<std::unique_ptr<pki::BuiltinCa>> staging_ca =
+      pki::BuiltinCa::Open(pki::CaFiles{config.data_dir + "/ca-staging"}, wall_clock.NowSeconds());
+  if (!staging_ca) return ReportFailure(staging_ca.error());
+  acme::StagingStore staging_store(*r.acme_store);
+  cas::Orders staging_orders(staging_store, **staging_ca, *r.box, *r.clock, config.orders);
+  acme::Server acme_staging(
+      staging_store, eab_keys, acme_nonces, staging_orders, *r.plans, checker, *r.clock,
+      acme::ServerSettings{config.orders.auto_approve, std::string(acme::kStagingPrefix)});
+
   http::Application app;
-  app.handle = [&gateway, &revocations](const rpc::Request& request) {
+  app.handle = [&gateway, &revocations, &acme_server, &acme_staging](const rpc::Request& request) {
     // CRL and OCSP for relying parties: beside the API, unauthenticated, logged by the module.
     if (revocation::IsRevocationPath(request.path)) {
       return revocation::HandleRevocationRequest(revocations, request);
     }
+    if (acme_staging.Handles(request.path)) return acme_staging.Handle(request);
+    if (acme_server.Handles(request.path)) return acme_server.Handle(request);
     const auto start = std::chrono::steady_clock::now();
     api::Answer answer = gateway.Handle(request);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -163,6 +163,10 @@ Result<CsrFacts> BuiltinCa::InspectCsr(const std::string& csr_pem) const {
   return CheckCsr(csr_pem);
 }
 
+Result<CsrFacts> BuiltinCa::InspectCsrNamesInSan(const std::string& csr_pem) const {
+  return CheckCsr(csr_pem, /*require_cn=*/false);
+}
+
 Result<GeneratedKey> BuiltinCa::GenerateKey() const {
   ERR_clear_error();
   PkeyPtr key(EVP_RSA_gen(2048));

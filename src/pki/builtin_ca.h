@@ -34,6 +34,7 @@ class BuiltinCa final : public Authority {
   ~BuiltinCa() override;
 
   Result<CsrFacts> InspectCsr(const std::string& csr_pem) const override;
+  Result<CsrFacts> InspectCsrNamesInSan(const std::string& csr_pem) const override;
   Result<GeneratedKey> GenerateKey() const override;
   // With request.revocation_pointers, the leaf carries the RevocationUrls given to Open().
   Result<IssuedCertificate> Issue(const IssueRequest& request) const override;

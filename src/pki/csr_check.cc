@@ -180,7 +180,7 @@ std::optional<CsrParts> SplitCsr(std::string_view der) {
                   algorithm->whole, signature->contents};
 }
 
-Result<CsrFacts> CheckCsr(const std::string& csr_pem) {
+Result<CsrFacts> CheckCsr(const std::string& csr_pem, bool require_cn) {
   ERR_clear_error();
   std::optional<std::string> der = PemBody(csr_pem, "CERTIFICATE REQUEST");
   std::optional<CsrParts> csr = der ? SplitCsr(*der) : std::nullopt;
@@ -192,7 +192,7 @@ Result<CsrFacts> CheckCsr(const std::string& csr_pem) {
   }
   CsrFacts facts;
   facts.common_name = CommonName(csr->subject);
-  if (facts.common_name.empty()) return Refused("the subject has no CN.");
+  if (facts.common_name.empty() && require_cn) return Refused("the subject has no CN.");
   facts.dns_names = RequestedDnsNames(csr->attributes);
   ERR_clear_error();
   return facts;

@@ -24,7 +24,8 @@ std::optional<CsrParts> SplitCsr(std::string_view der);
 
 // Parses and checks a PEM PKCS#10 request (spec §3.4): signed with SHA-256/384/512 (MD5, SHA-1
 // and other weak digests are refused), valid self-signature, RSA ≥ 2048 or ECDSA P-256/P-384,
-// a CN. kCreateCertificateRequestFailed naming the first problem found.
-Result<CsrFacts> CheckCsr(const std::string& csr_pem);
+// a CN (unless `require_cn` is false). kCreateCertificateRequestFailed naming the first problem
+// found.
+Result<CsrFacts> CheckCsr(const std::string& csr_pem, bool require_cn = true);
 
 }  // namespace certplan::pki

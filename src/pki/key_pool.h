@@ -24,6 +24,9 @@ class KeyPool final : public Authority {
   Result<CsrFacts> InspectCsr(const std::string& csr_pem) const override {
     return inner_.InspectCsr(csr_pem);
   }
+  Result<CsrFacts> InspectCsrNamesInSan(const std::string& csr_pem) const override {
+    return inner_.InspectCsrNamesInSan(csr_pem);
+  }
   Result<GeneratedKey> GenerateKey() const override;
   Result<IssuedCertificate> Issue(const IssueRequest& request) const override {
     return inner_.Issue(request);

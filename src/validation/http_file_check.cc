@@ -24,11 +24,11 @@ size_t Collect(char* data, size_t size, size_t count, void* out) {
 }
 
 Result<std::string> Fetch(std::string_view scheme, std::string_view domain,
-                          const AddressOverrides& overrides) {
+                          const AddressOverrides& overrides,
+                          std::string_view path = cas::kFileAuthPath) {
   CurlPtr curl(curl_easy_init());
   if (!curl) return InternalError("curl_easy_init");
-  const std::string url =
-      std::string(scheme) + "://" + std::string(domain) + std::string(cas::kFileAuthPath);
+  const std::string url = std::string(scheme) + "://" + std::string(domain) + std::string(path);
   std::string body;
   SlistPtr connect_to;
   auto it = overrides.find(domain);
@@ -64,6 +64,11 @@ Result<std::string> FetchFileAuth(std::string_view domain, const AddressOverride
   Result<std::string> secure = Fetch("https", domain, overrides);
   if (secure) return secure;
   return plain.error();
+}
+
+Result<std::string> FetchHttpPath(std::string_view domain, std::string_view path,
+                                  const AddressOverrides& overrides) {
+  return Fetch("http", domain, overrides, path);
 }
 
 }  // namespace certplan::validation

@@ -17,4 +17,9 @@ using AddressOverrides = std::map<std::string, std::string, std::less<>>;
 // wrong.
 Result<std::string> FetchFileAuth(std::string_view domain, const AddressOverrides& overrides);
 
+// GETs http://<domain><path> only (ACME http-01, RFC 8555 §8.3: port 80, no https), with the
+// same overrides, limits and timeout.
+Result<std::string> FetchHttpPath(std::string_view domain, std::string_view path,
+                                  const AddressOverrides& overrides);
+
 }  // namespace certplan::validation

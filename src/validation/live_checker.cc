@@ -31,6 +31,26 @@ LiveChecker::LiveChecker(CheckerSettings settings) : settings_(std::move(setting
 Status LiveChecker::Check(cas::CheckMethod method, std::string_view domain,
                           std::string_view token) {
   const std::string name(domain);
+  if (method == cas::CheckMethod::kAcmeHttp01) {
+    const std::string_view challenge = token.substr(0, token.find('.'));
+    const std::string path = std::string(cas::kAcmeChallengePath) + std::string(challenge);
+    Result<std::string> body = FetchHttpPath(domain, path, settings_.addresses);
+    if (!body) return NotYet("http-01 validation of " + name + ": " + body.error().message);
+    if (Trim(*body) != token) {
+      return NotYet("http-01 validation of " + name + ": the body is not the key authorization");
+    }
+    return Ok{};
+  }
+  if (method == cas::CheckMethod::kAcmeDns01) {
+    const std::string where = "_acme-challenge." + name;
+    Result<std::vector<std::string>> txt = LookupTxt(settings_.dns, where);
+    if (!txt) return NotYet("dns-01 validation of " + name + ": " + txt.error().message);
+    if (std::find(txt->begin(), txt->end(), token) == txt->end()) {
+      return NotYet("dns-01 validation of " + name + ": no TXT record at " + where +
+                    " holds the expected digest");
+    }
+    return Ok{};
+  }
   if (method == cas::CheckMethod::kFile) {
     Result<std::string> body = FetchFileAuth(domain, settings_.addresses);
     if (!body) return NotYet("file validation of " + name + ": " + body.error().message);

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "acme/acme_store.h"
 #include "cas/certificate_store.h"
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
@@ -99,6 +100,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
   cas::CertificateStore* certificates_ = nullptr;
   cas::RevocationStore* revocations_ = nullptr;
   ops::OperatorStore* operators_ = nullptr;
+  acme::AcmeStore* acme_ = nullptr;
 
  private:
   template <typename Backend>
@@ -110,6 +112,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     certificates_ = &backend;
     revocations_ = &backend;
     operators_ = &backend;
+    acme_ = &backend;
   }
 };
 

@@ -182,6 +182,45 @@ CREATE TABLE plan_grant_keys (
   created_at      BIGINT NOT NULL
 );
 )sql",
+    // 7: the ACME (RFC 8555) front: EAB keys bound to (account, ProductCode), ACME accounts, the ACME
+    // view of certplan orders, and shared secrets (the nonce key every node uses).
+    R"sql(
+CREATE TABLE acme_secrets (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE acme_eab_keys (
+  key_id          TEXT PRIMARY KEY,
+  account_id      BIGINT NOT NULL REFERENCES accounts(id),
+  product_code    TEXT NOT NULL,
+  sealed_hmac_key TEXT NOT NULL,
+  single_use      BOOLEAN NOT NULL,
+  names           TEXT NOT NULL,
+  revoked         BOOLEAN NOT NULL DEFAULT false,
+  created_at      BIGINT NOT NULL
+);
+CREATE INDEX acme_eab_keys_by_account ON acme_eab_keys(account_id, created_at);
+CREATE TABLE acme_accounts (
+  id           BIGSERIAL PRIMARY KEY,
+  thumbprint   TEXT NOT NULL UNIQUE,
+  jwk          TEXT NOT NULL,
+  eab_key_id   TEXT NOT NULL REFERENCES acme_eab_keys(key_id),
+  account_id   BIGINT NOT NULL,
+  product_code TEXT NOT NULL,
+  deactivated  BOOLEAN NOT NULL DEFAULT false,
+  contact      TEXT NOT NULL,
+  created_at   BIGINT NOT NULL
+);
+CREATE INDEX acme_accounts_by_eab ON acme_accounts(eab_key_id);
+CREATE TABLE acme_orders (
+  order_id        BIGINT PRIMARY KEY,
+  acme_account_id BIGINT NOT NULL,
+  identifiers     TEXT NOT NULL,
+  authz           TEXT NOT NULL,
+  created_at      BIGINT NOT NULL
+);
+CREATE INDEX acme_orders_by_account ON acme_orders(acme_account_id, identifiers, created_at);
+)sql",
 };
 
 }  // namespace

@@ -1127,4 +1127,281 @@ Result<ops::PlanGrantOnce> PostgresStore::GrantPlanOnce(const Plan& plan, std::s
   return out;
 }
 
+// --- acme::AcmeStore ------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kEabColumns =
+    "SELECT key_id, account_id, product_code, sealed_hmac_key, single_use, names, revoked, "
+    "created_at FROM acme_eab_keys ";
+constexpr const char* kAcmeAccountColumns =
+    "SELECT id, thumbprint, jwk, eab_key_id, account_id, product_code, deactivated, contact, "
+    "created_at FROM acme_accounts ";
+
+acme::EabKey ReadEabKey(const PGresult* r, int i) {
+  acme::EabKey k;
+  k.key_id = Text(r, i, 0);
+  k.account_id = Int(r, i, 1);
+  k.product_code = Text(r, i, 2);
+  k.sealed_hmac_key = HexDecode(Text(r, i, 3)).value_or("");
+  k.single_use = IsTrue(r, i, 4);
+  const std::string names = Text(r, i, 5);
+  if (!names.empty()) k.names = SplitDomains(names);
+  k.revoked = IsTrue(r, i, 6);
+  k.created_at = Int(r, i, 7);
+  return k;
+}
+
+acme::AcmeAccount ReadAcmeAccount(const PGresult* r, int i) {
+  acme::AcmeAccount a;
+  a.id = Int(r, i, 0);
+  a.thumbprint = Text(r, i, 1);
+  a.jwk_json = Text(r, i, 2);
+  a.eab_key_id = Text(r, i, 3);
+  a.account_id = Int(r, i, 4);
+  a.product_code = Text(r, i, 5);
+  a.deactivated = IsTrue(r, i, 6);
+  a.contact_json = Text(r, i, 7);
+  a.created_at = Int(r, i, 8);
+  return a;
+}
+
+std::vector<int64_t> Ids(const PGresult* r) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < PQntuples(r); ++i) ids.push_back(Int(r, i, 0));
+  return ids;
+}
+
+}  // namespace
+
+Result<std::string> PostgresStore::AcmeSharedSecret(std::string_view name,
+                                                    std::string_view candidate) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // First writer wins: every node reads the value that went in first.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "WITH ins AS (INSERT INTO acme_secrets (name, value) VALUES ($1, $2) "
+      "ON CONFLICT DO NOTHING RETURNING value) "
+      "SELECT value FROM ins UNION ALL SELECT value FROM acme_secrets WHERE name = $1",
+      {std::string(name), HexEncode(candidate)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) < 1) return InternalError("acme secret missing after insert");
+  return HexDecode(Text(r->get(), 0, 0)).value_or("");
+}
+
+Status PostgresStore::InsertEabKey(const acme::EabKey& k) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO acme_eab_keys (key_id, account_id, product_code, sealed_hmac_key, "
+      "single_use, names, revoked, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+      {k.key_id, S(k.account_id), k.product_code, HexEncode(k.sealed_hmac_key), B(k.single_use),
+       JoinDomains(k.names), B(k.revoked), S(k.created_at)});
+  if (!r) {
+    if ((*conn)->sqlstate() == "23505") {
+      return Error(ErrorCode::kParamRepeat, "An EAB key with this id exists.");
+    }
+    if ((*conn)->sqlstate() == "23503")
+      return Error(ErrorCode::kInvalidParameter, "No such account.");
+    return r.error();
+  }
+  return Ok{};
+}
+
+Result<std::optional<acme::EabKey>> PostgresStore::FindEabKey(std::string_view key_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r =
+      (*conn)->Exec(std::string(kEabColumns) + "WHERE key_id = $1", {std::string(key_id)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<acme::EabKey>();
+  return std::optional<acme::EabKey>(ReadEabKey(r->get(), 0));
+}
+
+Result<std::vector<acme::EabKeyUsage>> PostgresStore::ListEabKeys(int64_t account_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> keys =
+      (*conn)->Exec(std::string(kEabColumns) + "WHERE account_id = $1 ORDER BY created_at, key_id",
+                    {S(account_id)});
+  if (!keys) return keys.error();
+  std::vector<acme::EabKeyUsage> out;
+  for (int i = 0; i < PQntuples(keys->get()); ++i) out.push_back({ReadEabKey(keys->get(), i), {}});
+  for (acme::EabKeyUsage& usage : out) {
+    Result<PgResultPtr> r = (*conn)->Exec(
+        "SELECT a.id, a.deactivated, COUNT(o.id), COALESCE(SUM(o.holds_unit::int), 0), "
+        "COALESCE(SUM(o.counts_issued::int), 0) FROM acme_accounts a "
+        "LEFT JOIN acme_orders m ON m.acme_account_id = a.id "
+        "LEFT JOIN orders o ON o.id = m.order_id "
+        "WHERE a.eab_key_id = $1 GROUP BY a.id ORDER BY a.id",
+        {usage.key.key_id});
+    if (!r) return r.error();
+    for (int i = 0; i < PQntuples(r->get()); ++i) {
+      usage.accounts.push_back({Int(r->get(), i, 0), IsTrue(r->get(), i, 1), Int(r->get(), i, 2),
+                                Int(r->get(), i, 3), Int(r->get(), i, 4)});
+    }
+  }
+  return out;
+}
+
+Result<bool> PostgresStore::RevokeEabKey(std::string_view key_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec("UPDATE acme_eab_keys SET revoked = true WHERE key_id = $1",
+                                        {std::string(key_id)});
+  if (!r) return r.error();
+  return std::string(PQcmdTuples(r->get())) != "0";
+}
+
+Result<acme::AcmeAccount> PostgresStore::CreateAcmeAccount(acme::AcmeAccount account) {
+  std::optional<acme::AcmeAccount> existing;
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    // The key row is locked, so a single-use key binds once even when nodes race with it.
+    // The count is a statement of its own, so under READ COMMITTED it sees what a racing
+    // transaction committed before it released the lock.
+    Result<PgResultPtr> key =
+        conn.Exec("SELECT revoked, single_use FROM acme_eab_keys WHERE key_id = $1 FOR UPDATE",
+                  {account.eab_key_id});
+    if (!key) return key.error();
+    Result<PgResultPtr> bound =
+        conn.Exec("SELECT COUNT(*) FROM acme_accounts WHERE eab_key_id = $1", {account.eab_key_id});
+    if (!bound) return bound.error();
+    Result<PgResultPtr> found =
+        conn.Exec(std::string(kAcmeAccountColumns) + "WHERE thumbprint = $1", {account.thumbprint});
+    if (!found) return found.error();
+    if (PQntuples(found->get()) > 0) {
+      existing = ReadAcmeAccount(found->get(), 0);
+      return Ok{};
+    }
+    if (PQntuples(key->get()) == 0) {
+      return Error(ErrorCode::kOrderStateError, "The EAB key does not exist.");
+    }
+    if (IsTrue(key->get(), 0, 0)) {
+      return Error(ErrorCode::kOrderStateError, "The EAB key was revoked.");
+    }
+    if (IsTrue(key->get(), 0, 1) && Int(bound->get(), 0, 0) > 0) {
+      return Error(ErrorCode::kOrderStateError, "The single-use EAB key has bound an account.");
+    }
+    Result<PgResultPtr> r = conn.Exec(
+        "INSERT INTO acme_accounts (thumbprint, jwk, eab_key_id, account_id, product_code, "
+        "deactivated, contact, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        {account.thumbprint, account.jwk_json, account.eab_key_id, S(account.account_id),
+         account.product_code, B(account.deactivated), account.contact_json,
+         S(account.created_at)});
+    if (!r) return r.error();
+    account.id = Int(r->get(), 0, 0);
+    return Ok{};
+  });
+  if (!s) return s.error();
+  if (existing) return std::move(*existing);
+  return account;
+}
+
+Result<std::optional<acme::AcmeAccount>> PostgresStore::FindAcmeAccount(int64_t id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r =
+      (*conn)->Exec(std::string(kAcmeAccountColumns) + "WHERE id = $1", {S(id)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<acme::AcmeAccount>();
+  return std::optional<acme::AcmeAccount>(ReadAcmeAccount(r->get(), 0));
+}
+
+Result<std::optional<acme::AcmeAccount>> PostgresStore::FindAcmeAccountByThumbprint(
+    std::string_view tp) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r =
+      (*conn)->Exec(std::string(kAcmeAccountColumns) + "WHERE thumbprint = $1", {std::string(tp)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<acme::AcmeAccount>();
+  return std::optional<acme::AcmeAccount>(ReadAcmeAccount(r->get(), 0));
+}
+
+Status PostgresStore::UpdateAcmeAccount(const acme::AcmeAccount& a) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "UPDATE acme_accounts SET thumbprint = $2, jwk = $3, deactivated = $4, contact = $5 "
+      "WHERE id = $1",
+      {S(a.id), a.thumbprint, a.jwk_json, B(a.deactivated), a.contact_json});
+  if (!r) {
+    if ((*conn)->sqlstate() == "23505") {
+      return Error(ErrorCode::kParamRepeat, "The key belongs to another account.");
+    }
+    return r.error();
+  }
+  return Ok{};
+}
+
+Status PostgresStore::InsertAcmeOrder(const acme::AcmeOrder& o) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "INSERT INTO acme_orders (order_id, acme_account_id, identifiers, authz, created_at) "
+      "VALUES ($1, $2, $3, $4, $5)",
+      {S(o.order_id), S(o.acme_account_id), o.identifiers_key, o.authz_json, S(o.created_at)});
+  if (!r) return r.error();
+  return Ok{};
+}
+
+Result<std::optional<acme::AcmeOrder>> PostgresStore::FindAcmeOrder(int64_t order_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT order_id, acme_account_id, identifiers, authz, created_at FROM acme_orders "
+      "WHERE order_id = $1",
+      {S(order_id)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<acme::AcmeOrder>();
+  return std::optional<acme::AcmeOrder>(acme::AcmeOrder{Int(r->get(), 0, 0), Int(r->get(), 0, 1),
+                                                        Text(r->get(), 0, 2), Text(r->get(), 0, 3),
+                                                        Int(r->get(), 0, 4)});
+}
+
+Status PostgresStore::UpdateAcmeOrderAuthz(int64_t order_id, std::string_view authz_json) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec("UPDATE acme_orders SET authz = $2 WHERE order_id = $1",
+                                        {S(order_id), std::string(authz_json)});
+  if (!r) return r.error();
+  return Ok{};
+}
+
+Result<std::vector<int64_t>> PostgresStore::AcmeOrdersWithNames(int64_t acme_account_id,
+                                                                std::string_view identifiers_key,
+                                                                int limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT order_id FROM acme_orders WHERE acme_account_id = $1 AND identifiers = $2 "
+      "ORDER BY created_at DESC, order_id DESC LIMIT $3",
+      {S(acme_account_id), std::string(identifiers_key), S(limit)});
+  if (!r) return r.error();
+  return Ids(r->get());
+}
+
+Result<std::vector<int64_t>> PostgresStore::AcmeAccountOrders(int64_t acme_account_id, int limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT order_id FROM acme_orders WHERE acme_account_id = $1 "
+      "ORDER BY created_at DESC, order_id DESC LIMIT $2",
+      {S(acme_account_id), S(limit)});
+  if (!r) return r.error();
+  return Ids(r->get());
+}
+
+Result<std::optional<int64_t>> PostgresStore::AcmeOrderIdBySerial(std::string_view serial) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT c.order_id FROM certificates c JOIN acme_orders m ON m.order_id = c.order_id "
+      "WHERE c.serial = $1 AND c.order_id <> 0",
+      {std::string(serial)});
+  if (!r) return r.error();
+  if (PQntuples(r->get()) == 0) return std::optional<int64_t>();
+  return std::optional<int64_t>(Int(r->get(), 0, 0));
+}
+
 }  // namespace certplan::store::postgres

@@ -172,6 +172,45 @@ CREATE TABLE plan_grant_keys (
   created_at      INTEGER NOT NULL
 );
 )sql",
+    // 7: the ACME (RFC 8555) front: EAB keys bound to (account, ProductCode), ACME accounts, the ACME
+    // view of certplan orders, and shared secrets (the nonce key).
+    R"sql(
+CREATE TABLE acme_secrets (
+  name  TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+);
+CREATE TABLE acme_eab_keys (
+  key_id          TEXT PRIMARY KEY,
+  account_id      INTEGER NOT NULL REFERENCES accounts(id),
+  product_code    TEXT NOT NULL,
+  sealed_hmac_key BLOB NOT NULL,
+  single_use      INTEGER NOT NULL,
+  names           TEXT NOT NULL,
+  revoked         INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX acme_eab_keys_by_account ON acme_eab_keys(account_id, created_at);
+CREATE TABLE acme_accounts (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  thumbprint   TEXT NOT NULL UNIQUE,
+  jwk          TEXT NOT NULL,
+  eab_key_id   TEXT NOT NULL REFERENCES acme_eab_keys(key_id),
+  account_id   INTEGER NOT NULL,
+  product_code TEXT NOT NULL,
+  deactivated  INTEGER NOT NULL DEFAULT 0,
+  contact      TEXT NOT NULL,
+  created_at   INTEGER NOT NULL
+);
+CREATE INDEX acme_accounts_by_eab ON acme_accounts(eab_key_id);
+CREATE TABLE acme_orders (
+  order_id        INTEGER PRIMARY KEY,
+  acme_account_id INTEGER NOT NULL,
+  identifiers     TEXT NOT NULL,
+  authz           TEXT NOT NULL,
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX acme_orders_by_account ON acme_orders(acme_account_id, identifiers, created_at);
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

@@ -922,4 +922,327 @@ Result<ops::PlanGrantOnce> SqliteStore::GrantPlanOnce(const Plan& plan, std::str
       ops::PlanGrantRecord{std::string(key), std::string(request_hash), std::move(*stored)}, true};
 }
 
+// --- acme::AcmeStore ------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kEabColumns =
+    "SELECT key_id, account_id, product_code, sealed_hmac_key, single_use, names, revoked, "
+    "created_at FROM acme_eab_keys ";
+constexpr const char* kAcmeAccountColumns =
+    "SELECT id, thumbprint, jwk, eab_key_id, account_id, product_code, deactivated, contact, "
+    "created_at FROM acme_accounts ";
+
+acme::EabKey ReadEabKey(sqlite3_stmt* s) {
+  acme::EabKey k;
+  k.key_id = ColumnText(s, 0);
+  k.account_id = sqlite3_column_int64(s, 1);
+  k.product_code = ColumnText(s, 2);
+  k.sealed_hmac_key = ColumnBlob(s, 3);
+  k.single_use = sqlite3_column_int(s, 4) != 0;
+  const std::string names = ColumnText(s, 5);
+  if (!names.empty()) k.names = SplitDomains(names);
+  k.revoked = sqlite3_column_int(s, 6) != 0;
+  k.created_at = sqlite3_column_int64(s, 7);
+  return k;
+}
+
+acme::AcmeAccount ReadAcmeAccount(sqlite3_stmt* s) {
+  acme::AcmeAccount a;
+  a.id = sqlite3_column_int64(s, 0);
+  a.thumbprint = ColumnText(s, 1);
+  a.jwk_json = ColumnText(s, 2);
+  a.eab_key_id = ColumnText(s, 3);
+  a.account_id = sqlite3_column_int64(s, 4);
+  a.product_code = ColumnText(s, 5);
+  a.deactivated = sqlite3_column_int(s, 6) != 0;
+  a.contact_json = ColumnText(s, 7);
+  a.created_at = sqlite3_column_int64(s, 8);
+  return a;
+}
+
+Result<std::vector<int64_t>> ReadIds(Connection& conn, sqlite3_stmt* s, std::string_view what) {
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(s, 0));
+  if (rc != SQLITE_DONE) return conn.Fail(what);
+  return ids;
+}
+
+}  // namespace
+
+Result<std::string> SqliteStore::AcmeSharedSecret(std::string_view name,
+                                                  std::string_view candidate) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> insert = (*conn)->Prepare(
+      "INSERT INTO acme_secrets (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+  if (!insert) return insert.error();
+  BindText(*insert, 1, name);
+  BindBlob(*insert, 2, candidate);
+  if (sqlite3_step(*insert) != SQLITE_DONE) return (*conn)->Fail("insert acme secret");
+  Result<Stmt> read = (*conn)->Prepare("SELECT value FROM acme_secrets WHERE name = ?1");
+  if (!read) return read.error();
+  BindText(*read, 1, name);
+  if (sqlite3_step(*read) != SQLITE_ROW) return (*conn)->Fail("read acme secret");
+  return ColumnBlob(*read, 0);
+}
+
+Status SqliteStore::InsertEabKey(const acme::EabKey& k) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "INSERT INTO acme_eab_keys (key_id, account_id, product_code, sealed_hmac_key, "
+      "single_use, names, revoked, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, k.key_id);
+  BindInt(*stmt, 2, k.account_id);
+  BindText(*stmt, 3, k.product_code);
+  BindBlob(*stmt, 4, k.sealed_hmac_key);
+  BindInt(*stmt, 5, k.single_use ? 1 : 0);
+  BindText(*stmt, 6, JoinDomains(k.names));
+  BindInt(*stmt, 7, k.revoked ? 1 : 0);
+  BindInt(*stmt, 8, k.created_at);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) {
+    const int ext = sqlite3_extended_errcode((*conn)->db());
+    if (ext == SQLITE_CONSTRAINT_PRIMARYKEY) {
+      return Error(ErrorCode::kParamRepeat, "An EAB key with this id exists.");
+    }
+    if (ext == SQLITE_CONSTRAINT_FOREIGNKEY) {
+      return Error(ErrorCode::kInvalidParameter, "No such account.");
+    }
+    return (*conn)->Fail("insert eab key");
+  }
+  return Ok{};
+}
+
+Result<std::optional<acme::EabKey>> SqliteStore::FindEabKey(std::string_view key_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(std::string(kEabColumns) + "WHERE key_id = ?1");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, key_id);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<acme::EabKey>();
+  if (rc != SQLITE_ROW) return (*conn)->Fail("find eab key");
+  return std::optional<acme::EabKey>(ReadEabKey(*stmt));
+}
+
+Result<std::vector<acme::EabKeyUsage>> SqliteStore::ListEabKeys(int64_t account_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> keys =
+      (*conn)->Prepare(std::string(kEabColumns) + "WHERE account_id = ?1 ORDER BY created_at");
+  if (!keys) return keys.error();
+  BindInt(*keys, 1, account_id);
+  std::vector<acme::EabKeyUsage> out;
+  int rc;
+  while ((rc = sqlite3_step(*keys)) == SQLITE_ROW) out.push_back({ReadEabKey(*keys), {}});
+  if (rc != SQLITE_DONE) return (*conn)->Fail("list eab keys");
+  Result<Stmt> bound = (*conn)->Prepare(
+      "SELECT a.id, a.deactivated, COUNT(o.id), COALESCE(SUM(o.holds_unit), 0), "
+      "COALESCE(SUM(o.counts_issued), 0) FROM acme_accounts a "
+      "LEFT JOIN acme_orders m ON m.acme_account_id = a.id "
+      "LEFT JOIN orders o ON o.id = m.order_id "
+      "WHERE a.eab_key_id = ?1 GROUP BY a.id ORDER BY a.id");
+  if (!bound) return bound.error();
+  for (acme::EabKeyUsage& usage : out) {
+    sqlite3_reset(*bound);
+    BindText(*bound, 1, usage.key.key_id);
+    while ((rc = sqlite3_step(*bound)) == SQLITE_ROW) {
+      usage.accounts.push_back({sqlite3_column_int64(*bound, 0), sqlite3_column_int(*bound, 1) != 0,
+                                sqlite3_column_int64(*bound, 2), sqlite3_column_int64(*bound, 3),
+                                sqlite3_column_int64(*bound, 4)});
+    }
+    if (rc != SQLITE_DONE) return (*conn)->Fail("list eab accounts");
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::RevokeEabKey(std::string_view key_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare("UPDATE acme_eab_keys SET revoked = 1 WHERE key_id = ?1");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, key_id);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("revoke eab key");
+  return sqlite3_changes((*conn)->db()) > 0;
+}
+
+Result<acme::AcmeAccount> SqliteStore::CreateAcmeAccount(acme::AcmeAccount account) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  WriteTransaction txn(**conn);
+  if (Status s = txn.Begin(); !s) return s.error();
+  Result<Stmt> existing =
+      (*conn)->Prepare(std::string(kAcmeAccountColumns) + "WHERE thumbprint = ?1");
+  if (!existing) return existing.error();
+  BindText(*existing, 1, account.thumbprint);
+  int rc = sqlite3_step(*existing);
+  if (rc == SQLITE_ROW) return ReadAcmeAccount(*existing);
+  if (rc != SQLITE_DONE) return (*conn)->Fail("find acme account");
+  // The key's state is read under the writer lock, so a single-use key binds once even when
+  // two clients race with it.
+  Result<Stmt> key = (*conn)->Prepare(
+      "SELECT revoked, single_use, (SELECT COUNT(*) FROM acme_accounts WHERE eab_key_id = ?1) "
+      "FROM acme_eab_keys WHERE key_id = ?1");
+  if (!key) return key.error();
+  BindText(*key, 1, account.eab_key_id);
+  rc = sqlite3_step(*key);
+  if (rc == SQLITE_DONE) return Error(ErrorCode::kOrderStateError, "The EAB key does not exist.");
+  if (rc != SQLITE_ROW) return (*conn)->Fail("read eab key");
+  if (sqlite3_column_int(*key, 0) != 0) {
+    return Error(ErrorCode::kOrderStateError, "The EAB key was revoked.");
+  }
+  if (sqlite3_column_int(*key, 1) != 0 && sqlite3_column_int64(*key, 2) > 0) {
+    return Error(ErrorCode::kOrderStateError, "The single-use EAB key has bound an account.");
+  }
+  Result<Stmt> insert = (*conn)->Prepare(
+      "INSERT INTO acme_accounts (thumbprint, jwk, eab_key_id, account_id, product_code, "
+      "deactivated, contact, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (!insert) return insert.error();
+  BindText(*insert, 1, account.thumbprint);
+  BindText(*insert, 2, account.jwk_json);
+  BindText(*insert, 3, account.eab_key_id);
+  BindInt(*insert, 4, account.account_id);
+  BindText(*insert, 5, account.product_code);
+  BindInt(*insert, 6, account.deactivated ? 1 : 0);
+  BindText(*insert, 7, account.contact_json);
+  BindInt(*insert, 8, account.created_at);
+  if (sqlite3_step(*insert) != SQLITE_DONE) return (*conn)->Fail("insert acme account");
+  account.id = sqlite3_last_insert_rowid((*conn)->db());
+  if (Status s = txn.Commit(); !s) return s.error();
+  return account;
+}
+
+Result<std::optional<acme::AcmeAccount>> SqliteStore::FindAcmeAccount(int64_t id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(std::string(kAcmeAccountColumns) + "WHERE id = ?1");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, id);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<acme::AcmeAccount>();
+  if (rc != SQLITE_ROW) return (*conn)->Fail("find acme account");
+  return std::optional<acme::AcmeAccount>(ReadAcmeAccount(*stmt));
+}
+
+Result<std::optional<acme::AcmeAccount>> SqliteStore::FindAcmeAccountByThumbprint(
+    std::string_view tp) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(std::string(kAcmeAccountColumns) + "WHERE thumbprint = ?1");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, tp);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<acme::AcmeAccount>();
+  if (rc != SQLITE_ROW) return (*conn)->Fail("find acme account");
+  return std::optional<acme::AcmeAccount>(ReadAcmeAccount(*stmt));
+}
+
+Status SqliteStore::UpdateAcmeAccount(const acme::AcmeAccount& a) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "UPDATE acme_accounts SET thumbprint = ?2, jwk = ?3, deactivated = ?4, contact = ?5 "
+      "WHERE id = ?1");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, a.id);
+  BindText(*stmt, 2, a.thumbprint);
+  BindText(*stmt, 3, a.jwk_json);
+  BindInt(*stmt, 4, a.deactivated ? 1 : 0);
+  BindText(*stmt, 5, a.contact_json);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) {
+    if (sqlite3_extended_errcode((*conn)->db()) == SQLITE_CONSTRAINT_UNIQUE) {
+      return Error(ErrorCode::kParamRepeat, "The key belongs to another account.");
+    }
+    return (*conn)->Fail("update acme account");
+  }
+  return Ok{};
+}
+
+Status SqliteStore::InsertAcmeOrder(const acme::AcmeOrder& o) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "INSERT INTO acme_orders (order_id, acme_account_id, identifiers, authz, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, o.order_id);
+  BindInt(*stmt, 2, o.acme_account_id);
+  BindText(*stmt, 3, o.identifiers_key);
+  BindText(*stmt, 4, o.authz_json);
+  BindInt(*stmt, 5, o.created_at);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("insert acme order");
+  return Ok{};
+}
+
+Result<std::optional<acme::AcmeOrder>> SqliteStore::FindAcmeOrder(int64_t order_id) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT order_id, acme_account_id, identifiers, authz, created_at FROM acme_orders "
+      "WHERE order_id = ?1");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, order_id);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<acme::AcmeOrder>();
+  if (rc != SQLITE_ROW) return (*conn)->Fail("find acme order");
+  return std::optional<acme::AcmeOrder>(
+      acme::AcmeOrder{sqlite3_column_int64(*stmt, 0), sqlite3_column_int64(*stmt, 1),
+                      ColumnText(*stmt, 2), ColumnText(*stmt, 3), sqlite3_column_int64(*stmt, 4)});
+}
+
+Status SqliteStore::UpdateAcmeOrderAuthz(int64_t order_id, std::string_view authz_json) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare("UPDATE acme_orders SET authz = ?2 WHERE order_id = ?1");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, order_id);
+  BindText(*stmt, 2, authz_json);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("update acme order");
+  return Ok{};
+}
+
+Result<std::vector<int64_t>> SqliteStore::AcmeOrdersWithNames(int64_t acme_account_id,
+                                                              std::string_view identifiers_key,
+                                                              int limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT order_id FROM acme_orders WHERE acme_account_id = ?1 AND identifiers = ?2 "
+      "ORDER BY created_at DESC, order_id DESC LIMIT ?3");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, acme_account_id);
+  BindText(*stmt, 2, identifiers_key);
+  BindInt(*stmt, 3, limit);
+  return ReadIds(**conn, *stmt, "list acme orders");
+}
+
+Result<std::vector<int64_t>> SqliteStore::AcmeAccountOrders(int64_t acme_account_id, int limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT order_id FROM acme_orders WHERE acme_account_id = ?1 "
+      "ORDER BY created_at DESC, order_id DESC LIMIT ?2");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, acme_account_id);
+  BindInt(*stmt, 2, limit);
+  return ReadIds(**conn, *stmt, "list acme orders");
+}
+
+Result<std::optional<int64_t>> SqliteStore::AcmeOrderIdBySerial(std::string_view serial) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT c.order_id FROM certificates c JOIN acme_orders m ON m.order_id = c.order_id "
+      "WHERE c.serial = ?1 AND c.order_id <> 0");
+  if (!stmt) return stmt.error();
+  BindText(*stmt, 1, serial);
+  const int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_DONE) return std::optional<int64_t>();
+  if (rc != SQLITE_ROW) return (*conn)->Fail("find order by serial");
+  return std::optional<int64_t>(sqlite3_column_int64(*stmt, 0));
+}
+
 }  // namespace certplan::store::sqlite

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/acme_store.h"
 #include "cas/certificate_store.h"
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
@@ -28,7 +29,8 @@ class SqliteStore final : public iam::IdentityStore,
                           public cas::CounterAuditStore,
                           public cas::CertificateStore,
                           public cas::RevocationStore,
-                          public ops::OperatorStore {
+                          public ops::OperatorStore,
+                          public acme::AcmeStore {
  public:
   // Opens or creates `path` and applies migrations.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
@@ -94,6 +96,25 @@ class SqliteStore final : public iam::IdentityStore,
   Result<std::optional<ops::PlanGrantRecord>> FindPlanGrant(std::string_view key) override;
   Result<ops::PlanGrantOnce> GrantPlanOnce(const cas::Plan& plan, std::string_view key,
                                            std::string_view request_hash) override;
+  // acme::AcmeStore
+  Result<std::string> AcmeSharedSecret(std::string_view name, std::string_view candidate) override;
+  Status InsertEabKey(const acme::EabKey& key) override;
+  Result<std::optional<acme::EabKey>> FindEabKey(std::string_view key_id) override;
+  Result<std::vector<acme::EabKeyUsage>> ListEabKeys(int64_t account_id) override;
+  Result<bool> RevokeEabKey(std::string_view key_id) override;
+  Result<acme::AcmeAccount> CreateAcmeAccount(acme::AcmeAccount account) override;
+  Result<std::optional<acme::AcmeAccount>> FindAcmeAccount(int64_t id) override;
+  Result<std::optional<acme::AcmeAccount>> FindAcmeAccountByThumbprint(
+      std::string_view tp) override;
+  Status UpdateAcmeAccount(const acme::AcmeAccount& account) override;
+  Status InsertAcmeOrder(const acme::AcmeOrder& order) override;
+  Result<std::optional<acme::AcmeOrder>> FindAcmeOrder(int64_t order_id) override;
+  Status UpdateAcmeOrderAuthz(int64_t order_id, std::string_view authz_json) override;
+  Result<std::vector<int64_t>> AcmeOrdersWithNames(int64_t acme_account_id,
+                                                   std::string_view identifiers_key,
+                                                   int limit) override;
+  Result<std::vector<int64_t>> AcmeAccountOrders(int64_t acme_account_id, int limit) override;
+  Result<std::optional<int64_t>> AcmeOrderIdBySerial(std::string_view serial) override;
 
  private:
   class Lease;
