@@ -26,7 +26,14 @@ function run(cmd, args, { env = {}, timeoutMs = 120000 } = {}) {
   });
 }
 
-const tempDir = (what) => fs.mkdtempSync(path.join(os.tmpdir(), `acme-e2e-${what}-`));
+// Client directories (accounts, keys, certificates) are removed when the test process exits.
+const tempDirs = [];
+process.on('exit', () => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+function tempDir(what) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `acme-e2e-${what}-`));
+  tempDirs.push(dir);
+  return dir;
+}
 
 // certbot certonly. challenge: 'http' (--standalone on the peers' http-01 port) or 'dns'
 // (--manual with the hook publishing into dnsmasq). dir: a directory holding certbot's config,
