@@ -87,3 +87,16 @@ test(`uacme: dns-01 through its hook writing into dnsmasq (${TARGET})`, async ()
   const r = await uacme(target, peers, { names, types: 'dns-01', eab: await target.eab({ account, product: SINGLE }) });
   assertIssued(r, names);
 });
+
+test(`certbot without EAB: the directory requires external account binding, no account is made (${TARGET})`, async () => {
+  const r = await certbot(target, peers, { names: [name('certbot-http')] });
+  assert.notEqual(r.code, 0, r.output);
+  assert.match(r.output, /external account binding/i, r.output);
+});
+
+test(`lego with an EAB key the server never issued is refused (${TARGET})`, async () => {
+  const real = await target.eab({ account, product: SINGLE });
+  const r = await lego(target, peers, { names: [name('lego-http')], eab: { kid: `${real.kid}x`, hmac: real.hmac } });
+  assert.notEqual(r.code, 0, r.output);
+  assert.doesNotMatch(r.output, /Server responded with a certificate/, r.output);
+});

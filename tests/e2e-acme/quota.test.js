@@ -94,7 +94,7 @@ test('EAB --names: an order outside the patterns is refused with rejectedIdentif
   const dir = tempDir('certbot-names');
   const outside = await certbot(target, peers, { names: [name('outside')], eab, dir });
   assert.notEqual(outside.code, 0, outside.output);
-  assert.match(outside.output, /rejectedIdentifier/, outside.output);
+  assert.match(outside.output + outside.log(), /urn:ietf:params:acme:error:rejectedIdentifier/, outside.output);
   assert.deepEqual(await counters(account), { total: 2, used: 0, issued: 0 });
   const inside = await certbot(target, peers, { names: [name('in.allowed')], dir });
   assert.equal(inside.code, 0, inside.output);
@@ -128,4 +128,17 @@ test('EAB --single-use binds one ACME account: a second host with the same key i
   const d = await certbot(target, peers, { names: [name('q4')], eab: shared });
   assert.equal(d.code, 0, d.output);
   assert.deepEqual(await counters(account), { total: 3, used: 3, issued: 3 });
+});
+
+test("the ProductCode's name rules: a wildcard on a single-name product, six names — refused with a problem document, nothing spent", async () => {
+  const account = await target.account({ [PRODUCT]: 10 });
+  const eab = await target.eab({ account, product: PRODUCT });
+  const dir = tempDir('certbot-rules');
+  const wildcard = await certbot(target, peers, { names: ['*.rules.quota.example.test'], challenge: 'dns', eab, dir });
+  assert.notEqual(wildcard.code, 0, wildcard.output);
+  assert.match(wildcard.output + wildcard.log(), /urn:ietf:params:acme:error:(rejectedIdentifier|malformed)/, wildcard.output);
+  const six = await certbot(target, peers, { names: [1, 2, 3, 4, 5, 6].map((i) => `n${i}.rules.quota.example.test`), challenge: 'dns', dir });
+  assert.notEqual(six.code, 0, six.output);
+  assert.match(six.output + six.log(), /urn:ietf:params:acme:error:(rejectedIdentifier|malformed)/, six.output);
+  assert.deepEqual(await counters(account), { total: 10, used: 0, issued: 0 });
 });

@@ -56,7 +56,10 @@ async function certbot(target, peers, { names, eab, challenge = 'http', dir = te
   args.push(...extra);
   const r = await run('certbot', args, { env: { REQUESTS_CA_BUNDLE: target.caFile, ...peers.hookEnv } });
   const live = `${dir}/config/live/${certName}`;
-  return { ...r, dir, certFile: `${live}/cert.pem`, chainFile: `${live}/chain.pem`, fullchainFile: `${live}/fullchain.pem` };
+  // certbot's debug log of this run: every ACME response in full (the problem document's type
+  // is there even where certbot prints only its detail).
+  const log = () => { try { return fs.readFileSync(`${dir}/logs/letsencrypt.log`, 'utf8'); } catch (_) { return ''; } };
+  return { ...r, dir, log, certFile: `${live}/cert.pem`, chainFile: `${live}/chain.pem`, fullchainFile: `${live}/fullchain.pem` };
 }
 
 // certbot revoke of a certificate obtained by certbot with the same dir (its account).
