@@ -11,8 +11,10 @@
 #   certplan: `serve --dev` (validation mode auto) on its HTTPS listener, /acme/directory, an EAB
 #             bound to a plan of 10^6 units of geotrust-dv-1-starter; every order and
 #             certificate stored durably, a unit spent per order.
-# Env: CERTPLAN_BIN (default build-release), SECONDS_PER (10), ACME_CONCURRENCY (32),
-# SERVER_CPU (0), LOAD_CPU (1), CERTPLAN_STORE_URL (optional: certplan on PostgreSQL).
+# Env: CERTPLAN_BIN (default build-release), SECONDS_PER (10), ACME_CONCURRENCY (32: orders in
+# flight), ACME_CLIENTS (1: load client processes sharing them; 2 shows whether the client
+# limits the figure — their results are summed, p50/p99 are the worst process's), SERVER_CPU (0),
+# LOAD_CPU (1), CERTPLAN_STORE_URL (optional: certplan on PostgreSQL).
 set -euo pipefail
 trap 'echo "bench/acme.sh: step failed (line $LINENO, exit $?): $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
@@ -22,6 +24,7 @@ SECONDS_PER=${SECONDS_PER:-10}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 CONCURRENCY=${ACME_CONCURRENCY:-32}
+CLIENTS=${ACME_CLIENTS:-1}
 BIN=${CERTPLAN_BIN:-$root/build-release/src/cli/certplan}
 
 work=$(mktemp -d /tmp/certplan-bench-acme-XXXXXX)
@@ -113,6 +116,22 @@ esac
 
 # Orders prepared before the window: 2,000 a second, far above either server's rate on this
 # machine kind (running out is reported as an error, never a silent cap).
-max_orders=$(( SECONDS_PER * 2000 + 1000 ))
-taskset -c "$LOAD_CPU" "$work/acmeload" --directory "$directory" --ca "$ca" --eab-kid "$kid" --eab-hmac "$hmac" \
-  --concurrency "$CONCURRENCY" --seconds "$SECONDS_PER" --max-orders "$max_orders"
+max_orders=$(( (SECONDS_PER * 2000 + 1000) / CLIENTS ))
+load_pids=()
+for c in $(seq 1 "$CLIENTS"); do
+  taskset -c "$LOAD_CPU" "$work/acmeload" --directory "$directory" --ca "$ca" --eab-kid "$kid" --eab-hmac "$hmac" \
+    --concurrency "$(( CONCURRENCY / CLIENTS ))" --seconds "$SECONDS_PER" --max-orders "$max_orders" \
+    --domain "c$c.acme-bench.example.test" >"$work/load-$c.json" &
+  load_pids+=($!)
+done
+for p in "${load_pids[@]}"; do wait "$p"; done
+node -e '
+const rs = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
+const sum = (k) => rs.reduce((a, r) => a + r[k], 0);
+const max = (k) => Math.max(...rs.map((r) => r[k]));
+const out = { ...rs[0] };
+for (const k of ["rps", "issued_per_s", "ok", "issued", "errors", "requests", "bad_nonces", "client_cpu", "concurrency"]) out[k] = sum(k);
+for (const k of ["p50_ms", "p99_ms", "seconds"]) out[k] = max(k);
+out.requests_per_cert = out.ok ? +(out.requests / out.ok).toFixed(1) : 0;
+out.clients = rs.length;
+console.log(JSON.stringify(out));' "$work"/load-*.json
