@@ -8,7 +8,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { TARGET, startTarget } = require('./lib/target');
 const { startPeers } = require('./lib/peers');
-const { certbot, lego, uacme, verifyChain } = require('./lib/clients');
+const { certbot, certbotRevoke, lego, uacme, verifyChain } = require('./lib/clients');
 
 const SINGLE = 'geotrust-dv-1-starter';
 const WILDCARD = 'geotrust-dv-w-starter';
@@ -36,10 +36,19 @@ function assertIssued(r, names) {
   assert.deepEqual(verifyChain(target, r.fullchainFile), [...names].map((n) => n.toLowerCase()).sort(), r.output);
 }
 
+let certbotHttp = null;
 test(`certbot: standalone http-01 on a loopback port (${TARGET})`, async () => {
   const names = [name('certbot-http')];
   const r = await certbot(target, peers, { names, eab: await target.eab({ account, product: SINGLE }) });
   assertIssued(r, names);
+  certbotHttp = r;
+});
+
+test(`certbot revoke: the certificate it obtained, signed by its account key (${TARGET})`, async () => {
+  assert.ok(certbotHttp, 'the standalone test obtained a certificate');
+  const r = await certbotRevoke(target, { dir: certbotHttp.dir, certFile: certbotHttp.certFile, reason: 'superseded' });
+  assert.equal(r.code, 0, r.output);
+  assert.match(r.output, /successfully revoked/, r.output);
 });
 
 test(`certbot: dns-01 through a manual auth hook writing into dnsmasq, wildcard with its base name (${TARGET})`, async () => {

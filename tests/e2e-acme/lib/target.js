@@ -13,7 +13,7 @@ const fs = require('node:fs');
 const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer } = require('../../e2e/lib/server');
+const { startServer, fsck } = require('../../e2e/lib/server');
 const { newAccount, counters } = require('../../e2e/lib/orders');
 
 const TARGET = process.env.ACME_TARGET || 'certplan';
@@ -85,7 +85,15 @@ async function startCertplan({ peers, live, addresses = {} }) {
       }
       return { kid: r.json.KeyId, hmac: r.json.HmacKey, json: r.json };
     },
-    stop: () => server.stop(),
+    // Stops the server, then `certplan fsck` must find the store clean: the ACME orders' states
+    // and the plans' counters agree with the recount.
+    async stop() {
+      await server.stop();
+      const check = fsck(server.dataDir);
+      if (check.status !== 0 || !check.report || check.report.Clean !== true) {
+        throw new Error(`certplan fsck after the ACME tests: exit ${check.status}: ${check.stdout}${check.stderr}`);
+      }
+    },
   };
   try {
     await checkDirectory(t.directory, t.caFile, 'certplan');
