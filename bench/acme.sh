@@ -117,6 +117,9 @@ esac
 # Orders prepared before the window: 2,000 a second, far above either server's rate on this
 # machine kind (running out is reported as an error, never a silent cap).
 max_orders=$(( (SECONDS_PER * 2000 + 1000) / CLIENTS ))
+# The server's CPU time (user + system, clock ticks) over the load, beside the client's own.
+server_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+ticks0=$(server_ticks)
 load_pids=()
 for c in $(seq 1 "$CLIENTS"); do
   taskset -c "$LOAD_CPU" "$work/acmeload" --directory "$directory" --ca "$ca" --eab-kid "$kid" --eab-hmac "$hmac" \
@@ -125,7 +128,8 @@ for c in $(seq 1 "$CLIENTS"); do
   load_pids+=($!)
 done
 for p in "${load_pids[@]}"; do wait "$p"; done
-node -e '
+server_cpu_s=$(( $(server_ticks) - ticks0 ))/$(getconf CLK_TCK)
+SERVER_CPU_SECONDS=$(awk "BEGIN {print $server_cpu_s}") node -e '
 const rs = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
 const sum = (k) => rs.reduce((a, r) => a + r[k], 0);
 const max = (k) => Math.max(...rs.map((r) => r[k]));
@@ -134,4 +138,5 @@ for (const k of ["rps", "issued_per_s", "ok", "issued", "errors", "requests", "b
 for (const k of ["p50_ms", "p99_ms", "seconds"]) out[k] = max(k);
 out.requests_per_cert = out.ok ? +(out.requests / out.ok).toFixed(1) : 0;
 out.clients = rs.length;
+out.server_cpu = +(Number(process.env.SERVER_CPU_SECONDS) / out.seconds).toFixed(3);
 console.log(JSON.stringify(out));' "$work"/load-*.json

@@ -5,8 +5,10 @@
 // made before the timed window. Polls go out at once, then after 5 ms doubling to --poll-max-ms
 // (Retry-After is not waited for: the figure is the server's capacity, not a client's patience).
 // HTTP/1.1 keep-alive connections, one per worker. Prints one JSON object:
-//   {"rps", "issued_per_s", "ok", "issued", "errors", "p50_ms", "p99_ms", "requests",
-//    "requests_per_cert", "client_cpu", ...} — client_cpu is this process's CPU time over the
+//
+//	{"rps", "issued_per_s", "ok", "issued", "errors", "p50_ms", "p99_ms", "requests",
+//	 "requests_per_cert", "client_cpu", ...} — client_cpu is this process's CPU time over the
+//
 // window divided by the window (1.0 = one core busy): well below 1 on its own core shows the
 // client is not what limits the figure.
 // Standard library only.
@@ -56,7 +58,12 @@ type job struct {
 	csr  []byte
 }
 
+// phases: total time spent in each step of the order, over all completed orders.
+var phaseNames = []string{"account", "order", "authz", "challenge", "authz_poll", "finalize", "order_poll", "download"}
+
 type client struct {
+	phase  [8]time.Duration
+	mark   time.Time
 	http   *http.Client
 	dir    directory
 	kid    string // EAB key id
@@ -221,8 +228,16 @@ func (c *client) pollUntil(ctx context.Context, j *job, acct, url string, maxWai
 	}
 }
 
-// issue runs one full order; returns the number of certificates in the downloaded chain.
+// step closes the current phase (index i) and starts the next.
+func (c *client) step(i int) {
+	now := time.Now()
+	c.phase[i] += now.Sub(c.mark)
+	c.mark = now
+}
+
+// issue runs one full order, timing its phases into c.phase.
 func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error {
+	c.mark = time.Now()
 	acctPayload, _ := json.Marshal(map[string]any{
 		"termsOfServiceAgreed": true, "contact": []string{"mailto:bench@example.test"},
 		"externalAccountBinding": c.eab(j.jwk),
@@ -235,6 +250,7 @@ func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error
 	if acct == "" {
 		return errors.New("newAccount: no Location")
 	}
+	c.step(0)
 	a, err = c.post(ctx, j, acct, c.dir.NewOrder, []byte(fmt.Sprintf(`{"identifiers":[{"type":"dns","value":%q}]}`, j.name)))
 	if err != nil {
 		return err
@@ -244,6 +260,7 @@ func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error
 	if err := json.Unmarshal(a.body, &o); err != nil || orderURL == "" || len(o.Authorizations) != 1 {
 		return fmt.Errorf("newOrder: %s (Location %q)", a.body, orderURL)
 	}
+	c.step(1)
 	a, err = c.post(ctx, j, acct, o.Authorizations[0], nil)
 	if err != nil {
 		return err
@@ -252,6 +269,7 @@ func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error
 	if err := json.Unmarshal(a.body, &az); err != nil {
 		return fmt.Errorf("authorization: %s", a.body)
 	}
+	c.step(2)
 	if az.Status != "valid" {
 		chURL := ""
 		for _, ch := range az.Challenges {
@@ -265,6 +283,7 @@ func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error
 		if _, err := c.post(ctx, j, acct, chURL, []byte("{}")); err != nil {
 			return err
 		}
+		c.step(3)
 		err = c.pollUntil(ctx, j, acct, o.Authorizations[0], maxWait, func(body []byte) (bool, error) {
 			var z authz
 			if err := json.Unmarshal(body, &z); err != nil {
@@ -278,6 +297,7 @@ func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error
 		if err != nil {
 			return err
 		}
+		c.step(4)
 	}
 	a, err = c.post(ctx, j, acct, o.Finalize, []byte(fmt.Sprintf(`{"csr":"%s"}`, b64.EncodeToString(j.csr))))
 	if err != nil {
@@ -286,6 +306,7 @@ func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error
 	if err := json.Unmarshal(a.body, &o); err != nil {
 		return fmt.Errorf("finalize: %s", a.body)
 	}
+	c.step(5)
 	if o.Status != "valid" {
 		err = c.pollUntil(ctx, j, acct, orderURL, maxWait, func(body []byte) (bool, error) {
 			if err := json.Unmarshal(body, &o); err != nil {
@@ -299,6 +320,7 @@ func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error
 		if err != nil {
 			return err
 		}
+		c.step(6)
 	}
 	if o.Certificate == "" {
 		return errors.New("valid order without certificate URL")
@@ -310,6 +332,7 @@ func (c *client) issue(ctx context.Context, j *job, maxWait time.Duration) error
 	if n := bytes.Count(a.body, []byte("-----BEGIN CERTIFICATE-----")); n < 2 {
 		return fmt.Errorf("certificate download: %d certificates", n)
 	}
+	c.step(7)
 	return nil
 }
 
@@ -390,6 +413,7 @@ func main() {
 	var next, requests, badNonces, errs int64
 	var mu sync.Mutex
 	var latencies []float64
+	var phases [8]time.Duration
 	var firstErrors []string
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*seconds*float64(time.Second)))
 	defer cancel()
@@ -420,7 +444,11 @@ func main() {
 					c.nonce = ""
 				} else {
 					latencies = append(latencies, float64(time.Since(t0).Microseconds())/1000)
+					for k := range phases {
+						phases[k] += c.phase[k]
+					}
 				}
+				c.phase = [8]time.Duration{}
 				mu.Unlock()
 			}
 		}()
@@ -448,8 +476,20 @@ func main() {
 	if certs > 0 {
 		perCert = float64(requests) / float64(certs)
 	}
+	phaseJSON := ""
+	for k, n := range phaseNames {
+		avg := 0.0
+		if certs > 0 {
+			avg = float64(phases[k].Microseconds()) / 1000 / float64(certs)
+		}
+		if k > 0 {
+			phaseJSON += ","
+		}
+		phaseJSON += fmt.Sprintf(`"%s":%.2f`, n, avg)
+	}
 	fmt.Printf(`{"rps":%.1f,"issued_per_s":%.1f,"ok":%d,"issued":%d,"errors":%d,"p50_ms":%.3f,"p99_ms":%.3f,`+
-		`"requests":%d,"requests_per_cert":%.1f,"bad_nonces":%d,"client_cpu":%.3f,"concurrency":%d,"seconds":%.2f}`+"\n",
+		`"requests":%d,"requests_per_cert":%.1f,"bad_nonces":%d,"client_cpu":%.3f,"concurrency":%d,"seconds":%.2f,`+
+		`"phase_ms":{%s}}`+"\n",
 		float64(certs)/elapsed, float64(certs)/elapsed, certs, certs, errs, pct(0.5), pct(0.99),
-		requests, perCert, badNonces, cpu, *concurrency, elapsed)
+		requests, perCert, badNonces, cpu, *concurrency, elapsed, phaseJSON)
 }
