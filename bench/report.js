@@ -31,8 +31,11 @@ for (const [name, r] of Object.entries(results)) {
   if (name === 'read-scale-large' && base) {
     target += ` (p50 ${fmt(r.result.p50_ms / base.result.p50_ms, 2)}x, p99 ${fmt(r.result.p99_ms / base.result.p99_ms, 2)}x)`;
   }
-  // The ACME load client reports its own CPU share: far below one core, it is not the limit.
-  if (r.result.client_cpu !== undefined) target = `${target ? `${target}, ` : ''}client CPU ${fmt(r.result.client_cpu * 100)}%`;
+  // The ACME benchmark reports the CPU shares of its load client (far below one core: it is not
+  // the limit) and of the server over the window.
+  if (r.result.client_cpu !== undefined) {
+    target = `${target ? `${target}, ` : ''}client CPU ${fmt(r.result.client_cpu * 100)}%, server CPU ${fmt(r.result.server_cpu * 100)}%`;
+  }
   rows.push([name, `${fmt(figure(r))} /s${r.result.errors ? ` (${r.result.errors} errors)` : ''}`,
     base ? `${base.name} ${fmt(figure(base))} /s` : '-', base ? `${fmt(ratio, 2)}x` : '-',
     fmt(r.result.p50_ms, 3), fmt(r.result.p99_ms, 3), target, r.load || '-']);
