@@ -10,7 +10,8 @@
 #             validation off), every state in memory;
 #   certplan: `serve --dev` (validation mode auto) on its HTTPS listener, /acme/directory, an EAB
 #             bound to a plan of 10^6 units of geotrust-dv-1-starter; every order and
-#             certificate stored durably, a unit spent per order.
+#             certificate stored durably, a unit spent per order; one I/O thread per order in
+#             flight, no RSA key pool (as the issuance benchmark of bench/run.sh).
 # Env: CERTPLAN_BIN (default build-release), SECONDS_PER (10), ACME_CONCURRENCY (32: orders in
 # flight), ACME_CLIENTS (1: load client processes sharing them; 2 shows whether the client
 # limits the figure — their results are summed, p50/p99 are the worst process's), SERVER_CPU (0),
@@ -97,8 +98,12 @@ JSON
   certplan)
     port=$(free_port)
     tls_port=$(free_port)
+    # As the issuance benchmark: one I/O thread per order in flight (a request may wait for its
+    # durable commit), no RSA key pool (CSRs only; a filling pool would take the core at start).
+    printf '[server]\nthreads = %d\n[ca]\nkey_pool = 0\n' "$CONCURRENCY" >"$work/certplan.toml"
     CERTPLAN_LOG_LEVEL=warn taskset -c "$SERVER_CPU" "$BIN" serve --dev --listen "127.0.0.1:$port" \
-      --listen-tls "127.0.0.1:$tls_port" --data-dir "$work/data" >"$work/out" 2>"$work/err" &
+      --listen-tls "127.0.0.1:$tls_port" --data-dir "$work/data" --config "$work/certplan.toml" \
+      >"$work/out" 2>"$work/err" &
     server_pid=$!
     wait_for_line "$work/err" "listening (tls) on 127.0.0.1:$tls_port" certplan
     ca=$(grep -F "listening (tls) on" "$work/err" | json_field ca_file)
