@@ -69,9 +69,20 @@ test(`certbot: --dry-run against the staging directory (${TARGET})`, async () =>
   assert.match(r.output, /The dry run was successful/, r.output);
 });
 
-test(`lego: --http on a loopback port, two names (${TARGET})`, async () => {
+test(`lego: --http on a loopback port, two names, P-384 keys (ES384 signatures) (${TARGET})`, async () => {
   const names = [name('lego-http'), name('www.lego-http')];
-  const r = await lego(target, peers, { names, eab: await target.eab({ account, product: SINGLE }) });
+  const r = await lego(target, peers, { names, keyType: 'ec384', eab: await target.eab({ account, product: SINGLE }) });
+  assertIssued(r, names);
+});
+
+// lego puts the first name in the CSR's CN, whatever its length; a CN has at most 64 characters
+// in X.509, so the server must take the names from the SAN (certbot 2.1 sends no CN at all).
+test(`lego: a first name over 64 characters in the CSR's CN, RSA 2048 keys (RS256) (${TARGET})`, async () => {
+  const long = `${'a'.repeat(60)}.lego-long.example.test`;
+  assert.ok(long.length > 64);
+  const names = [long];
+  const r = await lego(target, peers, { names, challenge: 'dns', keyType: 'rsa2048',
+    eab: await target.eab({ account, product: SINGLE }) });
   assertIssued(r, names);
 });
 

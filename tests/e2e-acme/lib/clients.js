@@ -71,8 +71,11 @@ function certbotRevoke(target, { dir, certFile, reason = 'unspecified', server =
 
 // lego run. challenge: 'http' (its own server on the peers' http-01 port) or 'dns' (--dns exec
 // with the hook, resolvers = the peers' dnsmasq). Resolves also {fullchainFile}.
-async function lego(target, peers, { names, eab, challenge = 'http', dir = tempDir('lego'), server = target.directory }) {
-  const args = ['--server', server, '--accept-tos', '--email', EMAIL, '--path', dir, '--key-type', 'ec256',
+// keyType (lego's --key-type: ec256, ec384, rsa2048, …) is both the account's key and the
+// certificate's: ec384 signs its JWS with ES384, rsa2048 with RS256.
+async function lego(target, peers, { names, eab, challenge = 'http', dir = tempDir('lego'), server = target.directory,
+  keyType = 'ec256' }) {
+  const args = ['--server', server, '--accept-tos', '--email', EMAIL, '--path', dir, '--key-type', keyType,
     ...names.flatMap((n) => ['--domains', n])];
   if (eab) args.push('--eab', '--kid', eab.kid, '--hmac', eab.hmac);
   if (challenge === 'http') {
