@@ -85,7 +85,9 @@ async function lego(target, peers, { names, eab, challenge = 'http', dir = tempD
   }
   args.push('run');
   const r = await run('lego', args, {
-    env: { LEGO_CA_CERTIFICATES: target.caFile, EXEC_PATH: HOOK, EXEC_PROPAGATION_TIMEOUT: '10', EXEC_POLLING_INTERVAL: '1', ...peers.hookEnv },
+    env: { LEGO_CA_CERTIFICATES: target.caFile, EXEC_PATH: HOOK, EXEC_PROPAGATION_TIMEOUT: '10', EXEC_POLLING_INTERVAL: '1',
+      // The exec provider solves one name at a time and waits EXEC_SEQUENCE_INTERVAL (60 s) between.
+      EXEC_SEQUENCE_INTERVAL: '1', ...peers.hookEnv },
   });
   // lego names the files after the first domain, '*' written as '_'.
   const base = names[0].replace(/\*/g, '_');
