@@ -13,6 +13,7 @@ const { TARGET, startTarget } = require('./lib/target');
 const { startPeers } = require('./lib/peers');
 const { certbot, certbotRevoke, verifyChain, tempDir } = require('./lib/clients');
 const { eventually } = require('../e2e/lib/orders');
+const { AcmeClient } = require('./lib/acme');
 
 if (TARGET !== 'certplan') throw new Error('quota.test.js needs ACME_TARGET=certplan: pebble keeps no plans');
 
@@ -141,4 +142,21 @@ test("the ProductCode's name rules: a wildcard on a single-name product, six nam
   assert.notEqual(six.code, 0, six.output);
   assert.match(six.output + six.log(), /urn:ietf:params:acme:error:(rejectedIdentifier|malformed)/, six.output);
   assert.deepEqual(await counters(account), { total: 10, used: 0, issued: 0 });
+});
+
+test('an order for names the account already has pending: 201 with a Location, charged once', async () => {
+  const account = await target.account({ [PRODUCT]: 3 });
+  const c = new AcmeClient(target);
+  const created = await c.newAccount(await target.eab({ account, product: PRODUCT }));
+  assert.equal(created.status, 201, created.body);
+  // Live validation and no challenge answered: the order stays pending.
+  const first = await c.newOrder([name('pending')]);
+  assert.equal(first.status, 201, first.body);
+  assert.equal(first.json.status, 'pending');
+  assert.deepEqual(await counters(account), { total: 3, used: 1, issued: 0 });
+  const again = await c.newOrder([name('PENDING')]); // names compare lower-cased
+  assert.equal(again.status, 201, again.body);
+  assert.ok(again.headers.location, again.body);
+  assert.ok(again.headers['replay-nonce']);
+  assert.deepEqual(await counters(account), { total: 3, used: 1, issued: 0 }, 'never charged twice');
 });

@@ -12,8 +12,8 @@ for tool in certbot lego uacme pebble dnsmasq openssl unshare; do
   command -v "$tool" >/dev/null || { echo "tests/e2e-acme: $tool is missing (scripts/install-deps.sh --acme)" >&2; exit 1; }
 done
 case "$target" in
-  certplan) files=(clients.test.js auto.test.js quota.test.js) ;;
-  pebble) files=(clients.test.js auto.test.js) ;;
+  certplan) files=(clients.test.js auto.test.js protocol.test.js quota.test.js) ;;
+  pebble) files=(clients.test.js auto.test.js protocol.test.js) ;;
   *) echo "tests/e2e-acme: ACME_TARGET must be certplan or pebble, not $target" >&2; exit 2 ;;
 esac
 # One file at a time: each test file's clients share its http-01 port in turn.
