@@ -36,8 +36,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The load client: standard library only, so no module is fetched (GOPROXY=off).
-(cd bench/acmeload && GOFLAGS=-mod=mod GOPROXY=off go build -o "$work/acmeload" .) >&2
+# The load client: standard library only, so no module is fetched (GOPROXY=off). Without a
+# HOME, Go has no default build cache: one under the work directory then.
+gocache=$(go env GOCACHE 2>/dev/null || true)
+[[ -z $gocache || $gocache == off ]] && gocache=$work/go-cache
+(cd bench/acmeload && GOCACHE=$gocache GOFLAGS=-mod=mod GOPROXY=off go build -o "$work/acmeload" .) >&2
 
 free_port() {
   local p
