@@ -125,9 +125,12 @@ esac
 # Orders prepared before the window: 2,000 a second, far above either server's rate on this
 # machine kind (running out is reported as an error, never a silent cap).
 max_orders=$(( (SECONDS_PER * 2000 + 1000) / CLIENTS ))
-# The server's CPU time (user + system, clock ticks) over the load, beside the client's own.
+# The server's CPU time (user + system, clock ticks) over the load, beside the client's own, and
+# the time its threads waited for a CPU (schedstat, ns): on a shared host, what others took.
 server_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+server_runqueue_ns() { cat /proc/"$server_pid"/task/*/schedstat 2>/dev/null | awk '{w += $2} END {printf "%.0f", w}'; }
 ticks0=$(server_ticks)
+runq0=$(server_runqueue_ns)
 load_pids=()
 for c in $(seq 1 "$CLIENTS"); do
   taskset -c "$LOAD_CPU" "$work/acmeload" --directory "$directory" --ca "$ca" --eab-kid "$kid" --eab-hmac "$hmac" \
@@ -137,14 +140,16 @@ for c in $(seq 1 "$CLIENTS"); do
 done
 for p in "${load_pids[@]}"; do wait "$p"; done
 server_cpu_s=$(( $(server_ticks) - ticks0 ))/$(getconf CLK_TCK)
-SERVER_CPU_SECONDS=$(awk "BEGIN {print $server_cpu_s}") node -e '
+SERVER_RUNQUEUE_NS=$(( $(server_runqueue_ns) - runq0 )) SERVER_CPU_SECONDS=$(awk "BEGIN {print $server_cpu_s}") node -e '
 const rs = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
 const sum = (k) => rs.reduce((a, r) => a + r[k], 0);
 const max = (k) => Math.max(...rs.map((r) => r[k]));
 const out = { ...rs[0] };
-for (const k of ["rps", "issued_per_s", "ok", "issued", "errors", "requests", "bad_nonces", "client_cpu", "concurrency"]) out[k] = sum(k);
+for (const k of ["rps", "issued_per_s", "ok", "issued", "errors", "requests", "bad_nonces", "client_cpu", "client_runqueue",
+  "concurrency"]) out[k] = +sum(k).toFixed(3);
 for (const k of ["p50_ms", "p99_ms", "seconds"]) out[k] = max(k);
 out.requests_per_cert = out.ok ? +(out.requests / out.ok).toFixed(1) : 0;
 out.clients = rs.length;
 out.server_cpu = +(Number(process.env.SERVER_CPU_SECONDS) / out.seconds).toFixed(3);
+out.server_runqueue = +(Number(process.env.SERVER_RUNQUEUE_NS) / 1e9 / out.seconds).toFixed(3);
 console.log(JSON.stringify(out));' "$work"/load-*.json

@@ -10,7 +10,8 @@
 //	 "requests_per_cert", "client_cpu", ...} — client_cpu is this process's CPU time over the
 //
 // window divided by the window (1.0 = one core busy): well below 1 on its own core shows the
-// client is not what limits the figure.
+// client is not what limits the figure; client_runqueue the time its threads waited for a CPU
+// taken by other processes, over the window.
 // Standard library only.
 package main
 
@@ -353,6 +354,24 @@ func makeJobs(n int, prefix string) []job {
 	return jobs
 }
 
+// runqueueSeconds: the time this process's threads spent runnable but waiting for a CPU
+// (/proc/self/task/*/schedstat, second field; 0 where the kernel does not keep it). On a shared
+// host it shows how much of the window other processes took from the client.
+func runqueueSeconds() float64 {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	total := 0.0
+	for _, t := range tasks {
+		data, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		var on, wait float64
+		fmt.Sscan(string(data), &on, &wait)
+		total += wait / 1e9
+	}
+	return total
+}
+
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -418,6 +437,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*seconds*float64(time.Second)))
 	defer cancel()
 	cpu0 := cpuSeconds()
+	wait0 := runqueueSeconds()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < *concurrency; w++ {
@@ -456,6 +476,7 @@ func main() {
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
 	cpu := (cpuSeconds() - cpu0) / elapsed
+	runqueue := (runqueueSeconds() - wait0) / elapsed
 	for _, e := range firstErrors {
 		fmt.Fprintln(os.Stderr, "acmeload: error:", e)
 	}
@@ -488,8 +509,8 @@ func main() {
 		phaseJSON += fmt.Sprintf(`"%s":%.2f`, n, avg)
 	}
 	fmt.Printf(`{"rps":%.1f,"issued_per_s":%.1f,"ok":%d,"issued":%d,"errors":%d,"p50_ms":%.3f,"p99_ms":%.3f,`+
-		`"requests":%d,"requests_per_cert":%.1f,"bad_nonces":%d,"client_cpu":%.3f,"concurrency":%d,"seconds":%.2f,`+
+		`"requests":%d,"requests_per_cert":%.1f,"bad_nonces":%d,"client_cpu":%.3f,"client_runqueue":%.3f,"concurrency":%d,"seconds":%.2f,`+
 		`"phase_ms":{%s}}`+"\n",
 		float64(certs)/elapsed, float64(certs)/elapsed, certs, certs, errs, pct(0.5), pct(0.99),
-		requests, perCert, badNonces, cpu, *concurrency, elapsed, phaseJSON)
+		requests, perCert, badNonces, cpu, runqueue, *concurrency, elapsed, phaseJSON)
 }
