@@ -266,9 +266,10 @@ rm -rf "$work/scale-small" "$work/scale-large"
 
 # ---- ACME issuance: full orders by new EAB accounts (account → order → authorization →
 #      challenge → finalize → certificate) from bench/acmeload, pebble then certplan (bench/acme.sh) ----
-record acme-pebble - "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bench/acme.sh pebble)"
+record acme-pebble - "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bench/acme.sh pebble)" \
+  "acmeload, 32 orders in flight, 1 core; pebble 1 core"
 record acme-certplan acme-pebble "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU \
-  CERTPLAN_BIN=$BIN bench/acme.sh certplan)"
+  CERTPLAN_BIN=$BIN bench/acme.sh certplan)" "acmeload, 32 orders in flight, 1 core; server 32 threads, 1 core"
 
 # ---- microbenchmarks (Google Benchmark), each with its floor ----
 taskset -c "$SERVER_CPU" "$root/build-release/bench/micro_bench" --benchmark_min_time=$(( SECONDS_PER > 2 ? 1 : 0 )).2 \
