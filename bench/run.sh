@@ -16,7 +16,7 @@ SCALE_ORDERS=${SCALE_ORDERS:-1000000}  # the large store of the scale benchmark
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 
-scripts/install-deps.sh --bench
+scripts/install-deps.sh --bench --acme
 scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DCERTPLAN_TESTS=OFF -DCERTPLAN_BENCH=ON
 
 work=$(mktemp -d /tmp/certplan-bench-XXXXXX)
@@ -314,6 +314,13 @@ median() { node -e 'const r = require("fs").readFileSync(process.argv[1], "utf8"
 record read-scale-small - "$(median "$work/scale-small.jsonl")"
 record read-scale-large read-scale-small "$(median "$work/scale-large.jsonl")"
 rm -rf "$work/scale-small" "$work/scale-large"
+
+# ---- ACME issuance: full orders by new EAB accounts (account → order → authorization →
+#      challenge → finalize → certificate) from bench/acmeload, pebble then certplan (bench/acme.sh) ----
+record acme-pebble - "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bench/acme.sh pebble)" \
+  "acmeload, 32 orders in flight, 1 core; pebble 1 core"
+record acme-certplan acme-pebble "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU \
+  CERTPLAN_BIN=$BIN bench/acme.sh certplan)" "acmeload, 32 orders in flight, 1 core; server 32 threads, 1 core"
 
 # ---- microbenchmarks (Google Benchmark), each with its floor ----
 taskset -c "$SERVER_CPU" "$root/build-release/bench/micro_bench" --benchmark_min_time=$(( SECONDS_PER > 2 ? 1 : 0 )).2 \

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages certplan needs to build and test, skipping what is present.
-# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench | --fuzz | --deploy]
+# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench | --fuzz | --deploy | --acme]…
 #   --test   also what the tests need; --bench also the benchmarks' baselines (implies --test)
 #   --fuzz   also clang with libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
 #   --deploy also systemd's systemd-analyze, for tests/deploy/verify_test.sh (no running systemd
 #            is needed: it reads unit files)
+#   --acme   also the real ACME clients and the pebble test server (tests/e2e-acme, the ACME
+#            benchmark) with Go to build the benchmark's load client (implies --test)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
@@ -16,18 +18,29 @@ bench_pkgs=(libbenchmark-dev nginx golang-cfssl wrk)
 # llvm-14 the symbolizer for readable stack traces.
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
 deploy_pkgs=(systemd)
+# Debian 12's certbot 2.1, lego 4.9.1, uacme 1.7.4 and pebble 2.4; golang-go builds
+# bench/acmeload (standard library only). None of them runs a service.
+acme_pkgs=(certbot lego uacme pebble dnsmasq-base golang-go)
 
-mode=${1:-}
 want=("${build_pkgs[@]}")
-if [[ $mode == --test || $mode == --bench ]]; then
-  want+=("${test_pkgs[@]}")
-  # Node.js and npm run the SDK end-to-end tests; keep a newer Node if one is already installed.
-  command -v node >/dev/null || want+=(nodejs)
-  command -v npm >/dev/null || want+=(npm)
-fi
-if [[ $mode == --bench ]]; then want+=("${bench_pkgs[@]}"); fi
-if [[ $mode == --fuzz ]]; then want+=("${fuzz_pkgs[@]}"); fi
-if [[ $mode == --deploy ]]; then want+=("${deploy_pkgs[@]}"); fi
+tested=""
+for mode in "$@"; do
+  case $mode in
+    --test) ;;
+    --bench) want+=("${bench_pkgs[@]}") ;;
+    --fuzz) want+=("${fuzz_pkgs[@]}"); continue ;;
+    --acme) want+=("${acme_pkgs[@]}") ;;
+    --deploy) want+=("${deploy_pkgs[@]}"); continue ;;
+    *) echo "scripts/install-deps.sh: unknown option $mode" >&2; exit 2 ;;
+  esac
+  if [[ -z $tested ]]; then
+    tested=1
+    want+=("${test_pkgs[@]}")
+    # Node.js and npm run the SDK end-to-end tests; keep a newer Node if one is already installed.
+    command -v node >/dev/null || want+=(nodejs)
+    command -v npm >/dev/null || want+=(npm)
+  fi
+done
 
 missing=()
 for p in "${want[@]}"; do

@@ -3,14 +3,15 @@
 # test: the GoogleTest units and the layering check on both builds; the end-to-end suite that
 # drives the real binary through the official Alibaba Cloud SDKs (installed by `npm ci`) on SQLite
 # with both builds and on a PostgreSQL server this script starts on a loopback port with the
-# plain build; then 20 seconds of fuzzing per fuzz target (scripts/fuzz.sh) and a 2-second smoke
-# pass of every benchmark (bench/run.sh --smoke).
+# plain build; certd's client and the real ACME clients (certbot, lego, uacme) on both stores
+# with the plain build; then 20 seconds of fuzzing per fuzz target (scripts/fuzz.sh) and a
+# 2-second smoke pass of every benchmark (bench/run.sh --smoke).
 set -euo pipefail
 trap 'echo "scripts/test.sh: step failed (line $LINENO, exit $?): $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/.."
 root=$PWD
 
-scripts/install-deps.sh --test
+scripts/install-deps.sh --test --acme
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -51,6 +52,13 @@ done
 for store in sqlite postgres; do
   step "certd end-to-end test (build, $store)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \
     CERTPLAN_E2E_STORE=$store tests/e2e-certd/run.sh
+done
+# Real ACME clients from Debian (certbot, lego, uacme) against certplan's /acme/ with EAB, plan
+# quota and real validation (plain build, both stores; ACME_TARGET=pebble runs the same clients
+# against Debian's pebble instead, see tests/e2e-acme/run.sh).
+for store in sqlite postgres; do
+  step "ACME clients end-to-end test (build, $store)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \
+    CERTPLAN_E2E_STORE=$store ACME_TARGET=certplan tests/e2e-acme/run.sh
 done
 # libFuzzer over every parser from its seed corpus (clang, ASan+UBSan; docs/FUZZING.md).
 step "fuzz (20 s per target)" scripts/fuzz.sh --seconds 20

@@ -1,0 +1,3 @@
+module certplan.bench/acmeload
+
+go 1.19
