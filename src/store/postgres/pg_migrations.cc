@@ -145,6 +145,54 @@ CREATE TABLE certificates (
 CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);
 CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
 )sql",
+    // 5: lists paged in the store (issue #12 fault 9). Orders: per-(account, status) counts kept
+    // by triggers, a partial index for the default list (every state but deleted and cancelled)
+    // and one by state, both in list order and covering what the filters read. Certificates: a
+    // list index covering the filter columns, and what the list shows of an issued entry's order
+    // (its ProductCode, whether certplan holds its key) copied onto the entry.
+    // The count triggers are deferred to the commit: a transaction takes its package_usage row
+    // before any order_counts row (Create* and the worker's batches alike), so the two kinds of
+    // row are always locked in the same order and cannot deadlock each other.
+    R"sql(
+CREATE TABLE order_counts (
+  account_id BIGINT NOT NULL,
+  status     TEXT NOT NULL,
+  n          BIGINT NOT NULL,
+  PRIMARY KEY (account_id, status)
+);
+INSERT INTO order_counts (account_id, status, n)
+  SELECT account_id, status, COUNT(*) FROM orders GROUP BY account_id, status;
+CREATE FUNCTION order_counts_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE order_counts SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO order_counts (account_id, status, n) VALUES (NEW.account_id, NEW.status, 1)
+      ON CONFLICT (account_id, status) DO UPDATE SET n = order_counts.n + 1;
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER order_counts_insert AFTER INSERT ON orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION order_counts_track();
+CREATE CONSTRAINT TRIGGER order_counts_update AFTER UPDATE OF account_id, status ON orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.account_id IS DISTINCT FROM NEW.account_id)
+  EXECUTE FUNCTION order_counts_track();
+CREATE CONSTRAINT TRIGGER order_counts_delete AFTER DELETE ON orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION order_counts_track();
+CREATE INDEX orders_shown ON orders(account_id, created_at, id, status)
+  WHERE status NOT IN ('deleted', 'cancelled');
+CREATE INDEX orders_by_status ON orders(account_id, status, created_at, id, not_after);
+ALTER TABLE certificates ADD COLUMN product_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE certificates ADD COLUMN has_key BOOLEAN NOT NULL DEFAULT false;
+UPDATE certificates SET has_key = true WHERE upload;
+UPDATE certificates c SET product_code = o.product_code, has_key = o.sealed_private_key <> ''
+  FROM orders o WHERE o.id = c.order_id AND NOT c.upload;
+DROP INDEX certificates_by_account;
+CREATE INDEX certificates_list ON certificates(account_id, created_at, id, upload, revoked, not_after);
+)sql",
 };
 
 }  // namespace
