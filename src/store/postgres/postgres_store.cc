@@ -9,6 +9,7 @@
 #include "core/checked.h"
 #include "core/hex.h"
 #include "store/order_codec.h"
+#include "store/order_list.h"
 #include "store/postgres/pg_migrations.h"
 
 namespace certplan::store::postgres {
@@ -607,23 +608,87 @@ BoundSql CountOrdersSql(int64_t account_id, const cas::OrderQuery& q) {
   }
   sql.text = "SELECT ";
   for (size_t i = 0; i < parts.size(); ++i) sql.text += (i ? " + " : "") + parts[i];
-  if (parts.empty()) sql.text += "0 WHERE $1::bigint IS NOT NULL";  // nothing listed (only kDeleted)
+  if (parts.empty())
+    sql.text += "0 WHERE $1::bigint IS NOT NULL";  // nothing listed (only kDeleted)
   return sql;
 }
 
 // The page: ids from the index (the rows skipped are index entries only), then those rows.
-// `newest_first` false walks from the oldest end (for pages nearer that end).
-BoundSql OrderPageSql(int64_t account_id, const cas::OrderQuery& q, bool newest_first, int64_t skip,
-                      int64_t take) {
+// `newest_first` false walks from the oldest end (for pages nearer that end); `seek` narrows the
+// walk to where the page starts.
+BoundSql OrderPageSql(int64_t account_id, const cas::OrderQuery& q, bool newest_first,
+                      const Seek& seek, int64_t take) {
   BoundSql sql;
   sql.Add(account_id);
-  const std::string where = OrderFilter(q, sql);
+  std::string where = OrderFilter(q, sql);
+  if (seek.bound) {
+    where += (newest_first ? " AND created_at < " : " AND created_at >= ") + sql.Add(*seek.bound);
+  }
   const char* dir = newest_first ? "DESC" : "ASC";
   sql.text = std::string("SELECT ") + kOrderColumns +
              " FROM orders WHERE id IN (SELECT id FROM orders" + where + " ORDER BY created_at " +
-             dir + ", id " + dir + " LIMIT " + sql.Add(take) + " OFFSET " + sql.Add(skip) +
+             dir + ", id " + dir + " LIMIT " + sql.Add(take) + " OFFSET " + sql.Add(seek.skip) +
              ") ORDER BY created_at DESC, id DESC";
   return sql;
+}
+
+// The per-bucket counts of the query's states at `level`, in walk order; `coarse`: only the
+// level-0 buckets inside that level-1 bucket.
+BoundSql BucketSql(int64_t account_id, const cas::OrderQuery& q, int level, bool newest_first,
+                   std::optional<int64_t> coarse) {
+  BoundSql sql;
+  sql.Add(account_id);
+  const StatusSplit split = SplitStatuses(q);
+  sql.text = "SELECT bucket, SUM(n) FROM order_buckets WHERE account_id = $1::bigint AND level = " +
+             std::to_string(level) + " AND " +
+             (q.statuses.empty() ? std::string(kShownStates) : "status" + InList(split.plain));
+  if (coarse) {
+    sql.text += " AND bucket BETWEEN " + sql.Add(*coarse * kFinePerCoarse) + " AND " +
+                sql.Add(*coarse * kFinePerCoarse + kFinePerCoarse - 1);
+  }
+  sql.text += std::string(" GROUP BY bucket ORDER BY bucket ") + (newest_first ? "DESC" : "ASC");
+  return sql;
+}
+
+// Where a deep page starts, from the bucket counts: the level-1 bucket, then the level-0 bucket
+// inside it, holding the page's first entry; the page then skips at most that bucket's entries.
+// Lists the bucket counts cannot serve (a keyword, a NotAfter window) and shallow pages: no seek.
+// `ran` (optional) receives the statements run.
+Result<Seek> SeekPage(PgConnection& conn, int64_t account_id, const cas::OrderQuery& q,
+                      const PageWalk& walk, std::vector<BoundSql>* ran) {
+  Seek seek{std::nullopt, walk.skip};
+  const StatusSplit split = SplitStatuses(q);
+  if (walk.skip < kSeekFrom || !q.keyword.empty() || split.windowed_certificate ||
+      (!q.statuses.empty() && split.plain.empty())) {
+    return seek;
+  }
+  auto find = [&](const BoundSql& sql,
+                  int64_t before) -> Result<std::optional<std::pair<int64_t, int64_t>>> {
+    if (ran) ran->push_back(sql);
+    Result<PgResultPtr> r = conn.ExecPlanned(sql.text, sql.values);
+    if (!r) return r.error();
+    int row = 0;
+    const int rows = PQntuples(r->get());
+    return FindBucket(walk.skip, before, [&](int64_t& bucket, int64_t& n) {
+      if (row >= rows) return false;
+      bucket = Int(r->get(), row, 0);
+      n = Int(r->get(), row, 1);
+      ++row;
+      return true;
+    });
+  };
+  Result<std::optional<std::pair<int64_t, int64_t>>> coarse =
+      find(BucketSql(account_id, q, 1, walk.newest_first, std::nullopt), 0);
+  if (!coarse) return coarse.error();
+  if (!*coarse) return seek;
+  Result<std::optional<std::pair<int64_t, int64_t>>> fine =
+      find(BucketSql(account_id, q, 0, walk.newest_first, (*coarse)->first), (*coarse)->second);
+  if (!fine) return fine.error();
+  if (!*fine) return seek;
+  const auto [bucket, before] = **fine;
+  seek.bound = (walk.newest_first ? bucket + 1 : bucket) * (int64_t{1} << kFineShift);
+  seek.skip = walk.skip - before;
+  return seek;
 }
 
 // WHERE terms on `certificates` selecting the query's entries of the account ($1). Statuses as
@@ -669,8 +734,10 @@ BoundSql CountCertificatesSql(int64_t account_id, const cas::CertificateQuery& q
   return sql;
 }
 
+// (`seek` never has a bound here: the repository keeps no bucket counts.)
 BoundSql CertificatePageSql(int64_t account_id, const cas::CertificateQuery& q, bool newest_first,
-                            int64_t skip, int64_t take) {
+                            const Seek& seek, int64_t take) {
+  const int64_t skip = seek.skip;
   BoundSql sql;
   sql.Add(account_id);
   const std::string where = CertificateFilter(q, sql);
@@ -682,39 +749,34 @@ BoundSql CertificatePageSql(int64_t account_id, const cas::CertificateQuery& q, 
   return sql;
 }
 
-// Which end a page is read from, and how many entries are skipped from there: the nearer end,
-// so the last page costs what the first does. `offset` < `total`.
-struct PageWalk {
-  bool newest_first;
-  int64_t skip;
-  int64_t take;
-};
-
-PageWalk WalkFor(int64_t total, int64_t offset, int64_t limit) {
-  const int64_t left = total - offset;         // ≥ 1: entries from the page's first on
-  const int64_t take = std::min(limit, left);  // the page's size
-  const int64_t from_oldest = left - take;     // entries after the page
-  if (offset <= from_oldest) return {true, offset, take};
-  return {false, from_oldest, take};
+// The repository lists skip in the index from the walked end.
+Result<Seek> NoSeek(PgConnection&, int64_t, const cas::CertificateQuery&, const PageWalk& walk,
+                    std::vector<BoundSql>*) {
+  return Seek{std::nullopt, walk.skip};
 }
 
-// The statements a list runs when `total` entries match: the count, then the page if any.
-template <typename Query, typename CountSql, typename PageSql>
-std::vector<BoundSql> ListStatements(int64_t account_id, const Query& q, int64_t total,
-                                     CountSql count, PageSql page) {
+// The statements a list runs when `total` entries match: the count, the seek's (run here), then
+// the page if any.
+template <typename Query, typename CountSql, typename SeekFn, typename PageSql>
+Result<std::vector<BoundSql>> ListStatements(PgConnection& conn, int64_t account_id, const Query& q,
+                                             int64_t total, CountSql count, SeekFn seek,
+                                             PageSql page) {
   std::vector<BoundSql> out = {count(account_id, q)};
   if (q.offset >= 0 && q.limit > 0 && q.offset < total) {
     const PageWalk walk = WalkFor(total, q.offset, q.limit);
-    out.push_back(page(account_id, q, walk.newest_first, walk.skip, walk.take));
+    Result<Seek> start = seek(conn, account_id, q, walk, &out);
+    if (!start) return start.error();
+    out.push_back(page(account_id, q, walk.newest_first, *start, walk.take));
   }
   return out;
 }
 
 // Runs a list in one read-only snapshot (REPEATABLE READ): the count, then the page, each planned
 // for its values. `read` turns the page's rows into entries.
-template <typename Page, typename Query, typename CountSql, typename PageSql, typename Read>
+template <typename Page, typename Query, typename CountSql, typename SeekFn, typename PageSql,
+          typename Read>
 Result<Page> RunList(PgConnection& conn, int64_t account_id, const Query& q, CountSql count,
-                     PageSql page_sql, Read read) {
+                     SeekFn seek, PageSql page_sql, Read read) {
   Result<PgResultPtr> begin = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   if (!begin) return begin.error();
   auto body = [&]() -> Result<Page> {
@@ -723,9 +785,11 @@ Result<Page> RunList(PgConnection& conn, int64_t account_id, const Query& q, Cou
     Result<PgResultPtr> c = conn.ExecPlanned(counted.text, counted.values);
     if (!c) return c.error();
     page.total = Int(c->get(), 0, 0);
-    std::vector<BoundSql> statements = ListStatements(account_id, q, page.total, count, page_sql);
-    if (statements.size() < 2) return page;
-    Result<PgResultPtr> rows = conn.ExecPlanned(statements[1].text, statements[1].values);
+    Result<std::vector<BoundSql>> statements =
+        ListStatements(conn, account_id, q, page.total, count, seek, page_sql);
+    if (!statements) return statements.error();
+    if (statements->size() < 2) return page;
+    Result<PgResultPtr> rows = conn.ExecPlanned(statements->back().text, statements->back().values);
     if (!rows) return rows.error();
     read(rows->get(), page);
     return page;
@@ -828,7 +892,7 @@ Result<cas::OrderPage> PostgresStore::ListOrders(int64_t account_id, const cas::
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   return RunList<cas::OrderPage>(
-      **conn, account_id, query, CountOrdersSql, OrderPageSql,
+      **conn, account_id, query, CountOrdersSql, SeekPage, OrderPageSql,
       [](const PGresult* r, cas::OrderPage& page) { page.orders = ReadOrders(r); });
 }
 
@@ -837,7 +901,10 @@ Result<std::vector<std::string>> PostgresStore::ExplainListOrders(int64_t accoun
                                                                   int64_t total) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  return ExplainAll(**conn, ListStatements(account_id, query, total, CountOrdersSql, OrderPageSql));
+  Result<std::vector<BoundSql>> statements =
+      ListStatements(**conn, account_id, query, total, CountOrdersSql, SeekPage, OrderPageSql);
+  if (!statements) return statements.error();
+  return ExplainAll(**conn, *statements);
 }
 
 Result<std::vector<CounterDrift>> PostgresStore::AuditCounters() {
@@ -1116,7 +1183,7 @@ Result<cas::CertificatePage> PostgresStore::ListCertificates(int64_t account_id,
                                                              const cas::CertificateQuery& query) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  return RunList<cas::CertificatePage>(**conn, account_id, query, CountCertificatesSql,
+  return RunList<cas::CertificatePage>(**conn, account_id, query, CountCertificatesSql, NoSeek,
                                        CertificatePageSql,
                                        [](const PGresult* r, cas::CertificatePage& page) {
                                          for (int i = 0; i < PQntuples(r); ++i)
@@ -1128,8 +1195,10 @@ Result<std::vector<std::string>> PostgresStore::ExplainListCertificates(
     int64_t account_id, const cas::CertificateQuery& query, int64_t total) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  return ExplainAll(
-      **conn, ListStatements(account_id, query, total, CountCertificatesSql, CertificatePageSql));
+  Result<std::vector<BoundSql>> statements = ListStatements(
+      **conn, account_id, query, total, CountCertificatesSql, NoSeek, CertificatePageSql);
+  if (!statements) return statements.error();
+  return ExplainAll(**conn, *statements);
 }
 
 }  // namespace certplan::store::postgres

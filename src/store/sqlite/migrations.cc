@@ -136,7 +136,8 @@ CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id)
 CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
 )sql",
     // 5: lists paged in the store (issue #12 fault 9). Orders: per-(account, status) counts kept
-    // by triggers, a partial index for the default list (every state but deleted and cancelled)
+    // by triggers, and the same per bucket of created_at (2^12 s and 2^20 s: a deep page finds
+    // where it starts from them, store/order_list.h), a partial index for the default list (every state but deleted and cancelled)
     // and one by state, both in list order and covering what the filters read. Certificates: a
     // list index covering the filter columns, and what the list shows of an issued entry's order
     // (its ProductCode, whether certplan holds its key) copied onto the entry.
@@ -149,18 +150,49 @@ CREATE TABLE order_counts (
 ) WITHOUT ROWID;
 INSERT INTO order_counts (account_id, status, n)
   SELECT account_id, status, COUNT(*) FROM orders GROUP BY account_id, status;
+CREATE TABLE order_buckets (
+  account_id INTEGER NOT NULL,
+  status     TEXT NOT NULL,
+  level      INTEGER NOT NULL,
+  bucket     INTEGER NOT NULL,
+  n          INTEGER NOT NULL,
+  PRIMARY KEY (account_id, status, level, bucket)
+) WITHOUT ROWID;
+INSERT INTO order_buckets (account_id, status, level, bucket, n)
+  SELECT account_id, status, 0, created_at >> 12, COUNT(*) FROM orders
+  GROUP BY account_id, status, created_at >> 12;
+INSERT INTO order_buckets (account_id, status, level, bucket, n)
+  SELECT account_id, status, 1, created_at >> 20, COUNT(*) FROM orders
+  GROUP BY account_id, status, created_at >> 20;
 CREATE TRIGGER order_counts_insert AFTER INSERT ON orders BEGIN
   INSERT INTO order_counts (account_id, status, n) VALUES (NEW.account_id, NEW.status, 1)
     ON CONFLICT (account_id, status) DO UPDATE SET n = n + 1;
+  INSERT INTO order_buckets (account_id, status, level, bucket, n)
+    VALUES (NEW.account_id, NEW.status, 0, NEW.created_at >> 12, 1),
+           (NEW.account_id, NEW.status, 1, NEW.created_at >> 20, 1)
+    ON CONFLICT (account_id, status, level, bucket) DO UPDATE SET n = n + 1;
 END;
-CREATE TRIGGER order_counts_update AFTER UPDATE OF account_id, status ON orders
-  WHEN OLD.status IS NOT NEW.status OR OLD.account_id IS NOT NEW.account_id BEGIN
+CREATE TRIGGER order_counts_update AFTER UPDATE OF account_id, status, created_at ON orders
+  WHEN OLD.status IS NOT NEW.status OR OLD.account_id IS NOT NEW.account_id
+    OR OLD.created_at IS NOT NEW.created_at BEGIN
   UPDATE order_counts SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status;
   INSERT INTO order_counts (account_id, status, n) VALUES (NEW.account_id, NEW.status, 1)
     ON CONFLICT (account_id, status) DO UPDATE SET n = n + 1;
+  UPDATE order_buckets SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status
+    AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+  DELETE FROM order_buckets WHERE account_id = OLD.account_id AND status = OLD.status AND n = 0
+    AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+  INSERT INTO order_buckets (account_id, status, level, bucket, n)
+    VALUES (NEW.account_id, NEW.status, 0, NEW.created_at >> 12, 1),
+           (NEW.account_id, NEW.status, 1, NEW.created_at >> 20, 1)
+    ON CONFLICT (account_id, status, level, bucket) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER order_counts_delete AFTER DELETE ON orders BEGIN
   UPDATE order_counts SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status;
+  UPDATE order_buckets SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status
+    AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+  DELETE FROM order_buckets WHERE account_id = OLD.account_id AND status = OLD.status AND n = 0
+    AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
 END;
 CREATE INDEX orders_shown ON orders(account_id, created_at, id, status)
   WHERE status NOT IN ('deleted', 'cancelled');

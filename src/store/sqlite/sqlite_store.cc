@@ -7,6 +7,7 @@
 
 #include "core/checked.h"
 #include "store/order_codec.h"
+#include "store/order_list.h"
 #include "store/sqlite/certificate_rows.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/order_rows.h"
@@ -572,34 +573,83 @@ BoundSql CountOrdersSql(int64_t account_id, const cas::OrderQuery& q) {
 }
 
 // The page: ids from the index (the rows skipped are index entries only), then those rows.
-// `newest_first` false walks from the oldest end (for pages nearer that end).
-BoundSql OrderPageSql(int64_t account_id, const cas::OrderQuery& q, bool newest_first, int64_t skip,
-                      int64_t take) {
+// `newest_first` false walks from the oldest end (for pages nearer that end); `seek` narrows the
+// walk to where the page starts.
+BoundSql OrderPageSql(int64_t account_id, const cas::OrderQuery& q, bool newest_first,
+                      const Seek& seek, int64_t take) {
   BoundSql sql;
   sql.Add(account_id);
-  const std::string where = OrderFilter(q, sql);
+  std::string where = OrderFilter(q, sql);
+  if (seek.bound)
+    where += (newest_first ? " AND created_at < " : " AND created_at >= ") + sql.Add(*seek.bound);
   const char* dir = newest_first ? "DESC" : "ASC";
   sql.text = std::string("SELECT ") + kOrderColumns +
              " FROM orders WHERE id IN (SELECT id FROM orders" + where + " ORDER BY created_at " +
-             dir + ", id " + dir + " LIMIT " + sql.Add(take) + " OFFSET " + sql.Add(skip) +
+             dir + ", id " + dir + " LIMIT " + sql.Add(take) + " OFFSET " + sql.Add(seek.skip) +
              ") ORDER BY created_at DESC, id DESC";
   return sql;
 }
 
-// Which end a page is read from, and how many entries are skipped from there: the nearer end,
-// so the last page costs what the first does. `offset` < `total`.
-struct PageWalk {
-  bool newest_first;
-  int64_t skip;
-  int64_t take;
-};
+// The per-bucket counts of the query's states at `level`, in walk order; `coarse`: only the
+// level-0 buckets inside that level-1 bucket.
+BoundSql BucketSql(int64_t account_id, const cas::OrderQuery& q, int level, bool newest_first,
+                   std::optional<int64_t> coarse) {
+  BoundSql sql;
+  sql.Add(account_id);
+  const StatusSplit split = SplitStatuses(q);
+  sql.text = "SELECT bucket, SUM(n) FROM order_buckets WHERE account_id = ?1 AND level = " +
+             std::to_string(level) + " AND " +
+             (q.statuses.empty() ? std::string(kShownStates) : "status" + InList(split.plain));
+  if (coarse) {
+    sql.text += " AND bucket BETWEEN " + sql.Add(*coarse * kFinePerCoarse) + " AND " +
+                sql.Add(*coarse * kFinePerCoarse + kFinePerCoarse - 1);
+  }
+  sql.text += std::string(" GROUP BY bucket ORDER BY bucket ") + (newest_first ? "DESC" : "ASC");
+  return sql;
+}
 
-PageWalk WalkFor(int64_t total, int64_t offset, int64_t limit) {
-  const int64_t left = total - offset;         // ≥ 1, entries from the page's first on
-  const int64_t take = std::min(limit, left);  // the page's size
-  const int64_t from_oldest = left - take;     // entries after the page
-  if (offset <= from_oldest) return {true, offset, take};
-  return {false, from_oldest, take};
+// Where a deep page starts, from the bucket counts: the level-1 bucket, then the level-0 bucket
+// inside it, holding the page's first entry; the page then skips at most that bucket's entries.
+// Lists the bucket counts cannot serve (a keyword, a NotAfter window) and shallow pages: no seek.
+// `ran` (optional) receives the statements run.
+Result<Seek> SeekPage(Connection& conn, int64_t account_id, const cas::OrderQuery& q,
+                      const PageWalk& walk, std::vector<BoundSql>* ran) {
+  Seek seek{std::nullopt, walk.skip};
+  const StatusSplit split = SplitStatuses(q);
+  if (walk.skip < kSeekFrom || !q.keyword.empty() || split.windowed_certificate ||
+      (!q.statuses.empty() && split.plain.empty())) {
+    return seek;
+  }
+  auto find = [&](const BoundSql& sql,
+                  int64_t before) -> Result<std::optional<std::pair<int64_t, int64_t>>> {
+    if (ran) ran->push_back(sql);
+    Result<Stmt> stmt = conn.Prepare(sql.text);
+    if (!stmt) return stmt.error();
+    sql.Bind(*stmt);
+    int rc = SQLITE_ROW;
+    std::optional<std::pair<int64_t, int64_t>> found =
+        FindBucket(walk.skip, before, [&](int64_t& bucket, int64_t& n) {
+          rc = sqlite3_step(*stmt);
+          if (rc != SQLITE_ROW) return false;
+          bucket = sqlite3_column_int64(*stmt, 0);
+          n = sqlite3_column_int64(*stmt, 1);
+          return true;
+        });
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return conn.Fail("read order buckets");
+    return found;
+  };
+  Result<std::optional<std::pair<int64_t, int64_t>>> coarse =
+      find(BucketSql(account_id, q, 1, walk.newest_first, std::nullopt), 0);
+  if (!coarse) return coarse.error();
+  if (!*coarse) return seek;
+  Result<std::optional<std::pair<int64_t, int64_t>>> fine =
+      find(BucketSql(account_id, q, 0, walk.newest_first, (*coarse)->first), (*coarse)->second);
+  if (!fine) return fine.error();
+  if (!*fine) return seek;
+  const auto [bucket, before] = **fine;
+  seek.bound = (walk.newest_first ? bucket + 1 : bucket) * (int64_t{1} << kFineShift);
+  seek.skip = walk.skip - before;
+  return seek;
 }
 
 }  // namespace
@@ -619,7 +669,9 @@ Result<cas::OrderPage> SqliteStore::ListOrders(int64_t account_id, const cas::Or
     page.total = sqlite3_column_int64(*counted, 0);
     if (query.offset < 0 || query.limit <= 0 || query.offset >= page.total) return page;
     const PageWalk walk = WalkFor(page.total, query.offset, query.limit);
-    const BoundSql rows = OrderPageSql(account_id, query, walk.newest_first, walk.skip, walk.take);
+    Result<Seek> seek = SeekPage(**conn, account_id, query, walk, nullptr);
+    if (!seek) return seek.error();
+    const BoundSql rows = OrderPageSql(account_id, query, walk.newest_first, *seek, walk.take);
     Result<Stmt> stmt = (*conn)->Prepare(rows.text);
     if (!stmt) return stmt.error();
     rows.Bind(*stmt);
@@ -636,13 +688,15 @@ Result<cas::OrderPage> SqliteStore::ListOrders(int64_t account_id, const cas::Or
 Result<std::vector<std::string>> SqliteStore::ExplainListOrders(int64_t account_id,
                                                                 const cas::OrderQuery& query,
                                                                 int64_t total) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
   std::vector<BoundSql> statements = {CountOrdersSql(account_id, query)};
   if (query.offset >= 0 && query.limit > 0 && query.offset < total) {
     const PageWalk walk = WalkFor(total, query.offset, query.limit);
-    statements.push_back(OrderPageSql(account_id, query, walk.newest_first, walk.skip, walk.take));
+    Result<Seek> seek = SeekPage(**conn, account_id, query, walk, &statements);
+    if (!seek) return seek.error();
+    statements.push_back(OrderPageSql(account_id, query, walk.newest_first, *seek, walk.take));
   }
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
   return ExplainAll(**conn, statements);
 }
 
