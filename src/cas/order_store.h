@@ -71,10 +71,11 @@ class OrderStore {
   // Pending orders (domain_verify, process) whose next check is due at `now`, oldest first.
   virtual Result<std::vector<Order>> DueOrders(int64_t now, int limit) = 0;
   // One page of the account's orders matching `query`, and how many match in all, from one
-  // snapshot. Paging and filtering happen in the store: without a keyword the total is read from
-  // counters kept with every write and the page from an index by account, so the cost does not
-  // grow with the account's orders (but for the stated exceptions: a deep page walks the index
-  // entries before it from the nearer end; a keyword reads the account's rows).
+  // snapshot. Paging and filtering happen in the store: the total comes from counters kept with
+  // every write, the page's start from per-bucket counts of created_at, the page from an index
+  // by account, so the cost does not grow with the account's orders — but for the stated
+  // exceptions (README, "What a list costs"): a keyword reads the account's rows; a NotAfter
+  // window is counted and walked over the account's issued orders' index entries.
   virtual Result<OrderPage> ListOrders(int64_t account_id, const OrderQuery& query) = 0;
 };
 
