@@ -146,14 +146,15 @@ CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id)
 CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
 )sql",
     // 5: lists paged in the store (issue #12 fault 9). Orders: per-(account, status) counts kept
-    // by triggers, and the same per bucket of created_at (2^12 s and 2^20 s: a deep page finds
-    // where it starts from them, store/order_list.h), a partial index for the default list (every state but deleted and cancelled)
-    // and one by state, both in list order and covering what the filters read. Certificates: a
-    // list index covering the filter columns, and what the list shows of an issued entry's order
-    // (its ProductCode, whether certplan holds its key) copied onto the entry.
+    // by triggers, and the same per bucket of created_at (2^12 s and 2^20 s; a deep page finds
+    // where it starts from them, store/order_list.h); a partial index for the default list (every
+    // state but deleted and cancelled) and one by state, both in list order and covering what the
+    // filters read. Certificates: a list index covering the filter columns, and what the list
+    // shows of an issued entry's order (its ProductCode, whether certplan holds its key) copied
+    // onto the entry.
     // The count triggers are deferred to the commit: a transaction takes its package_usage row
-    // before any order_counts or order_buckets row (Create* and the worker's batches alike), so the two kinds of
-    // row are always locked in the same order and cannot deadlock each other.
+    // before any order_counts or order_buckets row (Create* and the worker's batches alike), so
+    // the kinds of row are always locked in the same order and cannot deadlock each other.
     R"sql(
 CREATE TABLE order_counts (
   account_id BIGINT NOT NULL,

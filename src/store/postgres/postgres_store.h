@@ -74,8 +74,9 @@ class PostgresStore final : public iam::IdentityStore,
   Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
   Result<cas::OrderPage> ListOrders(int64_t account_id, const cas::OrderQuery& query) override;
   // EXPLAIN (FORMAT JSON) of the statements ListOrders runs for `query` when `total` orders
-  // match, each planned for its values as ListOrders plans it: the count, then the page when
-  // there is one. For the tests that hold the list to its indexes, and for operators.
+  // match, each planned for its values as ListOrders plans it: the count, the bucket counts a
+  // deep page's start is found from (these are run), then the page when there is one. For the tests
+  // that hold the list to its indexes, and for operators.
   Result<std::vector<std::string>> ExplainListOrders(int64_t account_id,
                                                      const cas::OrderQuery& query, int64_t total);
 

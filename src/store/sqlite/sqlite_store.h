@@ -64,9 +64,10 @@ class SqliteStore final : public iam::IdentityStore,
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
   Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
   Result<cas::OrderPage> ListOrders(int64_t account_id, const cas::OrderQuery& query) override;
-  // The query plans (EXPLAIN QUERY PLAN, one line per step, indented two spaces a level) of the statements ListOrders runs
-  // for `query` when `total` orders match: the count, then the page when there is one. For the
-  // tests that hold the list to its indexes, and for operators.
+  // The query plans (EXPLAIN QUERY PLAN, one line per step, indented two spaces a level) of the
+  // statements ListOrders runs for `query` when `total` orders match: the count, the bucket
+  // counts a deep page's start is found from (these are run), then the page when there is one.
+  // For the tests that hold the list to its indexes, and for operators.
   Result<std::vector<std::string>> ExplainListOrders(int64_t account_id,
                                                      const cas::OrderQuery& query, int64_t total);
 
