@@ -28,8 +28,8 @@ for (const [name, r] of Object.entries(results)) {
   // Issuance counts certificates issued (to the last one), not requests answered.
   const figure = (x) => (x.result.issued_per_s > 0 ? x.result.issued_per_s : x.result.rps);
   const ratio = base ? figure(r) / figure(base) : undefined;
-  let target = targets[name] || '';
-  if (name === 'read-scale-large' && base) {
+  let target = targets[name] || (/^one-account-.*-large$/.test(name) ? 'latency <= 1.2x' : '');
+  if ((name === 'read-scale-large' || /^one-account-.*-large$/.test(name)) && base) {
     target += ` (p50 ${fmt(r.result.p50_ms / base.result.p50_ms, 2)}x, p99 ${fmt(r.result.p99_ms / base.result.p99_ms, 2)}x)`;
   }
   // The ACME benchmark reports the CPU shares of its load client (far below one core: it is not
@@ -80,7 +80,8 @@ for (const [i, r] of rows.entries()) {
 if (smoke) {
   const expected = ['read-nginx-wrk', 'read-nginx', 'read-certplan', 'read-https-nginx', 'read-https-certplan', 'write-sqlite', 'pgbench', 'write-postgres', 'issue-cfssl',
     'issue-certplan', 'read-scale-small', 'read-scale-large', 'acme-pebble', 'acme-certplan', 'idle-rss-kb',
-    'rss-1000-connections-kb'];
+    'rss-1000-connections-kb',
+    ...['list-first', 'list-middle', 'list-last', 'describe'].flatMap((f) => [`one-account-${f}-1e3`, `one-account-${f}-large`])];
   const problems = [];
   for (const name of expected) {
     const r = results[name];

@@ -4,8 +4,10 @@
 # stops everything it started, and prints a table of figures and ratios.
 #   bench/run.sh            # full run (SECONDS_PER=10)
 #   SECONDS_PER=2 SCALE_ORDERS=10000 bench/run.sh --smoke
-#                           # what CI runs: everything, 2 s each, a small scale store; fails
+#                           # what CI runs: everything, 2 s each, small scale stores; fails
 #                           # only if a benchmark did not run or answered with errors
+#   bench/scale_one_account.sh DIR   # the one-account scale section alone (after a full run
+#                                    # built build-release)
 set -euo pipefail
 # Every step that fails says which one and why, instead of set -e ending the run without a word.
 trap 'echo "bench/run.sh: step failed (line $LINENO, exit $?): $BASH_COMMAND" >&2' ERR
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 SECONDS_PER=${SECONDS_PER:-10}
 SCALE_ORDERS=${SCALE_ORDERS:-1000000}  # the large store of the scale benchmark
+ONE_ACCOUNT_ORDERS=${ONE_ACCOUNT_ORDERS:-$SCALE_ORDERS}  # … and the one account's orders
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 
@@ -321,6 +324,11 @@ record acme-pebble - "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU
   "acmeload, 32 orders in flight, 1 core; pebble 1 core"
 record acme-certplan acme-pebble "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU \
   CERTPLAN_BIN=$BIN bench/acme.sh certplan)" "acmeload, 32 orders in flight, 1 core; server 32 threads, 1 core"
+
+# ---- scale, one account: ListUserCertificateOrder's first/middle/last page and the account's
+#      DescribePackageState with 10^3 orders vs $ONE_ACCOUNT_ORDERS orders in ONE account ----
+BIN=$BIN LOADGEN=$LOADGEN SECONDS_PER=$SECONDS_PER ONE_ACCOUNT_ORDERS=$ONE_ACCOUNT_ORDERS \
+  bench/scale_one_account.sh "$work/one-account" >>"$results"
 
 # ---- microbenchmarks (Google Benchmark), each with its floor ----
 taskset -c "$SERVER_CPU" "$root/build-release/bench/micro_bench" --benchmark_min_time=$(( SECONDS_PER > 2 ? 1 : 0 )).2 \

@@ -21,7 +21,10 @@ Result<NewEabKey> EabKeys::Create(int64_t account_id, std::string_view product_c
     key.names = std::move(*patterns);
   }
   key.key_id = "eab-" + pki::RandomString(24, "0123456789abcdefghijklmnopqrstuvwxyz");
-  const std::string hmac = pki::RandomBytes(32);
+  // A key whose text starts with '-' reads as an option to certbot and lego
+  // (`--eab-hmac-key -x…`): draw again (1 in 64), so every key can be pasted as it is.
+  std::string hmac = pki::RandomBytes(32);
+  while (Base64UrlEncode(hmac).front() == '-') hmac = pki::RandomBytes(32);
   made.hmac_key = Base64UrlEncode(hmac);
   key.account_id = account_id;
   key.product_code = std::string(product_code);

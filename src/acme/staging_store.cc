@@ -66,8 +66,8 @@ Result<std::vector<cas::Order>> StagingStore::DueOrders(int64_t, int) {
   return std::vector<cas::Order>();
 }
 
-Result<std::vector<cas::Order>> StagingStore::ListOrders(int64_t, std::string_view) {
-  return std::vector<cas::Order>();
+Result<cas::OrderPage> StagingStore::ListOrders(int64_t, const cas::OrderQuery&) {
+  return cas::OrderPage{};  // staging orders never appear in the CAS lists
 }
 
 Status StagingStore::InsertAcmeOrder(const AcmeOrder& order) {

@@ -34,7 +34,7 @@ class StagingStore final : public cas::OrderStore, public AcmeStore {
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
   Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
-  Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
+  Result<cas::OrderPage> ListOrders(int64_t account_id, const cas::OrderQuery& query) override;
 
   // AcmeStore: keys, accounts and secrets go to the real store; order views stay here.
   Result<std::string> AcmeSharedSecret(std::string_view name, std::string_view candidate) override {

@@ -17,21 +17,12 @@ std::string_view StatusName(cas::CertificateStatus s) {
   return "issued";
 }
 
-// What an issued entry's order says: CertificateSource (TEST for the free ProductCodes, BUY for
-// paid, §7.7) and whether a key is held (certplan made it; a CSR order has none).
-struct IssuedFacts {
-  std::string_view source = "BUY";
-  bool has_key = false;
-};
-
-IssuedFacts FactsOf(const cas::Certificate& c, Context& ctx) {
-  IssuedFacts facts;
-  Result<cas::Order> order = ctx.services.orders.Describe(c.account_id, c.order_id);
-  if (!order) return facts;
-  const cas::Product* p = cas::FindProduct(order->product_code);
-  if (p && p->free) facts.source = "TEST";
-  facts.has_key = !order->sealed_private_key.empty();
-  return facts;
+// An issued entry's CertificateSource (§7.7): TEST for the free ProductCodes, BUY for paid. Read
+// from the entry itself (its order's code is copied onto it at issuance): a page is one query.
+std::string_view SourceOf(const cas::Certificate& c) {
+  if (c.upload) return "UPLOAD";
+  const cas::Product* p = cas::FindProduct(c.product_code);
+  return p && p->free ? "TEST" : "BUY";
 }
 
 }  // namespace
@@ -75,13 +66,12 @@ Result<rpc::Reply> ListCertificates(Context& ctx, const rpc::Params& params) {
   const int64_t now = ctx.clock.NowSeconds();
   rpc::Reply items = rpc::Reply::array();
   for (const cas::Certificate& c : listed->entries) {
-    const IssuedFacts issued = c.upload ? IssuedFacts{} : FactsOf(c, ctx);
     // certd's "delete expiring" pages on this list and hands CertificateId on to
     // DeleteUserCertificate: the id travels as a string here (the Go model's type).
     items.push_back({{"CertificateId", std::to_string(c.id)},
                      {"CertificateName", c.name},
                      {"CertIdentifier", repository_view::CertIdentifier(c)},
-                     {"CertificateSource", c.upload ? "UPLOAD" : issued.source},
+                     {"CertificateSource", SourceOf(c)},
                      {"CertificateStatus", StatusName(cas::StatusOf(c, now))},
                      {"CommonName", c.common_name},
                      {"Domain", repository_view::Sans(c)},
@@ -94,7 +84,7 @@ Result<rpc::Reply> ListCertificates(Context& ctx, const rpc::Params& params) {
                      {"FingerPrint", c.fingerprint},
                      {"Issuer", c.issuer},
                      {"InstanceId", c.instance_id},
-                     {"ExistPrivateKey", c.upload || issued.has_key},
+                     {"ExistPrivateKey", c.upload || c.has_key},
                      {"UsingProductList", rpc::Reply::array()},
                      {"ResourceGroupId", c.resource_group_id}});
   }

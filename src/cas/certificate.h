@@ -36,6 +36,11 @@ struct Certificate {
   bool revoked = false;  // the issuing order was revoked
   int64_t created_at = 0;
   std::string tags_json = "[]";  // [{"Key":…,"Value":…}]: the upload's Tags, an order's own
+  // What the lists show of an issued entry's order, copied at issuance so a page is one read:
+  // its ProductCode (CertificateSource TEST or BUY), and whether a key is held (certplan made
+  // it; a CSR order has none). Uploads: no code, and a key always.
+  std::string product_code;
+  bool has_key = false;
 };
 
 // Upload CertIds: random in [kFirstUploadCertId, kFirstUploadCertId + kUploadCertIdSpan), above

@@ -101,6 +101,7 @@ Result<Certificate> Certificates::Upload(int64_t account_id, const cas::Upload& 
   entry.tags_json = upload.tags_json;
   entry.chain_pem = std::move(checked->chain_pem);
   entry.sealed_key = box_.Seal(checked->key_pem, UploadKeyContext(account_id));
+  entry.has_key = true;
   CopyFacts(checked->facts, entry);
   entry.created_at = now;
   return store_.InsertUpload(std::move(entry));
@@ -172,6 +173,8 @@ Result<Certificate> Certificates::EntryForIssuedOrder(const Order& order, int64_
   entry.order_id = order.id;
   entry.instance_id = "cas-" + std::to_string(order.id);
   entry.tags_json = order.tags_json.empty() ? "[]" : order.tags_json;
+  entry.product_code = order.product_code;
+  entry.has_key = !order.sealed_private_key.empty();
   entry.chain_pem = std::move(read->chain_pem);
   CopyFacts(read->facts, entry);
   entry.created_at = now;

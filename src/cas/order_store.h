@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -15,6 +17,34 @@ namespace certplan::cas {
 struct PendingTransition {
   Transition transition;
   OrderStatus expected = OrderStatus::kDomainVerify;
+};
+
+// Which of an account's orders a list shows, and which page of them (ListUserCertificateOrder
+// CPACK, spec §4.1). Orders are listed newest first: created_at, then id, descending. Deleted
+// orders are never listed.
+struct OrderQuery {
+  // The stored states listed; empty: every state but kCancelled.
+  std::vector<OrderStatus> statuses;
+  // Orders in kCertificate are listed only when not_after_above < not_after <= not_after_at_most
+  // (the ISSUED / WILLEXPIRED / EXPIRED split at a given moment). Applies to kCertificate when
+  // it is named in `statuses`.
+  int64_t not_after_above = std::numeric_limits<int64_t>::min();
+  int64_t not_after_at_most = std::numeric_limits<int64_t>::max();
+  // Non-empty: only orders with `keyword` in their stored (lower-case, comma-joined) domain
+  // list, or whose id is exactly `keyword`.
+  std::string keyword;
+  int64_t offset = 0;  // orders skipped; any value from 0 (past the end: an empty page)
+  int64_t limit = 50;  // 1 or more
+
+  bool Windowed() const {
+    return not_after_above != std::numeric_limits<int64_t>::min() ||
+           not_after_at_most != std::numeric_limits<int64_t>::max();
+  }
+};
+
+struct OrderPage {
+  std::vector<Order> orders;
+  int64_t total = 0;  // orders matching the query, all pages
 };
 
 // The orders Orders needs from storage (a port: store/ implements it, cli/ wires it). Each
@@ -40,9 +70,13 @@ class OrderStore {
   virtual std::vector<Status> ApplyTransitions(const std::vector<PendingTransition>& batch) = 0;
   // Pending orders (domain_verify, process) whose next check is due at `now`, oldest first.
   virtual Result<std::vector<Order>> DueOrders(int64_t now, int limit) = 0;
-  // The account's orders that are not deleted, newest first, optionally only those with
-  // `keyword` in a domain or the order id.
-  virtual Result<std::vector<Order>> ListOrders(int64_t account_id, std::string_view keyword) = 0;
+  // One page of the account's orders matching `query`, and how many match in all, from one
+  // snapshot. Paging and filtering happen in the store: the total comes from counters kept with
+  // every write, the page's start from per-bucket counts of created_at, the page from an index
+  // by account, so the cost does not grow with the account's orders — but for the stated
+  // exceptions (README, "What a list costs"): a keyword reads the account's rows; a NotAfter
+  // window is counted and walked over the account's issued orders' index entries.
+  virtual Result<OrderPage> ListOrders(int64_t account_id, const OrderQuery& query) = 0;
 };
 
 }  // namespace certplan::cas

@@ -1,9 +1,11 @@
 #include "cas/orders.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "cas/certificates.h"
 #include "cas/domain_names.h"
+#include "core/checked.h"
 #include "core/log.h"
 #include "core/time_format.h"
 #include "pki/random.h"
@@ -201,8 +203,40 @@ Result<Order> Orders::Renew(int64_t account_id, int64_t order_id, const std::str
   return Store(std::move(order));
 }
 
-Result<std::vector<Order>> Orders::List(int64_t account_id, std::string_view keyword) {
-  return store_.ListOrders(account_id, keyword);
+Result<OrderPage> Orders::List(int64_t account_id, const OrderQuery& query) {
+  return store_.ListOrders(account_id, query);
+}
+
+std::optional<OrderQuery> OrderQueryForListStatus(std::string_view list_status, int64_t now) {
+  OrderQuery q;
+  // The inverse of ListStatusName: a kCertificate order is ISSUED while NotAfter > now + 30 d,
+  // WILLEXPIRED while now < NotAfter <= now + 30 d, EXPIRED from NotAfter on.
+  const int64_t soon =
+      CheckedAdd(now, kWillExpireSeconds).value_or(std::numeric_limits<int64_t>::max());
+  if (list_status == "PAYED") {
+    q.statuses = {OrderStatus::kPayed};
+  } else if (list_status == "CHECKING") {
+    q.statuses = {OrderStatus::kDomainVerify, OrderStatus::kProcess};
+  } else if (list_status == "CHECKED_FAIL") {
+    q.statuses = {OrderStatus::kVerifyFail};
+  } else if (list_status == "REVOKED") {
+    q.statuses = {OrderStatus::kRevoked};
+  } else if (list_status == "CANCELLED") {
+    q.statuses = {OrderStatus::kCancelled};
+  } else if (list_status == "ISSUED") {
+    q.statuses = {OrderStatus::kCertificate};
+    q.not_after_above = soon;
+  } else if (list_status == "WILLEXPIRED") {
+    q.statuses = {OrderStatus::kCertificate};
+    q.not_after_above = now;
+    q.not_after_at_most = soon;
+  } else if (list_status == "EXPIRED") {
+    q.statuses = {OrderStatus::kCertificate};
+    q.not_after_at_most = now;
+  } else {
+    return std::nullopt;
+  }
+  return q;
 }
 
 Result<Order> Orders::ApplyAcme(int64_t account_id, std::string_view product_code,

@@ -64,7 +64,7 @@ class Orders {
   Status CancelForPackage(int64_t account_id, int64_t order_id);
   Result<Order> Renew(int64_t account_id, int64_t order_id, const std::string& csr_pem,
                       const std::string& tags_json);
-  Result<std::vector<Order>> List(int64_t account_id, std::string_view keyword);
+  Result<OrderPage> List(int64_t account_id, const OrderQuery& query);
 
   // The ACME front (RFC 8555 orders mapped onto certplan orders). ApplyAcme takes one unit as
   // Apply does, for the identifiers as sent: at most 5 names, the product's single/wildcard rule
@@ -109,6 +109,10 @@ class Orders {
   CounterCache* counters_ = nullptr;
   std::function<void()> on_revoked_;
 };
+
+// The query listing the orders whose ListStatusName at `now` is `list_status` (one of spec
+// §4.1's values); nullopt for a value no order ever has (NOTACTIVATED) or an unknown one.
+std::optional<OrderQuery> OrderQueryForListStatus(std::string_view list_status, int64_t now);
 
 // 64 characters: the creation time YYYYMMDDhhmmss (UTC) and 50 random [0-9a-z] (spec §4.3).
 std::string NewValidationToken(int64_t now);

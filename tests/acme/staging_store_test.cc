@@ -37,7 +37,7 @@ TEST_F(StagingStoreTest, OrdersTakeNoUnitAndAreRateLimitedPerAccount) {
   EXPECT_TRUE(staging.CreateOrder(Order(2), 1000));  // another account
   EXPECT_TRUE(staging.CreateOrder(Order(1), 4600));  // an hour later
   // Nothing reached the real store's orders.
-  EXPECT_TRUE(real_->ListOrders(1, "")->empty());
+  EXPECT_EQ(real_->ListOrders(1, cas::OrderQuery{})->total, 0);
 }
 
 TEST_F(StagingStoreTest, HoldsAtMostTheBoundDroppingTheOldest) {

@@ -3,6 +3,7 @@
 // the store. Runs over SQLite and PostgreSQL (tests/store/store_backends.h).
 #include <limits>
 
+#include "store/query_plans.h"
 #include "store/store_backends.h"
 
 namespace certplan::store {
@@ -79,6 +80,8 @@ TEST_P(CertificateStoreContract, IssuedEntriesLandWithTheIssuanceAndLearnOfRevoc
   entry.id = entry.order_id = order->id;
   entry.instance_id = "cas-" + std::to_string(order->id);
   entry.sealed_key.clear();
+  entry.product_code = "geotrust-dv-1-starter";
+  entry.has_key = true;
   issued->certificate = entry;
   ASSERT_TRUE(orders_->ApplyTransition(*issued, cas::OrderStatus::kProcess));
   Result<std::optional<cas::Certificate>> found = certificates_->FindCertificate(1001, order->id);
@@ -86,6 +89,9 @@ TEST_P(CertificateStoreContract, IssuedEntriesLandWithTheIssuanceAndLearnOfRevoc
   EXPECT_FALSE((*found)->upload);
   EXPECT_EQ((*found)->order_id, order->id);
   EXPECT_FALSE((*found)->revoked);
+  // What the lists show of the order travels on the entry (a page is one read).
+  EXPECT_EQ((*found)->product_code, "geotrust-dv-1-starter");
+  EXPECT_TRUE((*found)->has_key);
   // A transition that loses its compare-and-set stores no entry either.
   Status lost = orders_->ApplyTransition(*issued, cas::OrderStatus::kProcess);
   ASSERT_FALSE(lost);
@@ -147,6 +153,88 @@ TEST_P(CertificateStoreContract, ListsFilterAndPageInTheStore) {
   q.keyword.clear();
   q.upload = false;
   EXPECT_EQ(certificates_->ListCertificates(1001, q)->total, 0);
+  // Every page size: the same order whichever end the store reads a page from.
+  q.upload.reset();
+  q.offset = 0;
+  Result<cas::CertificatePage> whole = certificates_->ListCertificates(1001, q);
+  ASSERT_TRUE(whole);
+  std::vector<std::string> all;
+  for (const cas::Certificate& c : whole->entries) all.push_back(c.name);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[0], "valid-2");
+  EXPECT_EQ(all[1], "valid-1");  // then valid-0, soon and old, of one second: by id
+  for (int64_t size : {1, 2, 3, 4}) {
+    std::vector<std::string> paged;
+    q.limit = size;
+    for (q.offset = 0; q.offset < 10; q.offset += size) {
+      Result<cas::CertificatePage> page = certificates_->ListCertificates(1001, q);
+      ASSERT_TRUE(page);
+      for (const cas::Certificate& c : page->entries) paged.push_back(c.name);
+    }
+    EXPECT_EQ(paged, all) << "ShowSize " << size;
+  }
+}
+
+// The plans of the list statements at a realistic size (issue #12 fault 9): with thousands of
+// entries in the account and as many in another, the count and the page read one index range of
+// the account (index entries only; the page's rows by primary key) and nothing scans the table.
+// Rows are written straight into the store, sized like real ones.
+TEST_P(CertificateStoreContract, ListsReadAnIndexRangeNeverTheTable) {
+  constexpr int kRows = 20000;  // half of them the account's
+  const std::string n = std::to_string(kRows);
+  if (GetParam() == "sqlite") {
+    Tamper("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " + n +
+           ") INSERT INTO certificates (id, account_id, name, upload, order_id, instance_id, "
+           "chain_pem, not_before, not_after, fingerprint, sha256, serial, algorithm, key_bits, "
+           "revoked, created_at) SELECT 3000000000000000 + i, CASE WHEN i % 2 = 0 THEN 1001 ELSE "
+           "2002 END, 'c' || i, i % 3 = 0, 0, 'cas-' || i, printf('%.1400c', 'P'), 0, "
+           "1800000000 + (i % 100 - 20) * 86400, 'F', 'S', 's', 'RSA', 2048, i % 50 = 0, "
+           "1000 + i FROM n");
+  } else {
+    Tamper(
+        "INSERT INTO certificates (id, account_id, name, upload, order_id, instance_id, "
+        "chain_pem, not_before, not_after, fingerprint, sha256, serial, algorithm, key_bits, "
+        "revoked, created_at) SELECT 3000000000000000 + i, CASE WHEN i % 2 = 0 THEN 1001 ELSE "
+        "2002 END, 'c' || i, i % 3 = 0, 0, 'cas-' || i, md5(i::text) || repeat('P', 1368), 0, "
+        "1800000000 + (i % 100 - 20) * 86400, 'F', 'S', 's', 'RSA', 2048, i % 50 = 0, "
+        "1000 + i FROM generate_series(1, " +
+        n + ") i");
+    Tamper("VACUUM ANALYZE certificates");
+  }
+  using Reads = std::multiset<std::string>;
+  auto check = [&](cas::CertificateQuery q) {
+    q.now = kNow;
+    Result<cas::CertificatePage> listed = certificates_->ListCertificates(1001, q);
+    ASSERT_TRUE(listed) << listed.error().detail;
+    ASSERT_GT(listed->total, 100);
+    for (int64_t offset : {int64_t{0}, listed->total / 2, listed->total - 10}) {
+      q.offset = offset;
+      q.limit = 10;
+      Result<std::vector<std::string>> p =
+          sqlite_ ? sqlite_->ExplainListCertificates(1001, q, listed->total)
+                  : postgres_->ExplainListCertificates(1001, q, listed->total);
+      ASSERT_TRUE(p) << p.error().detail;
+      ASSERT_EQ(p->size(), 2u);
+      const PlanFacts count = sqlite_ ? ReadSqlitePlan((*p)[0]) : ReadPostgresPlan((*p)[0]);
+      const PlanFacts page = sqlite_ ? ReadSqlitePlan((*p)[1]) : ReadPostgresPlan((*p)[1]);
+      // An index range of the account, entries only (with no filter but the account,
+      // PostgreSQL may count the smaller (account_id, name) index instead).
+      EXPECT_TRUE(count.reads == Reads{"index-only certificates_list"} ||
+                  count.reads == Reads{"index-only certificates_name_unique"})
+          << count.text;
+      EXPECT_EQ(page.reads, (Reads{"index-only certificates_list", "primary-key certificates"}))
+          << page.text;
+      EXPECT_FALSE(page.sorts_below_root) << page.text;
+    }
+  };
+  check(cas::CertificateQuery{});  // ListCertificates' default: every status
+  cas::CertificateQuery cert;      // ListUserCertificateOrder CERT's default
+  cert.statuses = {cas::CertificateStatus::kIssued, cas::CertificateStatus::kWillExpire};
+  check(cert);
+  cas::CertificateQuery uploads;  // UPLOAD, expired
+  uploads.upload = true;
+  uploads.statuses = {cas::CertificateStatus::kExpired};
+  check(uploads);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CertificateStoreContract,

@@ -46,6 +46,22 @@ Result<PgResultPtr> PgConnection::Exec(std::string_view sql, const std::vector<P
                                values.data(), nullptr, nullptr, 0));
     }
   }
+  return Finish(std::move(res));
+}
+
+Result<PgResultPtr> PgConnection::ExecPlanned(std::string_view sql,
+                                              const std::vector<Param>& params) {
+  sqlstate_.clear();
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
+  const std::string text(sql);
+  PgResultPtr res(PQexecParams(conn_.get(), text.c_str(), static_cast<int>(params.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0));
+  return Finish(std::move(res));
+}
+
+Result<PgResultPtr> PgConnection::Finish(PgResultPtr res) {
   const ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return res;
   const char* state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;

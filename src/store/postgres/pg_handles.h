@@ -30,12 +30,17 @@ class PgConnection {
   // kInvalidParameter-ready `sqlstate()` check by callers; connection loss and shutdown →
   // kServiceUnavailable; anything else → kInternal with the server's text in the detail.
   Result<PgResultPtr> Exec(std::string_view sql, const std::vector<Param>& params = {});
+  // As Exec, but planned for these very values every time (never prepared): for statements
+  // whose best plan depends on them (a LIMIT/OFFSET page), where a generic plan could not know.
+  Result<PgResultPtr> ExecPlanned(std::string_view sql, const std::vector<Param>& params);
   bool healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
   // SQLSTATE of the last failed Exec ("23505" unique violation, …), empty after success.
   const std::string& sqlstate() const { return sqlstate_; }
 
  private:
   explicit PgConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
+  // The result of a statement, or its failure mapped as Exec documents.
+  Result<PgResultPtr> Finish(PgResultPtr res);
   PgConnPtr conn_;
   std::string sqlstate_;
   std::unordered_map<std::string, std::string> prepared_;  // statement text -> name

@@ -221,6 +221,79 @@ CREATE TABLE acme_orders (
 );
 CREATE INDEX acme_orders_by_account ON acme_orders(acme_account_id, identifiers, created_at);
 )sql",
+    // 8: lists paged in the store (issue #12 fault 9). Orders: per-(account, status) counts kept
+    // by triggers, and the same per bucket of created_at (2^12 s and 2^20 s; a deep page finds
+    // where it starts from them, store/order_list.h); a partial index for the default list (every
+    // state but deleted and cancelled) and one by state, both in list order and covering what the
+    // filters read. Certificates: a list index covering the filter columns, and what the list
+    // shows of an issued entry's order (its ProductCode, whether certplan holds its key) copied
+    // onto the entry.
+    // The count triggers are deferred to the commit: a transaction takes its package_usage row
+    // before any order_counts or order_buckets row (Create* and the worker's batches alike), so
+    // the kinds of row are always locked in the same order and cannot deadlock each other.
+    R"sql(
+CREATE TABLE order_counts (
+  account_id BIGINT NOT NULL,
+  status     TEXT NOT NULL,
+  n          BIGINT NOT NULL,
+  PRIMARY KEY (account_id, status)
+);
+INSERT INTO order_counts (account_id, status, n)
+  SELECT account_id, status, COUNT(*) FROM orders GROUP BY account_id, status;
+CREATE TABLE order_buckets (
+  account_id BIGINT NOT NULL,
+  status     TEXT NOT NULL,
+  level      INTEGER NOT NULL,
+  bucket     BIGINT NOT NULL,
+  n          BIGINT NOT NULL,
+  PRIMARY KEY (account_id, status, level, bucket)
+);
+INSERT INTO order_buckets (account_id, status, level, bucket, n)
+  SELECT account_id, status, 0, created_at >> 12, COUNT(*) FROM orders
+  GROUP BY account_id, status, created_at >> 12;
+INSERT INTO order_buckets (account_id, status, level, bucket, n)
+  SELECT account_id, status, 1, created_at >> 20, COUNT(*) FROM orders
+  GROUP BY account_id, status, created_at >> 20;
+CREATE FUNCTION order_counts_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE order_counts SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status;
+    UPDATE order_buckets SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status
+      AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+    DELETE FROM order_buckets WHERE account_id = OLD.account_id AND status = OLD.status AND n = 0
+      AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO order_counts (account_id, status, n) VALUES (NEW.account_id, NEW.status, 1)
+      ON CONFLICT (account_id, status) DO UPDATE SET n = order_counts.n + 1;
+    INSERT INTO order_buckets (account_id, status, level, bucket, n)
+      VALUES (NEW.account_id, NEW.status, 0, NEW.created_at >> 12, 1),
+             (NEW.account_id, NEW.status, 1, NEW.created_at >> 20, 1)
+      ON CONFLICT (account_id, status, level, bucket) DO UPDATE SET n = order_buckets.n + 1;
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE CONSTRAINT TRIGGER order_counts_insert AFTER INSERT ON orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION order_counts_track();
+CREATE CONSTRAINT TRIGGER order_counts_update AFTER UPDATE OF account_id, status, created_at
+  ON orders DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.account_id IS DISTINCT FROM NEW.account_id
+        OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+  EXECUTE FUNCTION order_counts_track();
+CREATE CONSTRAINT TRIGGER order_counts_delete AFTER DELETE ON orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION order_counts_track();
+CREATE INDEX orders_shown ON orders(account_id, created_at, id, status)
+  WHERE status NOT IN ('deleted', 'cancelled');
+CREATE INDEX orders_by_status ON orders(account_id, status, created_at, id, not_after);
+ALTER TABLE certificates ADD COLUMN product_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE certificates ADD COLUMN has_key BOOLEAN NOT NULL DEFAULT false;
+UPDATE certificates SET has_key = true WHERE upload;
+UPDATE certificates c SET product_code = o.product_code, has_key = o.sealed_private_key <> ''
+  FROM orders o WHERE o.id = c.order_id AND NOT c.upload;
+DROP INDEX certificates_by_account;
+CREATE INDEX certificates_list ON certificates(account_id, created_at, id, upload, revoked, not_after);
+)sql",
 };
 
 }  // namespace

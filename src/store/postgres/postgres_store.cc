@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <random>
 #include <set>
 
+#include "core/checked.h"
 #include "core/hex.h"
 #include "store/order_codec.h"
+#include "store/order_list.h"
 #include "store/postgres/pg_migrations.h"
 
 namespace certplan::store::postgres {
@@ -472,7 +475,8 @@ namespace {
 constexpr const char* kCertificateColumns =
     "id, account_id, name, upload, order_id, instance_id, resource_group_id, chain_pem, "
     "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
-    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json";
+    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json, "
+    "product_code, has_key";
 
 cas::Certificate ReadCertificate(const PGresult* r, int i) {
   cas::Certificate c;
@@ -503,6 +507,8 @@ cas::Certificate ReadCertificate(const PGresult* r, int i) {
   c.revoked = IsTrue(r, i, 23);
   c.created_at = Int(r, i, 24);
   c.tags_json = Text(r, i, 25);
+  c.product_code = Text(r, i, 26);
+  c.has_key = IsTrue(r, i, 27);
   return c;
 }
 
@@ -512,7 +518,7 @@ Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c) {
   Result<PgResultPtr> r = conn.Exec(
       std::string("INSERT INTO certificates (") + kCertificateColumns +
           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-          "$18, $19, $20, $21, $22, $23, $24, $25, $26)",
+          "$18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)",
       {S(c.id),
        S(c.account_id),
        c.name,
@@ -538,7 +544,9 @@ Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c) {
        S(c.key_bits),
        B(c.revoked),
        S(c.created_at),
-       c.tags_json});
+       c.tags_json,
+       c.product_code,
+       B(c.has_key)});
   if (r) return Ok{};
   if (conn.sqlstate() == "23505" &&
       r.error().detail.find("certificates_name_unique") != std::string::npos) {
@@ -547,31 +555,310 @@ Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c) {
   return r.error();
 }
 
-// Statuses as cas::CertificateStatus defines them: revoked first, then by NotAfter against now
-// ($8) and the 30-day window.
-constexpr const char* kCertificateFilter =
-    " WHERE account_id = $1 AND ($2::integer < 0 OR upload = ($2::integer = 1)) AND ($3 = '' OR "
-    "strpos(lower(common_name), $3) > 0 OR strpos(lower(sans), $3) > 0 OR "
-    "strpos(lower(instance_id), $3) > 0 OR strpos(lower(name), $3) > 0) AND ("
-    "($4::boolean AND NOT revoked AND not_after > $8::bigint + 2592000) OR "
-    "($5::boolean AND NOT revoked AND not_after > $8::bigint AND "
-    "not_after <= $8::bigint + 2592000) OR "
-    "($6::boolean AND NOT revoked AND not_after <= $8::bigint) OR ($7::boolean AND revoked))";
-
-std::vector<Param> CertificateFilterParams(int64_t account_id, const cas::CertificateQuery& q) {
-  return {S(account_id),
-          S(q.upload ? (*q.upload ? 1 : 0) : -1),
-          q.keyword,
-          B(q.Wants(cas::CertificateStatus::kIssued)),
-          B(q.Wants(cas::CertificateStatus::kWillExpire)),
-          B(q.Wants(cas::CertificateStatus::kExpired)),
-          B(q.Wants(cas::CertificateStatus::kRevoked)),
-          S(q.now)};
-}
-
 }  // namespace
 
 namespace {
+
+// One statement of a list with its values as $1, $2, … (each placed with its type).
+struct BoundSql {
+  std::string text;
+  std::vector<Param> values;
+
+  std::string Add(int64_t value) {
+    values.push_back(S(value));
+    return "$" + std::to_string(values.size()) + "::bigint";
+  }
+  std::string Add(std::string value) {
+    values.push_back(std::move(value));
+    return "$" + std::to_string(values.size()) + "::text";
+  }
+};
+
+std::string Quoted(cas::OrderStatus status) {
+  return "'" + std::string(cas::StatusName(status)) + "'";  // a fixed vocabulary
+}
+
+// The listed stored states, without kDeleted; kCertificate apart when the query has a window.
+struct StatusSplit {
+  std::vector<cas::OrderStatus> plain;  // matched on the status alone
+  bool windowed_certificate = false;    // kCertificate within the NotAfter window
+};
+
+StatusSplit SplitStatuses(const cas::OrderQuery& q) {
+  StatusSplit split;
+  for (cas::OrderStatus s : q.statuses) {
+    if (s == cas::OrderStatus::kDeleted) continue;
+    if (s == cas::OrderStatus::kCertificate && q.Windowed()) {
+      split.windowed_certificate = true;
+    } else if (std::find(split.plain.begin(), split.plain.end(), s) == split.plain.end()) {
+      split.plain.push_back(s);
+    }
+  }
+  return split;
+}
+
+std::string InList(const std::vector<cas::OrderStatus>& statuses) {
+  if (statuses.size() == 1) return " = " + Quoted(statuses[0]);
+  std::string out = " IN (";
+  for (size_t i = 0; i < statuses.size(); ++i) out += (i ? ", " : "") + Quoted(statuses[i]);
+  return out + ")";
+}
+
+// The default list's states. The text is the WHERE of the partial index orders_shown (migration
+// 5), so the planner can use that index.
+constexpr const char* kShownStates = "status NOT IN ('deleted', 'cancelled')";
+
+// WHERE terms on `orders` selecting the query's rows of the account ($1, added by the caller).
+std::string OrderFilter(const cas::OrderQuery& q, BoundSql& sql) {
+  std::string where = " WHERE account_id = $1::bigint AND ";
+  if (q.statuses.empty()) {
+    where += kShownStates;
+  } else {
+    const StatusSplit split = SplitStatuses(q);
+    std::vector<std::string> terms;
+    if (!split.plain.empty()) terms.push_back("status" + InList(split.plain));
+    if (split.windowed_certificate) {
+      terms.push_back("(status = 'certificate' AND not_after > " + sql.Add(q.not_after_above) +
+                      " AND not_after <= " + sql.Add(q.not_after_at_most) + ")");
+    }
+    if (terms.empty()) terms.push_back("false");
+    where += terms.size() == 1 ? terms[0] : "(" + terms[0] + " OR " + terms[1] + ")";
+  }
+  if (!q.keyword.empty()) {
+    const std::string k = sql.Add(q.keyword);
+    where += " AND (strpos(domains, " + k + ") > 0 OR id::text = " + k + ")";
+  }
+  return where;
+}
+
+// How many orders match: from order_counts (kept by triggers, migration 5) unless a keyword or
+// a NotAfter window needs the rows — then an index range of the account (the window: index
+// entries only) or the account's rows (the keyword).
+BoundSql CountOrdersSql(int64_t account_id, const cas::OrderQuery& q) {
+  BoundSql sql;
+  sql.Add(account_id);
+  if (!q.keyword.empty()) {
+    sql.text = "SELECT COUNT(*) FROM orders" + OrderFilter(q, sql);
+    return sql;
+  }
+  const StatusSplit split = SplitStatuses(q);
+  std::vector<std::string> parts;
+  if (q.statuses.empty() || !split.plain.empty()) {
+    parts.push_back(
+        std::string(
+            "(SELECT COALESCE(SUM(n), 0) FROM order_counts WHERE account_id = $1::bigint AND ") +
+        (q.statuses.empty() ? std::string(kShownStates) : "status" + InList(split.plain)) + ")");
+  }
+  if (split.windowed_certificate) {
+    parts.push_back(
+        "(SELECT COUNT(*) FROM orders WHERE account_id = $1::bigint AND status = 'certificate' "
+        "AND not_after > " +
+        sql.Add(q.not_after_above) + " AND not_after <= " + sql.Add(q.not_after_at_most) + ")");
+  }
+  sql.text = "SELECT ";
+  for (size_t i = 0; i < parts.size(); ++i) sql.text += (i ? " + " : "") + parts[i];
+  if (parts.empty())
+    sql.text += "0 WHERE $1::bigint IS NOT NULL";  // nothing listed (only kDeleted)
+  return sql;
+}
+
+// The page: ids from the index (the rows skipped are index entries only), then those rows.
+// `newest_first` false walks from the oldest end (for pages nearer that end); `seek` narrows the
+// walk to where the page starts.
+BoundSql OrderPageSql(int64_t account_id, const cas::OrderQuery& q, bool newest_first,
+                      const Seek& seek, int64_t take) {
+  BoundSql sql;
+  sql.Add(account_id);
+  std::string where = OrderFilter(q, sql);
+  if (seek.bound) {
+    where += (newest_first ? " AND created_at < " : " AND created_at >= ") + sql.Add(*seek.bound);
+  }
+  const char* dir = newest_first ? "DESC" : "ASC";
+  sql.text = std::string("SELECT ") + kOrderColumns +
+             " FROM orders WHERE id IN (SELECT id FROM orders" + where + " ORDER BY created_at " +
+             dir + ", id " + dir + " LIMIT " + sql.Add(take) + " OFFSET " + sql.Add(seek.skip) +
+             ") ORDER BY created_at DESC, id DESC";
+  return sql;
+}
+
+// The per-bucket counts of the query's states at `level`, in walk order; `coarse`: only the
+// level-0 buckets inside that level-1 bucket.
+BoundSql BucketSql(int64_t account_id, const cas::OrderQuery& q, int level, bool newest_first,
+                   std::optional<int64_t> coarse) {
+  BoundSql sql;
+  sql.Add(account_id);
+  const StatusSplit split = SplitStatuses(q);
+  sql.text = "SELECT bucket, SUM(n) FROM order_buckets WHERE account_id = $1::bigint AND level = " +
+             std::to_string(level) + " AND " +
+             (q.statuses.empty() ? std::string(kShownStates) : "status" + InList(split.plain));
+  if (coarse) {
+    sql.text += " AND bucket BETWEEN " + sql.Add(*coarse * kFinePerCoarse) + " AND " +
+                sql.Add(*coarse * kFinePerCoarse + kFinePerCoarse - 1);
+  }
+  sql.text += std::string(" GROUP BY bucket ORDER BY bucket ") + (newest_first ? "DESC" : "ASC");
+  return sql;
+}
+
+// Where a deep page starts, from the bucket counts: the level-1 bucket, then the level-0 bucket
+// inside it, holding the page's first entry; the page then skips at most that bucket's entries.
+// Lists the bucket counts cannot serve (a keyword, a NotAfter window) and shallow pages: no seek.
+// `ran` (optional) receives the statements run.
+Result<Seek> SeekPage(PgConnection& conn, int64_t account_id, const cas::OrderQuery& q,
+                      const PageWalk& walk, std::vector<BoundSql>* ran) {
+  Seek seek{std::nullopt, walk.skip};
+  const StatusSplit split = SplitStatuses(q);
+  if (walk.skip < kSeekFrom || !q.keyword.empty() || split.windowed_certificate ||
+      (!q.statuses.empty() && split.plain.empty())) {
+    return seek;
+  }
+  auto find = [&](const BoundSql& sql,
+                  int64_t before) -> Result<std::optional<std::pair<int64_t, int64_t>>> {
+    if (ran) ran->push_back(sql);
+    Result<PgResultPtr> r = conn.ExecPlanned(sql.text, sql.values);
+    if (!r) return r.error();
+    int row = 0;
+    const int rows = PQntuples(r->get());
+    return FindBucket(walk.skip, before, [&](int64_t& bucket, int64_t& n) {
+      if (row >= rows) return false;
+      bucket = Int(r->get(), row, 0);
+      n = Int(r->get(), row, 1);
+      ++row;
+      return true;
+    });
+  };
+  Result<std::optional<std::pair<int64_t, int64_t>>> coarse =
+      find(BucketSql(account_id, q, 1, walk.newest_first, std::nullopt), 0);
+  if (!coarse) return coarse.error();
+  if (!*coarse) return seek;
+  Result<std::optional<std::pair<int64_t, int64_t>>> fine =
+      find(BucketSql(account_id, q, 0, walk.newest_first, (*coarse)->first), (*coarse)->second);
+  if (!fine) return fine.error();
+  if (!*fine) return seek;
+  const auto [bucket, before] = **fine;
+  seek.bound = (walk.newest_first ? bucket + 1 : bucket) * (int64_t{1} << kFineShift);
+  seek.skip = walk.skip - before;
+  return seek;
+}
+
+// WHERE terms on `certificates` selecting the query's entries of the account ($1). Statuses as
+// cas::StatusOf defines them: revoked first, then by NotAfter against now and the 30-day window.
+std::string CertificateFilter(const cas::CertificateQuery& q, BoundSql& sql) {
+  std::string where = " WHERE account_id = $1::bigint";
+  if (q.upload) where += *q.upload ? " AND upload" : " AND NOT upload";
+  using St = cas::CertificateStatus;
+  if (!(q.Wants(St::kIssued) && q.Wants(St::kWillExpire) && q.Wants(St::kExpired) &&
+        q.Wants(St::kRevoked))) {
+    const int64_t soon =
+        CheckedAdd(q.now, cas::kWillExpireSeconds).value_or(std::numeric_limits<int64_t>::max());
+    std::vector<std::string> terms;
+    if (q.Wants(St::kIssued))
+      terms.push_back("(NOT revoked AND not_after > " + sql.Add(soon) + ")");
+    if (q.Wants(St::kWillExpire)) {
+      terms.push_back("(NOT revoked AND not_after > " + sql.Add(q.now) +
+                      " AND not_after <= " + sql.Add(soon) + ")");
+    }
+    if (q.Wants(St::kExpired)) {
+      terms.push_back("(NOT revoked AND not_after <= " + sql.Add(q.now) + ")");
+    }
+    if (q.Wants(St::kRevoked)) terms.push_back("revoked");
+    std::string any;
+    for (const std::string& t : terms) any += (any.empty() ? "" : " OR ") + t;
+    where += " AND (" + any + ")";
+  }
+  if (!q.keyword.empty()) {
+    const std::string k = sql.Add(q.keyword);
+    where += " AND (strpos(lower(common_name), " + k + ") > 0 OR strpos(lower(sans), " + k +
+             ") > 0 OR strpos(lower(instance_id), " + k + ") > 0 OR strpos(lower(name), " + k +
+             ") > 0)";
+  }
+  return where;
+}
+
+// The count: index entries only (certificates_list covers every filter column but the
+// keyword's).
+BoundSql CountCertificatesSql(int64_t account_id, const cas::CertificateQuery& q) {
+  BoundSql sql;
+  sql.Add(account_id);
+  sql.text = "SELECT COUNT(*) FROM certificates" + CertificateFilter(q, sql);
+  return sql;
+}
+
+// (`seek` never has a bound here: the repository keeps no bucket counts.)
+BoundSql CertificatePageSql(int64_t account_id, const cas::CertificateQuery& q, bool newest_first,
+                            const Seek& seek, int64_t take) {
+  const int64_t skip = seek.skip;
+  BoundSql sql;
+  sql.Add(account_id);
+  const std::string where = CertificateFilter(q, sql);
+  const char* dir = newest_first ? "DESC" : "ASC";
+  sql.text = std::string("SELECT ") + kCertificateColumns +
+             " FROM certificates WHERE id IN (SELECT id FROM certificates" + where +
+             " ORDER BY created_at " + dir + ", id " + dir + " LIMIT " + sql.Add(take) +
+             " OFFSET " + sql.Add(skip) + ") ORDER BY created_at DESC, id DESC";
+  return sql;
+}
+
+// The repository lists skip in the index from the walked end.
+Result<Seek> NoSeek(PgConnection&, int64_t, const cas::CertificateQuery&, const PageWalk& walk,
+                    std::vector<BoundSql>*) {
+  return Seek{std::nullopt, walk.skip};
+}
+
+// The statements a list runs when `total` entries match: the count, the seek's (run here), then
+// the page if any.
+template <typename Query, typename CountSql, typename SeekFn, typename PageSql>
+Result<std::vector<BoundSql>> ListStatements(PgConnection& conn, int64_t account_id, const Query& q,
+                                             int64_t total, CountSql count, SeekFn seek,
+                                             PageSql page) {
+  std::vector<BoundSql> out = {count(account_id, q)};
+  if (q.offset >= 0 && q.limit > 0 && q.offset < total) {
+    const PageWalk walk = WalkFor(total, q.offset, q.limit);
+    Result<Seek> start = seek(conn, account_id, q, walk, &out);
+    if (!start) return start.error();
+    out.push_back(page(account_id, q, walk.newest_first, *start, walk.take));
+  }
+  return out;
+}
+
+// Runs a list in one read-only snapshot (REPEATABLE READ): the count, then the page, each planned
+// for its values. `read` turns the page's rows into entries.
+template <typename Page, typename Query, typename CountSql, typename SeekFn, typename PageSql,
+          typename Read>
+Result<Page> RunList(PgConnection& conn, int64_t account_id, const Query& q, CountSql count,
+                     SeekFn seek, PageSql page_sql, Read read) {
+  Result<PgResultPtr> begin = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  if (!begin) return begin.error();
+  auto body = [&]() -> Result<Page> {
+    Page page;
+    const BoundSql counted = count(account_id, q);
+    Result<PgResultPtr> c = conn.ExecPlanned(counted.text, counted.values);
+    if (!c) return c.error();
+    page.total = Int(c->get(), 0, 0);
+    Result<std::vector<BoundSql>> statements =
+        ListStatements(conn, account_id, q, page.total, count, seek, page_sql);
+    if (!statements) return statements.error();
+    if (statements->size() < 2) return page;
+    Result<PgResultPtr> rows = conn.ExecPlanned(statements->back().text, statements->back().values);
+    if (!rows) return rows.error();
+    read(rows->get(), page);
+    return page;
+  };
+  Result<Page> out = body();
+  (void)conn.Exec(out ? "COMMIT" : "ROLLBACK");
+  return out;
+}
+
+// EXPLAIN (FORMAT JSON) of each statement, planned as the list plans it.
+Result<std::vector<std::string>> ExplainAll(PgConnection& conn,
+                                            const std::vector<BoundSql>& statements) {
+  std::vector<std::string> plans;
+  for (const BoundSql& sql : statements) {
+    Result<PgResultPtr> r = conn.ExecPlanned("EXPLAIN (FORMAT JSON) " + sql.text, sql.values);
+    if (!r) return r.error();
+    plans.push_back(Text(r->get(), 0, 0));
+  }
+  return plans;
+}
 
 // Stores one transition on `conn`, inside the caller's transaction.
 Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderStatus expected) {
@@ -659,17 +946,23 @@ Result<std::vector<cas::Order>> PostgresStore::DueOrders(int64_t now, int limit)
   return orders;
 }
 
-Result<std::vector<cas::Order>> PostgresStore::ListOrders(int64_t account_id,
-                                                          std::string_view keyword) {
+Result<cas::OrderPage> PostgresStore::ListOrders(int64_t account_id, const cas::OrderQuery& query) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      std::string("SELECT ") + kOrderColumns +
-          " FROM orders WHERE account_id = $1 AND status <> 'deleted' AND ($2 = '' OR "
-          "strpos(domains, $2) > 0 OR id::text = $2) ORDER BY created_at DESC, id DESC",
-      {S(account_id), std::string(keyword)});
-  if (!r) return r.error();
-  return ReadOrders(r->get());
+  return RunList<cas::OrderPage>(
+      **conn, account_id, query, CountOrdersSql, SeekPage, OrderPageSql,
+      [](const PGresult* r, cas::OrderPage& page) { page.orders = ReadOrders(r); });
+}
+
+Result<std::vector<std::string>> PostgresStore::ExplainListOrders(int64_t account_id,
+                                                                  const cas::OrderQuery& query,
+                                                                  int64_t total) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<std::vector<BoundSql>> statements =
+      ListStatements(**conn, account_id, query, total, CountOrdersSql, SeekPage, OrderPageSql);
+  if (!statements) return statements.error();
+  return ExplainAll(**conn, *statements);
 }
 
 Result<std::vector<CounterDrift>> PostgresStore::AuditCounters() {
@@ -948,30 +1241,22 @@ Result<cas::CertificatePage> PostgresStore::ListCertificates(int64_t account_id,
                                                              const cas::CertificateQuery& query) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  std::vector<Param> params = CertificateFilterParams(account_id, query);
-  params.push_back(S(query.limit));
-  params.push_back(S(query.offset));
-  // One statement: the page and the count of every match, from one snapshot.
-  Result<PgResultPtr> r =
-      (*conn)->Exec(std::string("SELECT ") + kCertificateColumns +
-                        ", COUNT(*) OVER () FROM certificates" + kCertificateFilter +
-                        " ORDER BY created_at DESC, id DESC LIMIT $9::bigint OFFSET $10::bigint",
-                    params);
-  if (!r) return r.error();
-  cas::CertificatePage page;
-  const int rows = PQntuples(r->get());
-  for (int i = 0; i < rows; ++i) page.entries.push_back(ReadCertificate(r->get(), i));
-  if (rows > 0) {
-    page.total = Int(r->get(), 0, 26);
-    return page;
-  }
-  // Past the end (or nothing matches): the count alone.
-  params.resize(8);
-  Result<PgResultPtr> count =
-      (*conn)->Exec(std::string("SELECT COUNT(*) FROM certificates") + kCertificateFilter, params);
-  if (!count) return count.error();
-  page.total = Int(count->get(), 0, 0);
-  return page;
+  return RunList<cas::CertificatePage>(**conn, account_id, query, CountCertificatesSql, NoSeek,
+                                       CertificatePageSql,
+                                       [](const PGresult* r, cas::CertificatePage& page) {
+                                         for (int i = 0; i < PQntuples(r); ++i)
+                                           page.entries.push_back(ReadCertificate(r, i));
+                                       });
+}
+
+Result<std::vector<std::string>> PostgresStore::ExplainListCertificates(
+    int64_t account_id, const cas::CertificateQuery& query, int64_t total) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<std::vector<BoundSql>> statements = ListStatements(
+      **conn, account_id, query, total, CountCertificatesSql, NoSeek, CertificatePageSql);
+  if (!statements) return statements.error();
+  return ExplainAll(**conn, *statements);
 }
 
 // Records with no issuer ('') were made before issuers were recorded: the database's own CA.

@@ -9,7 +9,8 @@ namespace certplan::store::sqlite {
 const char* const kCertificateColumns =
     "id, account_id, name, upload, order_id, instance_id, resource_group_id, chain_pem, "
     "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
-    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json";
+    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json, "
+    "product_code, has_key";
 
 cas::Certificate ReadCertificate(sqlite3_stmt* s) {
   cas::Certificate c;
@@ -40,6 +41,8 @@ cas::Certificate ReadCertificate(sqlite3_stmt* s) {
   c.revoked = sqlite3_column_int64(s, 23) != 0;
   c.created_at = sqlite3_column_int64(s, 24);
   c.tags_json = ColumnText(s, 25);
+  c.product_code = ColumnText(s, 26);
+  c.has_key = sqlite3_column_int64(s, 27) != 0;
   return c;
 }
 
@@ -47,7 +50,7 @@ Status InsertCertificateRow(Connection& conn, const cas::Certificate& c) {
   Result<Stmt> stmt = conn.Prepare(
       std::string("INSERT INTO certificates (") + kCertificateColumns +
       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-      "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
+      "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)");
   if (!stmt) return stmt.error();
   sqlite3_stmt* s = *stmt;
   BindInt(s, 1, c.id);
@@ -76,6 +79,8 @@ Status InsertCertificateRow(Connection& conn, const cas::Certificate& c) {
   BindInt(s, 24, c.revoked ? 1 : 0);
   BindInt(s, 25, c.created_at);
   BindText(s, 26, c.tags_json);
+  BindText(s, 27, c.product_code);
+  BindInt(s, 28, c.has_key ? 1 : 0);
   if (sqlite3_step(s) == SQLITE_DONE) return Ok{};
   if (sqlite3_extended_errcode(conn.db()) == SQLITE_CONSTRAINT_UNIQUE) {
     return Error(ErrorCode::kParamRepeat, "The certificate name already exists.");
@@ -93,27 +98,6 @@ Status MarkOrderCertificateRevoked(Connection& conn, int64_t order_id) {
   BindInt(*stmt, 1, order_id);
   if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("mark certificate revoked");
   return Ok{};
-}
-
-// Statuses as cas::CertificateStatus defines them: revoked first, then by NotAfter against now
-// (?8) and the 30-day window.
-const char* const kCertificateFilter =
-    " WHERE account_id = ?1 AND (?2 < 0 OR upload = ?2) AND (?3 = '' OR "
-    "instr(lower(common_name), ?3) > 0 OR instr(lower(sans), ?3) > 0 OR "
-    "instr(lower(instance_id), ?3) > 0 OR instr(lower(name), ?3) > 0) AND ("
-    "(?4 AND revoked = 0 AND not_after > ?8 + 2592000) OR "
-    "(?5 AND revoked = 0 AND not_after > ?8 AND not_after <= ?8 + 2592000) OR "
-    "(?6 AND revoked = 0 AND not_after <= ?8) OR (?7 AND revoked = 1))";
-
-void BindCertificateFilter(sqlite3_stmt* s, int64_t account_id, const cas::CertificateQuery& q) {
-  BindInt(s, 1, account_id);
-  BindInt(s, 2, q.upload ? (*q.upload ? 1 : 0) : -1);
-  BindText(s, 3, q.keyword);
-  BindInt(s, 4, q.Wants(cas::CertificateStatus::kIssued));
-  BindInt(s, 5, q.Wants(cas::CertificateStatus::kWillExpire));
-  BindInt(s, 6, q.Wants(cas::CertificateStatus::kExpired));
-  BindInt(s, 7, q.Wants(cas::CertificateStatus::kRevoked));
-  BindInt(s, 8, q.now);
 }
 
 }  // namespace certplan::store::sqlite

@@ -21,8 +21,4 @@ bool IsIdCollision(Connection& conn);
 // Marks the entry an order was issued as revoked, inside the caller's transaction.
 Status MarkOrderCertificateRevoked(Connection& conn, int64_t order_id);
 
-// The WHERE clause and bindings shared by the page and its count (?1 … ?8).
-extern const char* const kCertificateFilter;
-void BindCertificateFilter(sqlite3_stmt* stmt, int64_t account_id, const cas::CertificateQuery& q);
-
 }  // namespace certplan::store::sqlite

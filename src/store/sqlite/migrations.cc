@@ -211,6 +211,80 @@ CREATE TABLE acme_orders (
 );
 CREATE INDEX acme_orders_by_account ON acme_orders(acme_account_id, identifiers, created_at);
 )sql",
+    // 8: lists paged in the store (issue #12 fault 9). Orders: per-(account, status) counts kept
+    // by triggers, and the same per bucket of created_at (2^12 s and 2^20 s; a deep page finds
+    // where it starts from them, store/order_list.h); a partial index for the default list (every
+    // state but deleted and cancelled) and one by state, both in list order and covering what the
+    // filters read. Certificates: a list index covering the filter columns, and what the list
+    // shows of an issued entry's order (its ProductCode, whether certplan holds its key) copied
+    // onto the entry.
+    R"sql(
+CREATE TABLE order_counts (
+  account_id INTEGER NOT NULL,
+  status     TEXT NOT NULL,
+  n          INTEGER NOT NULL,
+  PRIMARY KEY (account_id, status)
+) WITHOUT ROWID;
+INSERT INTO order_counts (account_id, status, n)
+  SELECT account_id, status, COUNT(*) FROM orders GROUP BY account_id, status;
+CREATE TABLE order_buckets (
+  account_id INTEGER NOT NULL,
+  status     TEXT NOT NULL,
+  level      INTEGER NOT NULL,
+  bucket     INTEGER NOT NULL,
+  n          INTEGER NOT NULL,
+  PRIMARY KEY (account_id, status, level, bucket)
+) WITHOUT ROWID;
+INSERT INTO order_buckets (account_id, status, level, bucket, n)
+  SELECT account_id, status, 0, created_at >> 12, COUNT(*) FROM orders
+  GROUP BY account_id, status, created_at >> 12;
+INSERT INTO order_buckets (account_id, status, level, bucket, n)
+  SELECT account_id, status, 1, created_at >> 20, COUNT(*) FROM orders
+  GROUP BY account_id, status, created_at >> 20;
+CREATE TRIGGER order_counts_insert AFTER INSERT ON orders BEGIN
+  INSERT INTO order_counts (account_id, status, n) VALUES (NEW.account_id, NEW.status, 1)
+    ON CONFLICT (account_id, status) DO UPDATE SET n = n + 1;
+  INSERT INTO order_buckets (account_id, status, level, bucket, n)
+    VALUES (NEW.account_id, NEW.status, 0, NEW.created_at >> 12, 1),
+           (NEW.account_id, NEW.status, 1, NEW.created_at >> 20, 1)
+    ON CONFLICT (account_id, status, level, bucket) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER order_counts_update AFTER UPDATE OF account_id, status, created_at ON orders
+  WHEN OLD.status IS NOT NEW.status OR OLD.account_id IS NOT NEW.account_id
+    OR OLD.created_at IS NOT NEW.created_at BEGIN
+  UPDATE order_counts SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status;
+  INSERT INTO order_counts (account_id, status, n) VALUES (NEW.account_id, NEW.status, 1)
+    ON CONFLICT (account_id, status) DO UPDATE SET n = n + 1;
+  UPDATE order_buckets SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status
+    AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+  DELETE FROM order_buckets WHERE account_id = OLD.account_id AND status = OLD.status AND n = 0
+    AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+  INSERT INTO order_buckets (account_id, status, level, bucket, n)
+    VALUES (NEW.account_id, NEW.status, 0, NEW.created_at >> 12, 1),
+           (NEW.account_id, NEW.status, 1, NEW.created_at >> 20, 1)
+    ON CONFLICT (account_id, status, level, bucket) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER order_counts_delete AFTER DELETE ON orders BEGIN
+  UPDATE order_counts SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status;
+  UPDATE order_buckets SET n = n - 1 WHERE account_id = OLD.account_id AND status = OLD.status
+    AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+  DELETE FROM order_buckets WHERE account_id = OLD.account_id AND status = OLD.status AND n = 0
+    AND ((level = 0 AND bucket = OLD.created_at >> 12) OR (level = 1 AND bucket = OLD.created_at >> 20));
+END;
+CREATE INDEX orders_shown ON orders(account_id, created_at, id, status)
+  WHERE status NOT IN ('deleted', 'cancelled');
+CREATE INDEX orders_by_status ON orders(account_id, status, created_at, id, not_after);
+ALTER TABLE certificates ADD COLUMN product_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE certificates ADD COLUMN has_key INTEGER NOT NULL DEFAULT 0;
+UPDATE certificates SET has_key = 1 WHERE upload = 1;
+UPDATE certificates SET
+  product_code = COALESCE((SELECT o.product_code FROM orders o WHERE o.id = certificates.order_id), ''),
+  has_key = COALESCE((SELECT length(o.sealed_private_key) > 0 FROM orders o
+                      WHERE o.id = certificates.order_id), 0)
+  WHERE upload = 0;
+DROP INDEX certificates_by_account;
+CREATE INDEX certificates_list ON certificates(account_id, created_at, id, upload, revoked, not_after);
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

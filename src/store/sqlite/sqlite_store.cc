@@ -1,6 +1,13 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+#include <variant>
+
+#include "core/checked.h"
 #include "store/order_codec.h"
+#include "store/order_list.h"
 #include "store/sqlite/certificate_rows.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/order_rows.h"
@@ -474,18 +481,264 @@ Result<std::vector<cas::Order>> SqliteStore::DueOrders(int64_t now, int limit) {
   return ReadOrders(**conn, *stmt);
 }
 
-Result<std::vector<cas::Order>> SqliteStore::ListOrders(int64_t account_id,
-                                                        std::string_view keyword) {
+namespace {
+
+// One statement of an order list with its values, bound in order as ?1, ?2, …
+struct BoundSql {
+  std::string text;
+  std::vector<std::variant<int64_t, std::string>> values;
+
+  std::string Add(std::variant<int64_t, std::string> value) {
+    values.push_back(std::move(value));
+    return "?" + std::to_string(values.size());
+  }
+  void Bind(sqlite3_stmt* stmt) const {
+    for (size_t i = 0; i < values.size(); ++i) {
+      const int index = static_cast<int>(i + 1);
+      if (const int64_t* n = std::get_if<int64_t>(&values[i])) {
+        BindInt(stmt, index, *n);
+      } else {
+        BindText(stmt, index, std::get<std::string>(values[i]));
+      }
+    }
+  }
+};
+
+// The plans of `statements` (EXPLAIN QUERY PLAN's detail lines, one per step).
+Result<std::vector<std::string>> ExplainAll(Connection& conn,
+                                            const std::vector<BoundSql>& statements) {
+  std::vector<std::string> plans;
+  for (const BoundSql& sql : statements) {
+    Result<Stmt> stmt = conn.Prepare("EXPLAIN QUERY PLAN " + sql.text);
+    if (!stmt) return stmt.error();
+    sql.Bind(*stmt);
+    std::string plan;
+    std::unordered_map<int64_t, int> depth;  // step id -> nesting (two spaces a level)
+    int rc;
+    while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+      const int64_t id = sqlite3_column_int64(*stmt, 0), parent = sqlite3_column_int64(*stmt, 1);
+      const int level = parent == 0 ? 0 : depth[parent] + 1;
+      depth[id] = level;
+      plan += std::string(2 * level, ' ') + ColumnText(*stmt, 3) + "\n";
+    }
+    if (rc != SQLITE_DONE) return conn.Fail("explain");
+    plans.push_back(std::move(plan));
+  }
+  return plans;
+}
+
+std::string Quoted(cas::OrderStatus status) {
+  return "'" + std::string(cas::StatusName(status)) + "'";  // a fixed vocabulary
+}
+
+// The listed stored states, without kDeleted; kCertificate apart when the query has a window.
+struct StatusSplit {
+  std::vector<cas::OrderStatus> plain;  // matched on the status alone
+  bool windowed_certificate = false;    // kCertificate within the NotAfter window
+};
+
+StatusSplit SplitStatuses(const cas::OrderQuery& q) {
+  StatusSplit split;
+  for (cas::OrderStatus s : q.statuses) {
+    if (s == cas::OrderStatus::kDeleted) continue;
+    if (s == cas::OrderStatus::kCertificate && q.Windowed()) {
+      split.windowed_certificate = true;
+    } else if (std::find(split.plain.begin(), split.plain.end(), s) == split.plain.end()) {
+      split.plain.push_back(s);
+    }
+  }
+  return split;
+}
+
+std::string InList(const std::vector<cas::OrderStatus>& statuses) {
+  if (statuses.size() == 1) return " = " + Quoted(statuses[0]);
+  std::string out = " IN (";
+  for (size_t i = 0; i < statuses.size(); ++i) out += (i ? ", " : "") + Quoted(statuses[i]);
+  return out + ")";
+}
+
+// The default list's states. The text is the WHERE of the partial index orders_shown (migration
+// 5), so the planner can use that index.
+constexpr const char* kShownStates = "status NOT IN ('deleted', 'cancelled')";
+
+// WHERE terms on `orders` selecting the query's rows of account ?1 (the caller adds ?1 first).
+std::string OrderFilter(const cas::OrderQuery& q, BoundSql& sql) {
+  std::string where = " WHERE account_id = ?1 AND ";
+  if (q.statuses.empty()) {
+    where += kShownStates;
+  } else {
+    const StatusSplit split = SplitStatuses(q);
+    std::vector<std::string> terms;
+    if (!split.plain.empty()) terms.push_back("status" + InList(split.plain));
+    if (split.windowed_certificate) {
+      terms.push_back("(status = 'certificate' AND not_after > " + sql.Add(q.not_after_above) +
+                      " AND not_after <= " + sql.Add(q.not_after_at_most) + ")");
+    }
+    if (terms.empty()) terms.push_back("0");
+    where += terms.size() == 1 ? terms[0] : "(" + terms[0] + " OR " + terms[1] + ")";
+  }
+  if (!q.keyword.empty()) {
+    const std::string k = sql.Add(q.keyword);
+    where += " AND (instr(domains, " + k + ") > 0 OR CAST(id AS TEXT) = " + k + ")";
+  }
+  return where;
+}
+
+// How many orders match: from order_counts (kept by triggers, migration 5) unless a keyword or
+// a NotAfter window needs the rows — then an index range of the account (the window: index
+// entries only) or the account's rows (the keyword).
+BoundSql CountOrdersSql(int64_t account_id, const cas::OrderQuery& q) {
+  BoundSql sql;
+  sql.Add(account_id);
+  if (!q.keyword.empty()) {
+    sql.text = "SELECT COUNT(*) FROM orders" + OrderFilter(q, sql);
+    return sql;
+  }
+  const StatusSplit split = SplitStatuses(q);
+  std::vector<std::string> parts;
+  if (q.statuses.empty() || !split.plain.empty()) {
+    parts.push_back(
+        std::string("(SELECT COALESCE(SUM(n), 0) FROM order_counts WHERE account_id = ?1 AND ") +
+        (q.statuses.empty() ? std::string(kShownStates) : "status" + InList(split.plain)) + ")");
+  }
+  if (split.windowed_certificate) {
+    parts.push_back(
+        "(SELECT COUNT(*) FROM orders WHERE account_id = ?1 AND status = 'certificate' "
+        "AND not_after > " +
+        sql.Add(q.not_after_above) + " AND not_after <= " + sql.Add(q.not_after_at_most) + ")");
+  }
+  sql.text = "SELECT ";
+  for (size_t i = 0; i < parts.size(); ++i) sql.text += (i ? " + " : "") + parts[i];
+  if (parts.empty()) sql.text += "0 WHERE ?1 IS NOT NULL";  // nothing listed (only kDeleted)
+  return sql;
+}
+
+// The page: ids from the index (the rows skipped are index entries only), then those rows.
+// `newest_first` false walks from the oldest end (for pages nearer that end); `seek` narrows the
+// walk to where the page starts.
+BoundSql OrderPageSql(int64_t account_id, const cas::OrderQuery& q, bool newest_first,
+                      const Seek& seek, int64_t take) {
+  BoundSql sql;
+  sql.Add(account_id);
+  std::string where = OrderFilter(q, sql);
+  if (seek.bound)
+    where += (newest_first ? " AND created_at < " : " AND created_at >= ") + sql.Add(*seek.bound);
+  const char* dir = newest_first ? "DESC" : "ASC";
+  sql.text = std::string("SELECT ") + kOrderColumns +
+             " FROM orders WHERE id IN (SELECT id FROM orders" + where + " ORDER BY created_at " +
+             dir + ", id " + dir + " LIMIT " + sql.Add(take) + " OFFSET " + sql.Add(seek.skip) +
+             ") ORDER BY created_at DESC, id DESC";
+  return sql;
+}
+
+// The per-bucket counts of the query's states at `level`, in walk order; `coarse`: only the
+// level-0 buckets inside that level-1 bucket.
+BoundSql BucketSql(int64_t account_id, const cas::OrderQuery& q, int level, bool newest_first,
+                   std::optional<int64_t> coarse) {
+  BoundSql sql;
+  sql.Add(account_id);
+  const StatusSplit split = SplitStatuses(q);
+  sql.text = "SELECT bucket, SUM(n) FROM order_buckets WHERE account_id = ?1 AND level = " +
+             std::to_string(level) + " AND " +
+             (q.statuses.empty() ? std::string(kShownStates) : "status" + InList(split.plain));
+  if (coarse) {
+    sql.text += " AND bucket BETWEEN " + sql.Add(*coarse * kFinePerCoarse) + " AND " +
+                sql.Add(*coarse * kFinePerCoarse + kFinePerCoarse - 1);
+  }
+  sql.text += std::string(" GROUP BY bucket ORDER BY bucket ") + (newest_first ? "DESC" : "ASC");
+  return sql;
+}
+
+// Where a deep page starts, from the bucket counts: the level-1 bucket, then the level-0 bucket
+// inside it, holding the page's first entry; the page then skips at most that bucket's entries.
+// Lists the bucket counts cannot serve (a keyword, a NotAfter window) and shallow pages: no seek.
+// `ran` (optional) receives the statements run.
+Result<Seek> SeekPage(Connection& conn, int64_t account_id, const cas::OrderQuery& q,
+                      const PageWalk& walk, std::vector<BoundSql>* ran) {
+  Seek seek{std::nullopt, walk.skip};
+  const StatusSplit split = SplitStatuses(q);
+  if (walk.skip < kSeekFrom || !q.keyword.empty() || split.windowed_certificate ||
+      (!q.statuses.empty() && split.plain.empty())) {
+    return seek;
+  }
+  auto find = [&](const BoundSql& sql,
+                  int64_t before) -> Result<std::optional<std::pair<int64_t, int64_t>>> {
+    if (ran) ran->push_back(sql);
+    Result<Stmt> stmt = conn.Prepare(sql.text);
+    if (!stmt) return stmt.error();
+    sql.Bind(*stmt);
+    int rc = SQLITE_ROW;
+    std::optional<std::pair<int64_t, int64_t>> found =
+        FindBucket(walk.skip, before, [&](int64_t& bucket, int64_t& n) {
+          rc = sqlite3_step(*stmt);
+          if (rc != SQLITE_ROW) return false;
+          bucket = sqlite3_column_int64(*stmt, 0);
+          n = sqlite3_column_int64(*stmt, 1);
+          return true;
+        });
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return conn.Fail("read order buckets");
+    return found;
+  };
+  Result<std::optional<std::pair<int64_t, int64_t>>> coarse =
+      find(BucketSql(account_id, q, 1, walk.newest_first, std::nullopt), 0);
+  if (!coarse) return coarse.error();
+  if (!*coarse) return seek;
+  Result<std::optional<std::pair<int64_t, int64_t>>> fine =
+      find(BucketSql(account_id, q, 0, walk.newest_first, (*coarse)->first), (*coarse)->second);
+  if (!fine) return fine.error();
+  if (!*fine) return seek;
+  const auto [bucket, before] = **fine;
+  seek.bound = (walk.newest_first ? bucket + 1 : bucket) * (int64_t{1} << kFineShift);
+  seek.skip = walk.skip - before;
+  return seek;
+}
+
+}  // namespace
+
+Result<cas::OrderPage> SqliteStore::ListOrders(int64_t account_id, const cas::OrderQuery& query) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      std::string("SELECT ") + kOrderColumns +
-      " FROM orders WHERE account_id = ?1 AND status <> 'deleted' AND (?2 = '' OR "
-      "instr(domains, ?2) > 0 OR CAST(id AS TEXT) = ?2) ORDER BY created_at DESC, id DESC");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, account_id);
-  BindText(*stmt, 2, keyword);
-  return ReadOrders(**conn, *stmt);
+  // One read transaction: the page and its count from the same snapshot.
+  if (Status s = (*conn)->Step("BEGIN"); !s) return s.error();
+  auto read = [&]() -> Result<cas::OrderPage> {
+    cas::OrderPage page;
+    const BoundSql count = CountOrdersSql(account_id, query);
+    Result<Stmt> counted = (*conn)->Prepare(count.text);
+    if (!counted) return counted.error();
+    count.Bind(*counted);
+    if (sqlite3_step(*counted) != SQLITE_ROW) return (*conn)->Fail("count orders");
+    page.total = sqlite3_column_int64(*counted, 0);
+    if (query.offset < 0 || query.limit <= 0 || query.offset >= page.total) return page;
+    const PageWalk walk = WalkFor(page.total, query.offset, query.limit);
+    Result<Seek> seek = SeekPage(**conn, account_id, query, walk, nullptr);
+    if (!seek) return seek.error();
+    const BoundSql rows = OrderPageSql(account_id, query, walk.newest_first, *seek, walk.take);
+    Result<Stmt> stmt = (*conn)->Prepare(rows.text);
+    if (!stmt) return stmt.error();
+    rows.Bind(*stmt);
+    Result<std::vector<cas::Order>> orders = ReadOrders(**conn, *stmt);
+    if (!orders) return orders.error();
+    page.orders = std::move(*orders);
+    return page;
+  };
+  Result<cas::OrderPage> page = read();
+  (void)(*conn)->Step("COMMIT");
+  return page;
+}
+
+Result<std::vector<std::string>> SqliteStore::ExplainListOrders(int64_t account_id,
+                                                                const cas::OrderQuery& query,
+                                                                int64_t total) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  std::vector<BoundSql> statements = {CountOrdersSql(account_id, query)};
+  if (query.offset >= 0 && query.limit > 0 && query.offset < total) {
+    const PageWalk walk = WalkFor(total, query.offset, query.limit);
+    Result<Seek> seek = SeekPage(**conn, account_id, query, walk, &statements);
+    if (!seek) return seek.error();
+    statements.push_back(OrderPageSql(account_id, query, walk.newest_first, *seek, walk.take));
+  }
+  return ExplainAll(**conn, statements);
 }
 
 Result<std::vector<CounterDrift>> SqliteStore::AuditCounters() {
@@ -733,6 +986,67 @@ Result<bool> SqliteStore::DeleteCertificate(int64_t account_id, int64_t cert_id)
   return deleted;
 }
 
+namespace {
+
+constexpr int64_t kWillExpireSeconds = cas::kWillExpireSeconds;
+
+// WHERE terms on `certificates` selecting the query's entries of account ?1. Statuses as
+// cas::StatusOf defines them: revoked first, then by NotAfter against now and the 30-day window.
+std::string CertificateFilter(const cas::CertificateQuery& q, BoundSql& sql) {
+  std::string where = " WHERE account_id = ?1";
+  if (q.upload) where += *q.upload ? " AND upload = 1" : " AND upload = 0";
+  using S = cas::CertificateStatus;
+  if (!(q.Wants(S::kIssued) && q.Wants(S::kWillExpire) && q.Wants(S::kExpired) &&
+        q.Wants(S::kRevoked))) {
+    const int64_t soon =
+        CheckedAdd(q.now, kWillExpireSeconds).value_or(std::numeric_limits<int64_t>::max());
+    std::vector<std::string> terms;
+    if (q.Wants(S::kIssued)) terms.push_back("(revoked = 0 AND not_after > " + sql.Add(soon) + ")");
+    if (q.Wants(S::kWillExpire)) {
+      terms.push_back("(revoked = 0 AND not_after > " + sql.Add(q.now) +
+                      " AND not_after <= " + sql.Add(soon) + ")");
+    }
+    if (q.Wants(S::kExpired)) {
+      terms.push_back("(revoked = 0 AND not_after <= " + sql.Add(q.now) + ")");
+    }
+    if (q.Wants(S::kRevoked)) terms.push_back("revoked = 1");
+    std::string any;
+    for (const std::string& t : terms) any += (any.empty() ? "" : " OR ") + t;
+    where += " AND (" + any + ")";
+  }
+  if (!q.keyword.empty()) {
+    const std::string k = sql.Add(q.keyword);
+    where += " AND (instr(lower(common_name), " + k + ") > 0 OR instr(lower(sans), " + k +
+             ") > 0 OR instr(lower(instance_id), " + k + ") > 0 OR instr(lower(name), " + k +
+             ") > 0)";
+  }
+  return where;
+}
+
+// The count: index entries only (certificates_list covers every filter column but the
+// keyword's).
+BoundSql CountCertificatesSql(int64_t account_id, const cas::CertificateQuery& q) {
+  BoundSql sql;
+  sql.Add(account_id);
+  sql.text = "SELECT COUNT(*) FROM certificates" + CertificateFilter(q, sql);
+  return sql;
+}
+
+BoundSql CertificatePageSql(int64_t account_id, const cas::CertificateQuery& q, bool newest_first,
+                            int64_t skip, int64_t take) {
+  BoundSql sql;
+  sql.Add(account_id);
+  const std::string where = CertificateFilter(q, sql);
+  const char* dir = newest_first ? "DESC" : "ASC";
+  sql.text = std::string("SELECT ") + kCertificateColumns +
+             " FROM certificates WHERE id IN (SELECT id FROM certificates" + where +
+             " ORDER BY created_at " + dir + ", id " + dir + " LIMIT " + sql.Add(take) +
+             " OFFSET " + sql.Add(skip) + ") ORDER BY created_at DESC, id DESC";
+  return sql;
+}
+
+}  // namespace
+
 Result<cas::CertificatePage> SqliteStore::ListCertificates(int64_t account_id,
                                                            const cas::CertificateQuery& query) {
   Result<Lease> conn = Acquire();
@@ -741,19 +1055,19 @@ Result<cas::CertificatePage> SqliteStore::ListCertificates(int64_t account_id,
   if (Status s = (*conn)->Step("BEGIN"); !s) return s.error();
   auto read = [&]() -> Result<cas::CertificatePage> {
     cas::CertificatePage page;
-    Result<Stmt> count =
-        (*conn)->Prepare(std::string("SELECT COUNT(*) FROM certificates") + kCertificateFilter);
-    if (!count) return count.error();
-    BindCertificateFilter(*count, account_id, query);
-    if (sqlite3_step(*count) != SQLITE_ROW) return (*conn)->Fail("count certificates");
-    page.total = sqlite3_column_int64(*count, 0);
-    Result<Stmt> stmt = (*conn)->Prepare(std::string("SELECT ") + kCertificateColumns +
-                                         " FROM certificates" + kCertificateFilter +
-                                         " ORDER BY created_at DESC, id DESC LIMIT ?9 OFFSET ?10");
+    const BoundSql count = CountCertificatesSql(account_id, query);
+    Result<Stmt> counted = (*conn)->Prepare(count.text);
+    if (!counted) return counted.error();
+    count.Bind(*counted);
+    if (sqlite3_step(*counted) != SQLITE_ROW) return (*conn)->Fail("count certificates");
+    page.total = sqlite3_column_int64(*counted, 0);
+    if (query.offset < 0 || query.limit <= 0 || query.offset >= page.total) return page;
+    const PageWalk walk = WalkFor(page.total, query.offset, query.limit);
+    const BoundSql rows =
+        CertificatePageSql(account_id, query, walk.newest_first, walk.skip, walk.take);
+    Result<Stmt> stmt = (*conn)->Prepare(rows.text);
     if (!stmt) return stmt.error();
-    BindCertificateFilter(*stmt, account_id, query);
-    BindInt(*stmt, 9, query.limit);
-    BindInt(*stmt, 10, query.offset);
+    rows.Bind(*stmt);
     int rc;
     while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) page.entries.push_back(ReadCertificate(*stmt));
     if (rc != SQLITE_DONE) return (*conn)->Fail("list certificates");
@@ -1243,6 +1557,19 @@ Result<std::optional<int64_t>> SqliteStore::AcmeOrderIdBySerial(std::string_view
   if (rc == SQLITE_DONE) return std::optional<int64_t>();
   if (rc != SQLITE_ROW) return (*conn)->Fail("find order by serial");
   return std::optional<int64_t>(sqlite3_column_int64(*stmt, 0));
+}
+
+Result<std::vector<std::string>> SqliteStore::ExplainListCertificates(
+    int64_t account_id, const cas::CertificateQuery& query, int64_t total) {
+  std::vector<BoundSql> statements = {CountCertificatesSql(account_id, query)};
+  if (query.offset >= 0 && query.limit > 0 && query.offset < total) {
+    const PageWalk walk = WalkFor(total, query.offset, query.limit);
+    statements.push_back(
+        CertificatePageSql(account_id, query, walk.newest_first, walk.skip, walk.take));
+  }
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  return ExplainAll(**conn, statements);
 }
 
 }  // namespace certplan::store::sqlite

@@ -69,7 +69,13 @@ class SqliteStore final : public iam::IdentityStore,
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
   Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
-  Result<std::vector<cas::Order>> ListOrders(int64_t account_id, std::string_view keyword) override;
+  Result<cas::OrderPage> ListOrders(int64_t account_id, const cas::OrderQuery& query) override;
+  // The query plans (EXPLAIN QUERY PLAN, one line per step, indented two spaces a level) of the
+  // statements ListOrders runs for `query` when `total` orders match: the count, the bucket
+  // counts a deep page's start is found from (these are run), then the page when there is one.
+  // For the tests that hold the list to its indexes, and for operators.
+  Result<std::vector<std::string>> ExplainListOrders(int64_t account_id,
+                                                     const cas::OrderQuery& query, int64_t total);
 
   // cas::CounterAuditStore
   Result<std::vector<cas::CounterDrift>> AuditCounters() override;
@@ -81,6 +87,10 @@ class SqliteStore final : public iam::IdentityStore,
   Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) override;
   Result<cas::CertificatePage> ListCertificates(int64_t account_id,
                                                 const cas::CertificateQuery& query) override;
+  // As ExplainListOrders, for ListCertificates.
+  Result<std::vector<std::string>> ExplainListCertificates(int64_t account_id,
+                                                           const cas::CertificateQuery& query,
+                                                           int64_t total);
 
   // cas::RevocationStore
   Result<std::vector<cas::Revocation>> ListRevocations(std::string_view issuer_key_id,
