@@ -47,14 +47,17 @@ record() {
   fi
   printf '{"name":"%s","baseline":"%s","load":"%s","result":%s}\n' "$1" "$2" "${4:--}" "$3" >>"$results"
 }
-# wrk_load PORT CONNECTIONS: wrk (one thread, on the load core) against a plain GET; prints the
-# loadgen-shaped JSON (rps, p50_ms, p99_ms) read from wrk's --latency report.
-wrk_load() {
-  taskset -c "$LOAD_CPU" wrk -t1 -c"$2" -d"${SECONDS_PER}s" --latency "http://127.0.0.1:$1/" |
-    awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+# wrk_json: wrk's --latency report on stdin as the loadgen-shaped JSON (rps, p50_ms, p99_ms,
+# errors); fails when wrk printed no rate.
+wrk_json() {
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
          /^ +50%/ {p50 = ms($2)} /^ +99%/ {p99 = ms($2)} /^Requests\/sec:/ {rps = $2}
          /Non-2xx/ {errors = $NF}
          END { if (rps == "") exit 1; printf "{\"rps\":%s,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%d}\n", rps, p50, p99, errors }'
+}
+# wrk_load PORT CONNECTIONS: wrk (one thread, on the load core) against a plain GET.
+wrk_load() {
+  taskset -c "$LOAD_CPU" wrk -t1 -c"$2" -d"${SECONDS_PER}s" --latency "http://127.0.0.1:$1/" | wrk_json
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # A port below the ephemeral range (no client socket can hold it) that nothing listens on.
@@ -191,11 +194,7 @@ wrk_tls() {  # wrk_tls PORT [SCRIPT FILE]: wrk over HTTPS, replaying FILE throug
   local port=$1 script=() args=()
   [[ $# -ge 3 ]] && script=(-s "$2") args=(-- "$3")
   taskset -c "$LOAD_CPU" wrk -t1 -c64 -d"${SECONDS_PER}s" --latency "${script[@]}" \
-      "https://127.0.0.1:$port/" "${args[@]}" |
-    awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
-         /^ +50%/ {p50 = ms($2)} /^ +99%/ {p99 = ms($2)} /^Requests\/sec:/ {rps = $2}
-         /Non-2xx/ {errors = $NF}
-         END { if (rps == "") exit 1; printf "{\"rps\":%s,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%d}\n", rps, p50, p99, errors }'
+      "https://127.0.0.1:$port/" "${args[@]}" | wrk_json
 }
 record read-https-nginx - "$(wrk_tls "$nginx_tls_port")" "wrk, 64 conn, 1 thread, 1 core; TLS keep-alive"
 kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
