@@ -16,8 +16,8 @@ const rows = [['benchmark', 'figure', 'baseline', 'ratio', 'p50 ms', 'p99 ms', '
 const targets = {
   'read-certplan': '>= 0.6x, p99 <= 2 ms',
   'read-https-certplan': '>= 0.6x',
-  'write-sqlite': '>= 1.0x',
-  'write-postgres': '>= 0.7x',
+  'write-sqlite': '>= 2.5x',
+  'write-postgres': '>= 0.8x',
   'issue-certplan': '>= 1.5x',
   'read-scale-large': 'latency <= 1.2x',
   'acme-certplan': '>= 1.0x',

@@ -119,9 +119,17 @@ load() {  # load PORT CONNECTIONS ACTION [extra loadgen args]
     --seconds "$SECONDS_PER" --action "$action" --key "${KEY:-x}" --secret "${SECRET:-x}" "$@"
 }
 
+# want SECTION: BENCH_ONLY (a comma list of sections: read, https, memory, write-sqlite,
+# write-postgres, issue, scale, acme, one-account, micro) runs only those; unset runs all. A partial
+# run is for working on one path: its table has only those rows (and --smoke refuses it).
+want() { [[ -z ${BENCH_ONLY:-} || ",$BENCH_ONLY," == *",$1,"* ]]; }
+# One I/O thread on the one core, as nginx runs one worker: a second thread on the same core
+# only trades it back and forth (reads never wait on a commit).
+printf '[server]\nthreads = 1\n' >"$work/read.toml"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 
 # ---- read: V3-signed DescribePackageState vs nginx returning a fixed 200-byte JSON body ----
+if want read; then
 body='{"RequestId":"3B7E4B51-2F0C-4E8B-9D55-1F2A6C0B9E17","TotalCount":20,"UsedCount":2,"IssuedCount":1,"ProductCode":"digicert-free-1-free","Padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'
 nginx_port=$(free_port)
 cat >"$work/nginx.conf" <<NGINX
@@ -154,9 +162,6 @@ record read-nginx-wrk - "$(best "$work/nginx-wrk.jsonl")" "wrk, 64 conn, 1 threa
 record read-nginx read-nginx-wrk "$(best "$work/nginx-loadgen.jsonl")" "loadgen, 64 conn, 1 thread, 1 core"
 kill "$(cat "$work/nginx.pid")"; rm -f "$work/nginx.pid"
 
-# One I/O thread on the one core, as nginx runs one worker: a second thread on the same core
-# only trades it back and forth (reads never wait on a commit).
-printf '[server]\nthreads = 1\n' >"$work/read.toml"
 start_certplan sqlite --config "$work/read.toml"
 record idle-rss-kb - "{\"kb\":$(rss_kb "$PID")}"
 record read-certplan read-nginx-wrk "$(load "$PORT" 64 DescribePackageState --query ProductCode=digicert-free-1-free)" "loadgen, 64 conn, 1 thread, 1 core; server 1 thread, 1 core"
@@ -166,6 +171,8 @@ record read-certplan read-nginx-wrk "$(load "$PORT" 64 DescribePackageState --qu
 #      requests pre-signed by loadgen (bench/presigned.lua). Keep-alive: one handshake per
 #      connection on both. ----
 kill "$PID"; wait "$PID" 2>/dev/null || true
+fi
+if want https; then
 start_certplan https --config "$work/read.toml" --listen-tls 127.0.0.1:0
 wait_for_line "$work/https/err" "listening (tls) on" "$PID" "certplan https"
 tls_port=$(grep -o 'listening (tls) on 127.0.0.1:[0-9]*' "$work/https/err" | grep -o '[0-9]*$')
@@ -206,15 +213,18 @@ record read-https-certplan read-https-nginx \
   "wrk + pre-signed requests, 64 conn, 1 thread, 1 core; server 1 thread, 1 core; TLS keep-alive"
 rm -f "$work/presigned.bin"
 kill "$PID"; wait "$PID" 2>/dev/null || true
-start_certplan sqlite --config "$work/read.toml"
+fi
 
 # ---- memory under 1,000 connections ----
+if want memory; then
+start_certplan memory --config "$work/read.toml"
 (sleep "$(( SECONDS_PER / 2 + 1 ))"; echo "{\"kb\":$(rss_kb "$PID")}" >"$work/rss1000") &
 load "$PORT" 1000 DescribePackageState >/dev/null
 record rss-1000-connections-kb - "$(cat "$work/rss1000")"
+kill "$PID"; wait "$PID" 2>/dev/null || true
+fi
 
 # ---- durable write on SQLite: Create* (orders stay pending; validation not in the loop) ----
-kill "$PID"; wait "$PID" 2>/dev/null || true
 # An API-only node (validation.worker = false: orders stay pending, validation is not in the
 # loop); 64 I/O threads so 64 requests can wait for a durable commit at once — the SQLite store
 # group-commits them, PostgreSQL's own group commit does the same there.
@@ -225,12 +235,15 @@ threads = 64
 mode = "live"
 worker = false
 TOML
+if want write-sqlite; then
 start_certplan sqlite-write --config "$work/write.toml"
 "$BIN" admin --data-dir "$work/sqlite-write" plan grant --account "$ACCOUNT" --product geotrust-dv-1-starter --count 1000000 >/dev/null
 record write-sqlite pgbench "$(load "$PORT" 64 CreateCertificateForPackageRequest --query ProductCode=geotrust-dv-1-starter --unique-domain 1 --requests $(( SECONDS_PER * 20000 )))" "loadgen, 64 conn, 1 thread, 1 core; server 64 threads, 1 core"
 kill "$PID"; wait "$PID" 2>/dev/null || true
+fi
 
 # ---- PostgreSQL: pgbench's equivalent transaction, then certplan on PostgreSQL ----
+if want write-postgres; then
 pg_port=$(free_port)
 pg_url=$(taskset -c "$SERVER_CPU" scripts/pg-cluster.sh start "$work/pg" "$pg_port")
 psql -q "$pg_url" -c "CREATE DATABASE bench" -c "CREATE DATABASE certplan"
@@ -255,9 +268,11 @@ start_certplan pg-write --config "$work/write.toml" --store-url "${pg_url%/*}/ce
 CERTPLAN_STORE_URL="${pg_url%/*}/certplan" "$BIN" admin --data-dir "$work/pg-write" plan grant --account "$ACCOUNT" --product geotrust-dv-1-starter --count 1000000 >/dev/null
 record write-postgres pgbench "$(load "$PORT" 64 CreateCertificateForPackageRequest --query ProductCode=geotrust-dv-1-starter --unique-domain 1 --requests $(( SECONDS_PER * 20000 )))" "loadgen, 64 conn, 1 thread, 1 core; server 64 threads + PostgreSQL, 1 core"
 kill "$PID"; wait "$PID" 2>/dev/null || true
+fi
 
 # ---- issuance: CreateCertificateWithCsrRequest in auto mode, to the issued certificate, vs
 #      cfssl serve's sign endpoint; both sign the same ECDSA P-256 CSR with an ECDSA P-256 CA ----
+if want issue; then
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/req.key" \
   -subj "/CN=www.example.com" -addext "subjectAltName=DNS:www.example.com,DNS:example.com" \
   -out "$work/req.csr" 2>/dev/null
@@ -290,8 +305,10 @@ start_certplan issue --config "$work/issue.toml"
 csr_query=$(node "$root/bench/csr_query.js" "$work/req.csr")
 record issue-certplan issue-cfssl "$(load "$PORT" 16 CreateCertificateWithCsrRequest --query "$csr_query" --drain-query ProductCode=geotrust-dv-1-starter --requests $(( SECONDS_PER * 10000 )))" "loadgen, 16 conn, 1 thread, 1 core; server 16 threads, 1 core"
 kill "$PID"; wait "$PID" 2>/dev/null || true
+fi
 
 # ---- scale: read latency with 10^3 orders vs $SCALE_ORDERS orders and 10^4 accounts ----
+if want scale; then
 scale_node() {  # scale_node NAME ORDERS ACCOUNTS: a stopped node's store, seeded
   start_certplan "$1"
   kill "$PID"; wait "$PID" 2>/dev/null || true
@@ -316,21 +333,29 @@ median() { node -e 'const r = require("fs").readFileSync(process.argv[1], "utf8"
 record read-scale-small - "$(median "$work/scale-small.jsonl")"
 record read-scale-large read-scale-small "$(median "$work/scale-large.jsonl")"
 rm -rf "$work/scale-small" "$work/scale-large"
+fi
 
 # ---- ACME issuance: full orders by new EAB accounts (account → order → authorization →
 #      challenge → finalize → certificate) from bench/acmeload, pebble then certplan (bench/acme.sh) ----
+if want acme; then
 record acme-pebble - "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bench/acme.sh pebble)" \
   "acmeload, 32 orders in flight, 1 core; pebble 1 core"
 record acme-certplan acme-pebble "$(SECONDS_PER=$SECONDS_PER SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU \
   CERTPLAN_BIN=$BIN bench/acme.sh certplan)" "acmeload, 32 orders in flight, 1 core; server 32 threads, 1 core"
+fi
 
 # ---- scale, one account: ListUserCertificateOrder's first/middle/last page and the account's
 #      DescribePackageState with 10^3 orders vs $ONE_ACCOUNT_ORDERS orders in ONE account ----
+if want one-account; then
 BIN=$BIN LOADGEN=$LOADGEN SECONDS_PER=$SECONDS_PER ONE_ACCOUNT_ORDERS=$ONE_ACCOUNT_ORDERS \
   bench/scale_one_account.sh "$work/one-account" >>"$results"
+fi
 
 # ---- microbenchmarks (Google Benchmark), each with its floor ----
+echo '{"benchmarks":[]}' >"$work/micro.json"
+if want micro; then
 taskset -c "$SERVER_CPU" "$root/build-release/bench/micro_bench" --benchmark_min_time=$(( SECONDS_PER > 2 ? 1 : 0 )).2 \
   --benchmark_format=json >"$work/micro.json" 2>/dev/null
+fi
 
 node "$root/bench/report.js" "$results" "$work/micro.json" "$@"
