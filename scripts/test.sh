@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 scripts/install-deps.sh --test
+scripts/install-deps.sh --prometheus
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -44,6 +45,9 @@ for store in sqlite postgres; do
   step "end-to-end tests (build, $store)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \
     CERTPLAN_E2E_STORE=$store tests/e2e/run.sh
 done
+# Debian's Prometheus scrapes /metrics; promtool lints the exposition.
+step "prometheus scrape test (build, sqlite)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \
+  tests/e2e-prometheus/run.sh
 # certd's own CAS client (its own npm package: a large dependency tree, so the plain build only).
 for store in sqlite postgres; do
   step "certd end-to-end test (build, $store)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \

@@ -5,6 +5,8 @@
 
 #include <toml++/toml.h>
 
+#include "api/action_table.h"
+
 namespace certplan::cli {
 namespace {
 
@@ -70,6 +72,68 @@ Status ReadValidation(const toml::table& t, Config& config) {
   return Ok{};
 }
 
+Status ReadBool(const toml::table& table, std::string_view path, bool& out) {
+  const toml::node* node = table.at_path(path).node();
+  if (!node) return Ok{};
+  std::optional<bool> v = node->value_exact<bool>();  // value<bool>() would take 1 for true
+  if (!v) return Bad(path, "true or false.");
+  out = *v;
+  return Ok{};
+}
+
+// qps: a number > 0 (0 lifts the limit), at most 1,000,000; burst defaults to max(1, qps).
+Status ReadRate(const toml::node& node, const std::string& key, api::RateLimit& out) {
+  constexpr double kMaxQps = 1'000'000;
+  auto number = [](const toml::node* n) -> std::optional<double> {
+    if (!n) return std::nullopt;
+    if (std::optional<int64_t> i = n->value_exact<int64_t>()) return static_cast<double>(*i);
+    return n->value_exact<double>();
+  };
+  std::optional<double> qps, burst;
+  if (const toml::table* t = node.as_table()) {
+    for (const auto& [k, v] : *t) {
+      if (k.str() != "qps" && k.str() != "burst") {
+        return Bad(key, "a table takes qps and burst only.");
+      }
+    }
+    qps = number(t->get("qps"));
+    if (!qps) return Bad(key, "give qps, a number of requests a second.");
+    if (t->get("burst")) {
+      burst = number(t->get("burst"));
+      if (!burst || *burst < 1 || *burst > kMaxQps) {
+        return Bad(key, "burst must be a number from 1 to 1000000.");
+      }
+    }
+  } else {
+    qps = number(&node);
+    if (!qps) return Bad(key, "a number of requests a second, or { qps = N, burst = M }.");
+  }
+  if (*qps < 0 || *qps > kMaxQps) return Bad(key, "qps must be from 0 to 1000000.");
+  out.qps = *qps;
+  out.burst = burst.value_or(std::max(1.0, *qps));
+  return Ok{};
+}
+
+Status ReadRateLimits(const toml::table& t, RateLimitConfig& config) {
+  Status s = ReadBool(t, "rate_limits.enabled", config.enabled);
+  if (s) s = ReadString(t, "rate_limits.preset", config.preset);
+  if (s && config.preset != "cas" && config.preset != "none") {
+    return Bad("rate_limits.preset", "use \"cas\" (the CAS quota table) or \"none\".");
+  }
+  if (s) s = ReadInt(t, "rate_limits.max_buckets", config.max_buckets, 16, 100'000'000);
+  if (!s) return s;
+  if (const toml::node* actions = t.at_path("rate_limits.actions").node()) {
+    const toml::table* table = actions->as_table();
+    if (!table) return Bad("rate_limits.actions", "a table of Action = qps.");
+    for (const auto& [name, node] : *table) {
+      const std::string key = "rate_limits.actions." + std::string(name.str());
+      if (!api::FindAction(name.str())) return Bad(key, "not an Action certplan serves.");
+      if (Status r = ReadRate(node, key, config.actions[std::string(name.str())]); !r) return r;
+    }
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Status ParseListen(std::string_view listen, http::ServerOptions& server) {
@@ -128,6 +192,16 @@ Status LoadConfigFile(const std::string& path, Config& config) {
       }
     }
   }
+  if (s && t.at_path("server.metrics_listen").node()) {
+    s = ReadString(t, "server.metrics_listen", config.metrics_listen);
+    config.metrics_listen_configured = true;
+    http::ServerOptions parsed;
+    if (s && !config.metrics_listen.empty() && !ParseListen(config.metrics_listen, parsed)) {
+      return Bad("server.metrics_listen", "use HOST:PORT, e.g. 127.0.0.1:9464, or \"\" for none.");
+    }
+  }
+  if (s) s = ReadBool(t, "metrics.per_account", config.metrics_per_account);
+  if (s) s = ReadRateLimits(t, config.rate_limits);
   if (s) s = ReadString(t, "server.data_dir", config.data_dir);
   if (s) s = ReadString(t, "server.log_level", config.log_level);
   if (s) s = ReadString(t, "store.url", config.store_url);

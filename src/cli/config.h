@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "api/rate_limiter.h"
 #include "auth/replay_guard.h"
 #include "cas/orders.h"
 #include "core/result.h"
@@ -12,6 +14,15 @@
 #include "validation/live_checker.h"
 
 namespace certplan::cli {
+
+// [rate_limits]: per account, per Action token buckets (README "Rate limits").
+struct RateLimitConfig {
+  bool enabled = false;
+  std::string preset = "cas";  // "cas": spec's QPS/account table; "none": only `actions`
+  int64_t max_buckets = 100'000;
+  // [rate_limits.actions]: by Action name, over the preset; qps 0 lifts the limit.
+  std::map<std::string, api::RateLimit> actions;
+};
 
 // Everything `certplan serve` can be told. Precedence: flags > environment > TOML file >
 // defaults (see README "Configuration").
@@ -46,6 +57,13 @@ struct Config {
   std::string tls_cert;
   std::string tls_key;
   std::vector<std::string> tls_names;
+  // [server] metrics_listen: HOST:PORT of the /metrics listener, "" for none. At the default
+  // an address in use only logs a warning (another certplan on this host has it); a configured
+  // one that cannot be bound stops serve.
+  std::string metrics_listen = "127.0.0.1:9464";
+  bool metrics_listen_configured = false;
+  bool metrics_per_account = false;  // [metrics] per_account
+  RateLimitConfig rate_limits;
 };
 
 // Reads `path` (TOML) into `config`; kInvalidParameter naming the key on a bad value.

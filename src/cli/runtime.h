@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "core/clock.h"
 #include "iam/identities.h"
 #include "iam/identity_store.h"
+#include "ops/metrics_store.h"
 #include "pki/builtin_ca.h"
 #include "pki/key_pool.h"
 #include "pki/secret_box.h"
@@ -34,6 +36,8 @@ struct RuntimeOptions {
   pki::CaFiles ca;                // dir empty: DATA_DIR/ca
   cas::OrderSettings orders;
   size_t key_pool = 0;  // RSA keys kept ready for CreateCertificateRequest (0: made on demand)
+  // Wraps the authority orders are issued by (serve counts and times issuance with it).
+  std::function<std::unique_ptr<pki::Authority>(const pki::Authority&)> observe_authority;
 };
 
 // The objects every command works with, opened from one data directory: the store, the
@@ -52,9 +56,11 @@ struct Runtime {
   cas::OrderStore* order_store = nullptr;
   cas::CounterAuditStore* counter_audit = nullptr;
   cas::CertificateStore* certificate_store = nullptr;
+  ops::MetricsStore* metrics_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
-  std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`
+  std::unique_ptr<pki::KeyPool> key_pool;              // when asked for: in front of `ca`
+  std::unique_ptr<pki::Authority> observed_authority;  // options.observe_authority's wrapper
   std::unique_ptr<iam::Identities> identities;
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;
@@ -67,6 +73,9 @@ struct Runtime {
   // (CERTPLAN_MASTER_KEY, else DIR/master.key) and the CA, and opens DIR/certplan.db.
   static Result<std::unique_ptr<Runtime>> Open(const std::string& data_dir,
                                                RuntimeOptions options = {});
+
+  // Times every store operation from now on (nullptr: none); before serving.
+  void SetStoreLatencyObserver(ops::StoreLatencyObserver* observer);
 };
 
 }  // namespace certplan::cli

@@ -15,6 +15,7 @@
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
 #include "iam/identity_store.h"
+#include "ops/metrics_store.h"
 #include "store/postgres/nonce_batcher.h"
 #include "store/postgres/pg_handles.h"
 
@@ -31,7 +32,8 @@ class PostgresStore final : public iam::IdentityStore,
                             public cas::OrderStore,
                             public cas::CounterAuditStore,
                             public cas::CertificateStore,
-                            public auth::NonceStore {
+                            public auth::NonceStore,
+                            public ops::MetricsStore {
  public:
   // Connects, forces synchronous_commit on, applies migrations. When the server cannot be
   // reached yet, the store still opens: every call answers kServiceUnavailable until the
@@ -90,6 +92,15 @@ class PostgresStore final : public iam::IdentityStore,
   Status RememberNonce(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
                        int64_t now) override;
 
+  // ops::MetricsStore
+  Status Ping() override;
+  Result<std::vector<ops::StateCount>> CountOrdersByState() override;
+  Result<std::vector<ops::PlanUnits>> CountPlanUnits(int64_t now, bool per_account) override;
+  Result<ops::SoonestExpiry> FindSoonestExpiry(int64_t now) override;
+
+  // Times every operation from now on (nullptr: none); set before serving.
+  void SetLatencyObserver(ops::StoreLatencyObserver* observer) { observer_.store(observer); }
+
  private:
   class Lease;
   explicit PostgresStore(std::string url) : url_(std::move(url)) {}
@@ -114,6 +125,7 @@ class PostgresStore final : public iam::IdentityStore,
   NonceBatcher nonces_{
       [this](const std::vector<const NonceClaim*>& claims) { return RememberNonces(claims); }};
   size_t claimed_since_sweep_ = 0;  // used by the leading caller only (one batch at a time)
+  std::atomic<ops::StoreLatencyObserver*> observer_{nullptr};
 };
 
 }  // namespace certplan::store::postgres

@@ -135,6 +135,12 @@ CREATE TABLE certificates (
 CREATE INDEX certificates_by_account ON certificates(account_id, created_at, id);
 CREATE INDEX certificates_by_order ON certificates(order_id) WHERE order_id <> 0;
 )sql",
+    // 5: what the metrics read at scrape time: orders counted by state from an index, and the
+    // soonest expiry of live certificates found by one index probe.
+    R"sql(
+CREATE INDEX orders_by_status ON orders(status);
+CREATE INDEX certificates_by_expiry ON certificates(upload, not_after) WHERE revoked = 0;
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,6 +11,7 @@
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
 #include "iam/identity_store.h"
+#include "ops/metrics_store.h"
 #include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_handles.h"
 
@@ -24,7 +26,8 @@ class SqliteStore final : public iam::IdentityStore,
                           public cas::PlanStore,
                           public cas::OrderStore,
                           public cas::CounterAuditStore,
-                          public cas::CertificateStore {
+                          public cas::CertificateStore,
+                          public ops::MetricsStore {
  public:
   // Opens or creates `path` and applies migrations.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
@@ -76,16 +79,28 @@ class SqliteStore final : public iam::IdentityStore,
   Result<cas::CertificatePage> ListCertificates(int64_t account_id,
                                                 const cas::CertificateQuery& query) override;
 
+  // ops::MetricsStore
+  Status Ping() override;
+  Result<std::vector<ops::StateCount>> CountOrdersByState() override;
+  Result<std::vector<ops::PlanUnits>> CountPlanUnits(int64_t now, bool per_account) override;
+  Result<ops::SoonestExpiry> FindSoonestExpiry(int64_t now) override;
+
+  // Times every operation from now on (nullptr: none); set before serving.
+  void SetLatencyObserver(ops::StoreLatencyObserver* observer) { observer_.store(observer); }
+
  private:
   class Lease;
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
   Result<Lease> Acquire();
+  // committer_->Run, timed.
+  Status Commit(GroupCommitter::Work work);
   void Release(std::unique_ptr<Connection> conn);
 
   std::string path_;
   std::unique_ptr<GroupCommitter> committer_;  // the writes that are hot (Create*)
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  std::atomic<ops::StoreLatencyObserver*> observer_{nullptr};
 };
 
 }  // namespace certplan::store::sqlite
