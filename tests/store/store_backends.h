@@ -16,6 +16,7 @@
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
 #include "iam/identity_store.h"
+#include "ops/metrics_store.h"
 #include "store/postgres/pg_handles.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_handles.h"
@@ -95,6 +96,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
   cas::OrderStore* orders_ = nullptr;
   cas::CounterAuditStore* audit_ = nullptr;
   cas::CertificateStore* certificates_ = nullptr;
+  ops::MetricsStore* metrics_ = nullptr;
 
  private:
   template <typename Backend>
@@ -104,6 +106,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     orders_ = &backend;
     audit_ = &backend;
     certificates_ = &backend;
+    metrics_ = &backend;
   }
 };
 
