@@ -224,7 +224,7 @@ int Serve(const ServeFlags& flags) {
     return std::move(answer.response);
   };
   app.refuse = [&metrics](const Error& error) {
-    metrics.ObserveRequest("", rpc::ToWire(error.code).code, 0);
+    metrics.ObserveRefusal(rpc::ToWire(error.code).code);
     return api::RenderTransportError(error);
   };
   std::string ca_file;

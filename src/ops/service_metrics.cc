@@ -142,6 +142,10 @@ void ServiceMetrics::ObserveRequest(std::string_view action, std::string_view co
   latency_[a].Observe(nanoseconds);
 }
 
+void ServiceMetrics::ObserveRefusal(std::string_view code) {
+  requests_[options_.actions.size() * codes_.size() + CodeIndex(code)].Add();
+}
+
 void ServiceMetrics::ObserveCheck(cas::CheckMethod method, bool passed) {
   checks_[method == cas::CheckMethod::kDns ? 0 : 1][passed ? 1 : 0].Add();
 }

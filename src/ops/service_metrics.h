@@ -48,6 +48,9 @@ class ServiceMetrics final : public StoreLatencyObserver {
   // One answered API request: the Action the caller named ("" when none), its wire Code (""
   // on success) and the time from the request to its answer.
   void ObserveRequest(std::string_view action, std::string_view code, int64_t nanoseconds);
+  // One request the HTTP layer refused before the gateway saw it (counted as Action
+  // "unknown"; no latency: it may have been cut off mid-request).
+  void ObserveRefusal(std::string_view code);
   // One domain control check of one name.
   void ObserveCheck(cas::CheckMethod method, bool passed);
   // One signing by the CA for an order.

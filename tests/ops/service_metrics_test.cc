@@ -45,6 +45,7 @@ TEST(ServiceMetrics, CountsRequestsByKnownActionAndCode) {
   metrics.ObserveRequest("DescribePackageState", "Throttling.User", 10'000);
   metrics.ObserveRequest("NoSuchAction\"{", "InvalidParameter", 10'000);  // label set stays bounded
   metrics.ObserveRequest("CreateCertificateRequest", "Some.NewCode", 10'000);
+  metrics.ObserveRefusal("RequestTimeout");
   const std::string text = metrics.Render();
   EXPECT_TRUE(Has(text, "certplan_requests_total{action=\"DescribePackageState\",code=\"OK\"} 2"));
   EXPECT_TRUE(Has(
@@ -55,9 +56,11 @@ TEST(ServiceMetrics, CountsRequestsByKnownActionAndCode) {
   EXPECT_TRUE(
       Has(text, "certplan_requests_total{action=\"CreateCertificateRequest\",code=\"OK\"} 0"));
   EXPECT_EQ(text.find("NoSuchAction"), std::string::npos);
-  EXPECT_TRUE(Has(
-      text,
-      "certplan_request_duration_seconds_bucket{action=\"DescribePackageState\",le=\"0.00005\"} 2"));
+  EXPECT_TRUE(Has(text, "certplan_requests_total{action=\"unknown\",code=\"other\"} 1"));
+  EXPECT_TRUE(Has(text, "certplan_request_duration_seconds_count{action=\"unknown\"} 1"));
+  EXPECT_TRUE(Has(text,
+                  "certplan_request_duration_seconds_bucket{action=\"DescribePackageState\",le=\"0."
+                  "00005\"} 2"));
   EXPECT_TRUE(Has(
       text,
       "certplan_request_duration_seconds_bucket{action=\"DescribePackageState\",le=\"0.0001\"} 3"));
