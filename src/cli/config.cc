@@ -81,7 +81,7 @@ Status ReadBool(const toml::table& table, std::string_view path, bool& out) {
   return Ok{};
 }
 
-// qps: a number > 0 (0 lifts the limit), at most 1,000,000; burst defaults to max(1, qps).
+// qps: a number from 0 (lifts the limit) to 1,000,000; burst defaults to max(1, qps).
 Status ReadRate(const toml::node& node, const std::string& key, api::RateLimit& out) {
   constexpr double kMaxQps = 1'000'000;
   auto number = [](const toml::node* n) -> std::optional<double> {
