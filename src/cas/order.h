@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cas/certificate.h"
+#include "core/audit.h"
 #include "core/result.h"
 
 namespace certplan::cas {
@@ -88,6 +89,9 @@ struct Transition {
   CounterDelta delta;
   // Issuance: the repository entry stored in the same transaction (spec/cas-repository.md §7.1).
   std::optional<Certificate> certificate;
+  // The audit record of the call (or worker step) that made this transition, stored in the same
+  // transaction; unset for steps nobody needs to trace (a validation back-off).
+  std::optional<audit::Record> audit;
 };
 
 // The transitions of spec §4.2 with the counter effects of §3.3, as pure functions. Each

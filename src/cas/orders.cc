@@ -90,7 +90,7 @@ Result<std::vector<std::string>> Orders::NamesFor(const Application& a, const Pr
   return names;
 }
 
-Result<Order> Orders::Apply(int64_t account_id, const Application& a) {
+Result<Order> Orders::Apply(int64_t account_id, const Application& a, const audit::Actor& by) {
   Result<const Product*> product = ProductFor(a);
   if (!product) return product.error();
   Result<std::vector<std::string>> names = NamesFor(a, **product);
@@ -106,17 +106,19 @@ Result<Order> Orders::Apply(int64_t account_id, const Application& a) {
   order.csr_pem = a.csr_pem;
   order.contact = a.contact;
   order.tags_json = a.tags_json;
-  return Store(std::move(order));
+  return Store(std::move(order), by);
 }
 
-Result<Order> Orders::Store(Order order) {
+Result<Order> Orders::Store(Order order, const audit::Actor& by) {
   const int64_t now = clock_.NowSeconds();
   order.status = OrderStatus::kDomainVerify;
   order.holds_unit = true;
   order.created_at = order.updated_at = now;
   order.validation_deadline = now + settings_.validation_deadline_seconds;
   order.next_check_at = now;
-  Result<Order> stored = store_.CreateOrder(std::move(order), now);
+  const int64_t account_id = order.account_id;
+  Result<Order> stored =
+      store_.CreateOrder(std::move(order), now, audit::Succeeded(by, now, account_id, "OrderId"));
   if (stored && on_new_order_) on_new_order_();
   return stored;
 }
@@ -139,34 +141,37 @@ Result<std::string> Orders::PrivateKeyOf(const Order& order) const {
   return box_.Open(order.sealed_private_key, OrderKeyContext(order.id));
 }
 
-Status Orders::Commit(const Result<Transition>& transition, OrderStatus expected) {
+Status Orders::Commit(Result<Transition> transition, OrderStatus expected, const audit::Actor& by) {
   if (!transition) return transition.error();
+  const Order& o = transition->order;
+  transition->audit =
+      audit::Succeeded(by, o.updated_at, o.account_id, "OrderId", std::to_string(o.id));
   return store_.ApplyTransition(*transition, expected);
 }
 
-Status Orders::Cancel(int64_t account_id, int64_t order_id) {
+Status Orders::Cancel(int64_t account_id, int64_t order_id, const audit::Actor& by) {
   Result<Order> order = Find(account_id, order_id);
   if (!order) return order.error();
   const OrderStatus was = order->status;
-  return Commit(CancelOrder(std::move(*order), clock_.NowSeconds()), was);
+  return Commit(CancelOrder(std::move(*order), clock_.NowSeconds()), was, by);
 }
 
-Status Orders::Delete(int64_t account_id, int64_t order_id) {
+Status Orders::Delete(int64_t account_id, int64_t order_id, const audit::Actor& by) {
   Result<Order> order = Find(account_id, order_id);
   if (!order) return order.error();
   const OrderStatus was = order->status;
-  return Commit(DeleteOrder(std::move(*order), clock_.NowSeconds()), was);
+  return Commit(DeleteOrder(std::move(*order), clock_.NowSeconds()), was, by);
 }
 
-Status Orders::CancelForPackage(int64_t account_id, int64_t order_id) {
+Status Orders::CancelForPackage(int64_t account_id, int64_t order_id, const audit::Actor& by) {
   Result<Order> order = Find(account_id, order_id);
   if (!order) return order.error();
   const OrderStatus was = order->status;
-  return Commit(cas::CancelForPackage(std::move(*order), clock_.NowSeconds()), was);
+  return Commit(cas::CancelForPackage(std::move(*order), clock_.NowSeconds()), was, by);
 }
 
 Result<Order> Orders::Renew(int64_t account_id, int64_t order_id, const std::string& csr_pem,
-                            const std::string& tags_json) {
+                            const std::string& tags_json, const audit::Actor& by) {
   Result<Order> old = Find(account_id, order_id);
   if (!old) return old.error();
   const Product* product = FindProduct(old->product_code);
@@ -192,7 +197,7 @@ Result<Order> Orders::Renew(int64_t account_id, int64_t order_id, const std::str
     }
     order.csr_pem = csr_pem;
   }
-  return Store(std::move(order));
+  return Store(std::move(order), by);
 }
 
 Result<std::vector<Order>> Orders::List(int64_t account_id, std::string_view keyword) {
@@ -297,6 +302,15 @@ Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
   for (const Order& order : *due) {
     Result<Transition> step = NextStep(order, checker);
     if (step) {
+      // Issuance and failure are not calls, but an operator asking "what happened to this
+      // order" should find them beside the calls; they ride the batch's one commit.
+      const Order& next = step->order;
+      if (next.status == OrderStatus::kCertificate || next.status == OrderStatus::kVerifyFail) {
+        step->audit = audit::Succeeded(
+            audit::WorkerActor(next.status == OrderStatus::kCertificate ? "worker:issue"
+                                                                        : "worker:verify_fail"),
+            next.updated_at, next.account_id, "OrderId", std::to_string(next.id));
+      }
       batch.push_back({std::move(*step), order.status});
     } else if (step.error().code != ErrorCode::kOrderStateError) {
       if (!first_error) first_error = step.error();

@@ -10,6 +10,7 @@
 #include "cas/order.h"
 #include "cas/order_store.h"
 #include "cas/products.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "pki/authority.h"
@@ -38,6 +39,11 @@ struct OrderSettings {
 // Certificate orders: applying (quota taken atomically), their life through validation and
 // issuance, cancellation, deletion, revocation, renewal (spec §3.3, §4.2). An order of another
 // account is indistinguishable from a missing one (kNotFoundOrder). Thread-safe.
+//
+// Every state-changing call names its caller (`by`: a CAS AccessKey, an ACME account, an
+// operator token …); a call that succeeds stores its audit record (object: the OrderId) in the
+// transaction of the change. A call that fails writes nothing: its caller records the refusal
+// (ops::AuditLog). The worker's issuance and failure are recorded as principal "worker".
 class Orders {
  public:
   Orders(OrderStore& store, const pki::Authority& ca, const pki::SecretBox& box, const Clock& clock,
@@ -49,15 +55,16 @@ class Orders {
 
   // Errors: kMissingParameter/kInvalidParameter (bad input), kCreateCertificateRequestFailed
   // (CSR), kNotFoundPackage/kNotRemainCount (quota) — and then nothing changed.
-  Result<Order> Apply(int64_t account_id, const Application& application);
+  Result<Order> Apply(int64_t account_id, const Application& application, const audit::Actor& by);
   Result<Order> Describe(int64_t account_id, int64_t order_id);
   // The PKCS#8 PEM of a key certplan generated for an issued order, else empty.
   Result<std::string> PrivateKeyOf(const Order& order) const;
-  Status Cancel(int64_t account_id, int64_t order_id);
-  Status Delete(int64_t account_id, int64_t order_id);
-  Status CancelForPackage(int64_t account_id, int64_t order_id);
+  Status Cancel(int64_t account_id, int64_t order_id, const audit::Actor& by);
+  Status Delete(int64_t account_id, int64_t order_id, const audit::Actor& by);
+  Status CancelForPackage(int64_t account_id, int64_t order_id, const audit::Actor& by);
+  // The record names the new order.
   Result<Order> Renew(int64_t account_id, int64_t order_id, const std::string& csr_pem,
-                      const std::string& tags_json);
+                      const std::string& tags_json, const audit::Actor& by);
   Result<std::vector<Order>> List(int64_t account_id, std::string_view keyword);
 
   // Background work: moves every due pending order one step (validation, issuance).
@@ -66,9 +73,9 @@ class Orders {
 
  private:
   Result<Order> Find(int64_t account_id, int64_t order_id);
-  Status Commit(const Result<Transition>& transition, OrderStatus expected);
+  Status Commit(Result<Transition> transition, OrderStatus expected, const audit::Actor& by);
   Result<std::vector<std::string>> NamesFor(const Application& a, const Product& product);
-  Result<Order> Store(Order order);
+  Result<Order> Store(Order order, const audit::Actor& by);
   Status Validate(const Order& order, DomainChecker& checker);
   // The order's next step, worked out in memory, for the background batch to store: issuance
   // (key made when certplan owns it), or validation followed by issuance, or a back-off.

@@ -28,7 +28,7 @@ Result<PackageState> Plans::Describe(int64_t account_id, std::string_view produc
 }
 
 Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int64_t count,
-                          std::optional<int64_t> expires_at) {
+                          std::optional<int64_t> expires_at, const audit::Actor& by) {
   Result<const Product*> product = KnownProduct(product_code);
   if (!product) return product.error();
   if (count < 1 || count > 1'000'000) {
@@ -47,7 +47,7 @@ Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int
   plan.count = count;
   plan.granted_at = now;
   plan.expires_at = expires_at;
-  return store_.GrantPlan(plan);
+  return store_.GrantPlan(plan, audit::Succeeded(by, now, account_id, "PlanId"));
 }
 
 Result<std::vector<Plan>> Plans::List(int64_t account_id) { return store_.ListPlans(account_id); }

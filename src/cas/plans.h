@@ -7,6 +7,7 @@
 
 #include "cas/plan.h"
 #include "cas/plan_store.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "core/result.h"
 
@@ -30,9 +31,11 @@ class Plans {
   Result<PackageState> Describe(int64_t account_id, std::string_view product_code);
 
   // Grants `count` (1 … 1,000,000) certificates of a known code. kInvalidParameter for a bad
-  // code, count, a past expiry or an unknown account.
+  // code, count, a past expiry or an unknown account. On success the audit record of `by`
+  // (object: the PlanId) is stored with the plan; a refusal writes nothing (the caller records
+  // it).
   Result<Plan> Grant(int64_t account_id, std::string_view product_code, int64_t count,
-                     std::optional<int64_t> expires_at);
+                     std::optional<int64_t> expires_at, const audit::Actor& by);
   Result<std::vector<Plan>> List(int64_t account_id);
 
  private:

@@ -15,6 +15,7 @@ using Runner = std::function<int()>;
 void AddServeCommand(CLI::App& app, Runner& run);
 void AddAdminCommand(CLI::App& app, Runner& run);
 void AddFsckCommand(CLI::App& app, Runner& run);
+void AddAuditCommand(CLI::App& app, Runner& run);
 
 // Prints {"Code":…,"Message":…} to stderr, as every command reports a failure.
 int ReportFailure(const Error& error);

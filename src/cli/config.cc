@@ -155,6 +155,7 @@ Status LoadConfigFile(const std::string& path, Config& config) {
   if (s) s = ReadString(t, "ca.issuing_cert", config.ca.issuing_cert_file);
   if (s) s = ReadString(t, "ca.issuing_key", config.ca.issuing_key_file);
   if (s) s = ReadInt(t, "ca.key_pool", config.key_pool, 0, 1024);
+  if (s) s = ReadInt(t, "audit.retention_days", config.audit_retention_days, 1, 36500);
   const bool any = !config.ca.root_cert_file.empty() || !config.ca.issuing_cert_file.empty() ||
                    !config.ca.issuing_key_file.empty();
   const bool all = !config.ca.root_cert_file.empty() && !config.ca.issuing_cert_file.empty() &&

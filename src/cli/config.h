@@ -46,6 +46,9 @@ struct Config {
   std::string tls_cert;
   std::string tls_key;
   std::vector<std::string> tls_names;
+  // [audit] retention_days: records older than this are pruned (at start, then hourly, in
+  // bounded batches).
+  int64_t audit_retention_days = 365;
 };
 
 // Reads `path` (TOML) into `config`; kInvalidParameter naming the key on a bad value.

@@ -8,8 +8,12 @@
 namespace certplan::cli {
 namespace {
 
-// Recounts every package's UsedCount and IssuedCount from its orders; prints the drift as
-// JSON and exits 1 when there is any (0 when clean).
+// Orders reported without their creating audit record, at most.
+constexpr int64_t kMaxReportedOrders = 1000;
+
+// Recounts every package's UsedCount and IssuedCount from its orders, and checks every order
+// has its creating audit record; prints the drift and the unrecorded orders as JSON and exits 1
+// when there is any (0 when clean). Reports only: it fixes nothing.
 int Fsck(const std::string& data_dir, const std::string& store_url) {
   RuntimeOptions options;
   options.store_url = store_url;
@@ -17,8 +21,13 @@ int Fsck(const std::string& data_dir, const std::string& store_url) {
   if (!rt) return ReportFailure(rt.error());
   Result<std::vector<cas::CounterDrift>> drifts = (*rt)->counter_audit->AuditCounters();
   if (!drifts) return ReportFailure(drifts.error());
-  nlohmann::ordered_json out = {{"Clean", drifts->empty()},
-                                {"Drift", nlohmann::ordered_json::array()}};
+  Result<std::vector<int64_t>> unrecorded =
+      (*rt)->audit_log->OrdersWithoutCreationRecord(kMaxReportedOrders);
+  if (!unrecorded) return ReportFailure(unrecorded.error());
+  const bool clean = drifts->empty() && unrecorded->empty();
+  nlohmann::ordered_json out = {{"Clean", clean},
+                                {"Drift", nlohmann::ordered_json::array()},
+                                {"OrdersWithoutAuditRecord", *unrecorded}};
   for (const cas::CounterDrift& d : *drifts) {
     out["Drift"].push_back({{"AccountId", d.account_id},
                             {"ProductCode", d.product_code},
@@ -28,7 +37,7 @@ int Fsck(const std::string& data_dir, const std::string& store_url) {
                             {"IssuedCountRecounted", d.recounted.issued}});
   }
   std::cout << out.dump(2) << std::endl;
-  return drifts->empty() ? 0 : 1;
+  return clean ? 0 : 1;
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   cli::AddServeCommand(app, run);
   cli::AddAdminCommand(app, run);
   cli::AddFsckCommand(app, run);
+  cli::AddAuditCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

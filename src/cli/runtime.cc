@@ -45,6 +45,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.order_store = rt.sqlite.get();
     rt.counter_audit = rt.sqlite.get();
     rt.certificate_store = rt.sqlite.get();
+    rt.audit_log = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
   }
@@ -60,6 +61,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.order_store = rt.postgres.get();
   rt.counter_audit = rt.postgres.get();
   rt.certificate_store = rt.postgres.get();
+  rt.audit_log = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
 }
@@ -104,6 +106,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
                                              options.orders);
   rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
                                                          *rt->box, *rt->clock);
+  rt->audit = std::make_unique<ops::AuditTrail>(*rt->audit_log, *rt->clock);
   return rt;
 }
 

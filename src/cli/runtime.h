@@ -14,6 +14,8 @@
 #include "core/clock.h"
 #include "iam/identities.h"
 #include "iam/identity_store.h"
+#include "ops/audit_log.h"
+#include "ops/audit_trail.h"
 #include "pki/builtin_ca.h"
 #include "pki/key_pool.h"
 #include "pki/secret_box.h"
@@ -52,6 +54,7 @@ struct Runtime {
   cas::OrderStore* order_store = nullptr;
   cas::CounterAuditStore* counter_audit = nullptr;
   cas::CertificateStore* certificate_store = nullptr;
+  ops::AuditLog* audit_log = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
   std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`
@@ -59,6 +62,7 @@ struct Runtime {
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;
   std::unique_ptr<cas::Certificates> certificates;
+  std::unique_ptr<ops::AuditTrail> audit;
   // In process memory on SQLite (one node per file); in the database on PostgreSQL, so every
   // node sees every nonce.
   std::unique_ptr<auth::ReplayGuard> replay;

@@ -16,10 +16,12 @@
 #include "cas/order_store.h"
 #include "cas/plan_store.h"
 #include "iam/identity_store.h"
+#include "ops/audit_log.h"
 #include "store/postgres/pg_handles.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_handles.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 
 namespace certplan::store {
@@ -48,8 +50,8 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
       postgres_ = std::move(*s);
       Wire(*postgres_);
     }
-    ASSERT_TRUE(identities_->CreateAccount(1001, "a", 1));
-    ASSERT_TRUE(identities_->CreateAccount(2002, "b", 1));
+    ASSERT_TRUE(identities_->CreateAccount(1001, "a", 1, testing::TestRecord()));
+    ASSERT_TRUE(identities_->CreateAccount(2002, "b", 1, testing::TestRecord()));
   }
 
   void TearDown() override {
@@ -95,6 +97,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
   cas::OrderStore* orders_ = nullptr;
   cas::CounterAuditStore* audit_ = nullptr;
   cas::CertificateStore* certificates_ = nullptr;
+  ops::AuditLog* audit_log_ = nullptr;
 
  private:
   template <typename Backend>
@@ -104,6 +107,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     orders_ = &backend;
     audit_ = &backend;
     certificates_ = &backend;
+    audit_log_ = &backend;
   }
 };
 
