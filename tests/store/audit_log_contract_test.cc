@@ -251,6 +251,21 @@ TEST_P(AuditLogTest, AnOrderWithoutItsCreationRecordIsReported) {
   EXPECT_EQ(*audit_log_->OrdersWithoutCreationRecord(10), std::vector<int64_t>{b->id});
 }
 
+TEST_P(AuditLogTest, RecordsCannotBeUpdated) {
+  ASSERT_TRUE(audit_log_->AppendAudit(RecordOf(1001, 10, "kept")));
+  const std::string sql = "UPDATE audit_log SET result = 'rewritten'";
+  if (GetParam() == "sqlite") {
+    Result<std::unique_ptr<sqlite::Connection>> raw = sqlite::Connection::Open(dir_.File("db"));
+    ASSERT_TRUE(raw);
+    EXPECT_FALSE((*raw)->Exec(sql));
+  } else {
+    Result<std::unique_ptr<postgres::PgConnection>> raw = postgres::PgConnection::Open(url_);
+    ASSERT_TRUE(raw);
+    EXPECT_FALSE((*raw)->Exec(sql));
+  }
+  EXPECT_EQ(All(1001).front().result, "OK");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AuditLogTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
