@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "api/action_table.h"
+#include "auth/pending_nonce.h"
 #include "auth/signed_request.h"
 #include "core/log.h"
 #include "rpc/errors.h"
@@ -56,6 +57,30 @@ bool IsJson(const rpc::Request& request) {
   return type.size() >= kJson.size() && EqualsIgnoreCase(type.substr(0, kJson.size()), kJson);
 }
 
+// Actions whose only write is the one order they create (Create*, Renew): their nonce may be
+// claimed by that write's own statement (auth/pending_nonce.h), as nothing is written before it.
+bool WritesOnlyItsOrder(std::string_view action) {
+  return action == "CreateCertificateForPackageRequest" || action == "CreateCertificateRequest" ||
+         action == "CreateCertificateWithCsrRequest" ||
+         action == "RenewCertificateOrderForPackageRequest";
+}
+
+// From the RAM check to the handler's reply.
+Result<rpc::Reply> Authorized(const rpc::Request& request, const rpc::Params& params,
+                              const std::optional<Error>& body_error, const Action& action,
+                              const iam::Principal& principal, iam::Authorizer& authorizer,
+                              Services& services, const Clock& clock, const Answer& answer) {
+  // Every served operation passes the RAM authorizer (spec §2.3: after the nonce, before the
+  // parameters).
+  Status allowed = authorizer.Authorize(
+      principal,
+      iam::RequestContext{action.ram_action, request.peer_ip, request.secure, clock.NowSeconds()});
+  if (!allowed) return allowed.error();
+  if (body_error) return *body_error;
+  Context ctx{principal, answer.request_id, clock, services};
+  return action.handler(ctx, params);
+}
+
 // Everything between the raw request and the handler's reply; `answer` collects log fields.
 Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
                        const std::optional<Error>& body_error, auth::Authenticator& authenticator,
@@ -76,18 +101,26 @@ Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
     return Error(ErrorCode::kActionNotFound,
                  "Specified api is not found, please check your url and method.");
   }
-  Result<iam::Principal> principal = authenticator.Authenticate(*claim, request, params);
+  std::optional<auth::PendingNonce::Claim> deferred;
+  Result<iam::Principal> principal = authenticator.Authenticate(
+      *claim, request, params, WritesOnlyItsOrder(action->name) ? &deferred : nullptr);
   if (!principal) return principal.error();
   answer.account_id = principal->account_id;
-  // Every served operation passes the RAM authorizer (spec §2.3: after the nonce, before the
-  // parameters).
-  Status allowed = authorizer.Authorize(
-      *principal,
-      iam::RequestContext{action->ram_action, request.peer_ip, request.secure, clock.NowSeconds()});
-  if (!allowed) return allowed.error();
-  if (body_error) return *body_error;
-  Context ctx{*principal, answer.request_id, clock, services};
-  return action->handler(ctx, params);
+  if (!deferred) {
+    return Authorized(request, params, body_error, *action, *principal, authorizer, services, clock,
+                      answer);
+  }
+  // The order's write claims the nonce in its own statement. Whatever ended before that write
+  // (RAM, parameters, a missing plan) claims it here, before answering: a replay is refused as
+  // SignatureNonceUsed ahead of any other answer, as spec §2.3 orders the checks.
+  auth::PendingNonce pending(std::move(*deferred));
+  Result<rpc::Reply> reply = Authorized(request, params, body_error, *action, *principal,
+                                        authorizer, services, clock, answer);
+  if (!pending.taken()) {
+    Status unseen = authenticator.ClaimNonce(pending.claim(), principal->account_id);
+    if (!unseen) return unseen.error();
+  }
+  return reply;
 }
 
 // The parameters, and a refusal of the body kept for later: a body certplan does not read (or a

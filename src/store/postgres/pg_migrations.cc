@@ -182,7 +182,8 @@ CREATE TABLE plan_grant_keys (
   created_at      BIGINT NOT NULL
 );
 )sql",
-    // 7: the ACME (RFC 8555) front: EAB keys bound to (account, ProductCode), ACME accounts, the ACME
+    // 7: the ACME (RFC 8555) front: EAB keys bound to (account, ProductCode), ACME accounts, the
+    // ACME
     // view of certplan orders, and shared secrets (the nonce key every node uses).
     R"sql(
 CREATE TABLE acme_secrets (
@@ -293,6 +294,17 @@ UPDATE certificates c SET product_code = o.product_code, has_key = o.sealed_priv
   FROM orders o WHERE o.id = c.order_id AND NOT c.upload;
 DROP INDEX certificates_by_account;
 CREATE INDEX certificates_list ON certificates(account_id, created_at, id, upload, revoked, not_after);
+)sql",
+    // 9: Create* batches (issue #14) count the orders they insert themselves, one counter update
+    // per batch, after every package_usage row they take: a transaction that sets
+    // certplan.orders_counted (set_config, local to it) is not counted again by the insert
+    // trigger. Every other insert (an import, a bulk load) is counted as before.
+    R"sql(
+DROP TRIGGER order_counts_insert ON orders;
+CREATE CONSTRAINT TRIGGER order_counts_insert AFTER INSERT ON orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (current_setting('certplan.orders_counted', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION order_counts_track();
 )sql",
 };
 
