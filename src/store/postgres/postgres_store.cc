@@ -510,7 +510,14 @@ std::vector<Status> PostgresStore::WriteOrders(const std::vector<const OrderWrit
     r = TryWriteOrders(writes, clash);
     if (r) return std::move(*r);
   }
-  return {clash ? Status(InternalError("could not allocate an order id")) : Status(r.error())};
+  const Error failed = clash ? InternalError("could not allocate an order id") : r.error();
+  // The failed statement claimed nothing, its nonce included: claimed on its own now, so the
+  // request is not answered twice either way (a replay is answered as one, first).
+  if (const auth::PendingNonce::Claim* n = writes[0]->nonce; n != nullptr) {
+    Status unseen = nonces_.Claim(NonceClaim{n->access_key_id, n->nonce, n->expires_at, n->now});
+    if (!unseen && unseen.error().code == ErrorCode::kSignatureNonceUsed) return {unseen};
+  }
+  return {Status(failed)};
 }
 
 Result<std::vector<Status>> PostgresStore::TryWriteOrders(
