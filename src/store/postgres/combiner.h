@@ -1,11 +1,11 @@
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <semaphore>
 #include <vector>
 
 namespace certplan::store::postgres {
@@ -27,49 +27,41 @@ class Combiner {
 
   Outcome Submit(const Item& item) {
     Waiting self{&item};
-    {
-      std::scoped_lock lock(mu_);
+    std::unique_lock lock(mu_);
+    if (leading_) {
       queue_.push_back(&self);
-      if (leading_) {
-        self.lead = false;
-      } else {
-        leading_ = true;
-        queue_.pop_back();
-        self.lead = true;
-      }
-    }
-    if (!self.lead) {
-      self.wake.acquire();  // an outcome, or the lead handed on
+      self.wake.wait(lock, [&] { return self.outcome.has_value() || self.lead; });
       if (self.outcome) return std::move(*self.outcome);
+    } else {
+      leading_ = true;
     }
     // Leading: this item and whatever is queued.
     std::vector<Waiting*> batch{&self};
-    {
-      std::scoped_lock lock(mu_);
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
-      }
+    while (!queue_.empty() && batch.size() < kMaxBatch) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
     }
+    lock.unlock();
     std::vector<const Item*> items;
     items.reserve(batch.size());
     for (Waiting* w : batch) items.push_back(w->item);
     std::vector<Outcome> outcomes = run_(items);
-    Waiting* next = nullptr;
-    {
-      std::scoped_lock lock(mu_);
-      if (queue_.empty()) {
-        leading_ = false;
-      } else {
-        next = queue_.front();
-        queue_.pop_front();
-      }
-    }
+    lock.lock();
+    // Signalled under the lock: a waiter that sees its outcome returns, and its Waiting (on its
+    // stack) is gone.
     for (size_t i = 1; i < batch.size(); ++i) {
       batch[i]->outcome.emplace(i < outcomes.size() ? std::move(outcomes[i]) : short_());
-      batch[i]->wake.release();
+      batch[i]->wake.notify_one();
     }
-    if (next != nullptr) next->wake.release();  // it leads: outcome still empty
+    if (queue_.empty()) {
+      leading_ = false;
+    } else {
+      Waiting* next = queue_.front();  // leads the next batch
+      queue_.pop_front();
+      next->lead = true;
+      next->wake.notify_one();
+    }
+    lock.unlock();
     return outcomes.empty() ? short_() : std::move(outcomes[0]);
   }
 
@@ -77,9 +69,12 @@ class Combiner {
   struct Waiting {
     explicit Waiting(const Item* i) : item(i) {}
     const Item* item;
-    bool lead = false;
-    std::optional<Outcome> outcome;  // written before `wake` is released
-    std::binary_semaphore wake{0};
+    // guarded by mu_:
+    bool lead = false;  // handed the lead: runs the next batch
+    std::optional<Outcome> outcome;
+    // Wakes this waiter only. Not a std::binary_semaphore, whose wait spins on sched_yield
+    // first — on a busy core, a context switch per spin.
+    std::condition_variable wake;
   };
 
   RunBatch run_;

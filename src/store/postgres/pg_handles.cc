@@ -38,7 +38,9 @@ Result<PgResultPtr> PgConnection::Exec(std::string_view sql, const std::vector<P
 Result<std::string> PgConnection::Prepared(const std::string& sql, int params) {
   auto it = prepared_.find(sql);
   if (it != prepared_.end()) return it->second;
-  const std::string name = "s" + std::to_string(prepared_.size());
+  // Appended, not `"s" + std::to_string(…)`, which GCC 12 wrongly flags (-Wrestrict).
+  std::string name = "s";
+  name += std::to_string(prepared_.size());
   PgResultPtr prep(PQprepare(conn_.get(), name.c_str(), sql.c_str(), params, nullptr));
   Result<PgResultPtr> prepared = Finish(std::move(prep));
   if (!prepared) return prepared.error();
