@@ -65,27 +65,19 @@ bool WritesOnlyItsOrder(std::string_view action) {
          action == "RenewCertificateOrderForPackageRequest";
 }
 
-// From the RAM check to the handler's reply.
-Result<rpc::Reply> Authorized(const rpc::Request& request, const rpc::Params& params,
-                              const std::optional<Error>& body_error, const Action& action,
-                              const iam::Principal& principal, iam::Authorizer& authorizer,
-                              Services& services, const Clock& clock, const Answer& answer) {
-  // Every served operation passes the RAM authorizer (spec §2.3: after the nonce, before the
-  // parameters).
-  Status allowed = authorizer.Authorize(
-      principal,
-      iam::RequestContext{action.ram_action, request.peer_ip, request.secure, clock.NowSeconds()});
-  if (!allowed) return allowed.error();
-  if (body_error) return *body_error;
-  Context ctx{principal, answer.request_id, clock, services};
-  return action.handler(ctx, params);
+// The object a refused call named, as the audit trail records it.
+std::pair<std::string_view, std::string_view> NamedObject(const rpc::Params& params) {
+  for (std::string_view name : {"OrderId", "CertId"}) {
+    if (std::optional<std::string_view> v = params.Get(name)) return {name, *v};
+  }
+  return {};
 }
 
+}  // namespace
+
 // Everything between the raw request and the handler's reply; `answer` collects log fields.
-Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
-                       const std::optional<Error>& body_error, auth::Authenticator& authenticator,
-                       iam::Authorizer& authorizer, Services& services, const Clock& clock,
-                       Answer& answer) {
+Result<rpc::Reply> Gateway::Run(const rpc::Request& request, const rpc::Params& params,
+                                const std::optional<Error>& body_error, Answer& answer) {
   Result<auth::SignedRequest> claim = auth::ParseSignedRequest(request, params);
   if (!claim) return claim.error();
   answer.access_key_id = claim->access_key_id;
@@ -101,27 +93,72 @@ Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
     return Error(ErrorCode::kActionNotFound,
                  "Specified api is not found, please check your url and method.");
   }
+  // A Create*'s nonce is left to its order's write, which claims it in its own statement — not
+  // under rate limits, which spend a token before the write (a replay must spend none).
   std::optional<auth::PendingNonce::Claim> deferred;
-  Result<iam::Principal> principal = authenticator.Authenticate(
-      *claim, request, params, WritesOnlyItsOrder(action->name) ? &deferred : nullptr);
+  Result<iam::Principal> principal = authenticator_.Authenticate(
+      *claim, request, params, WritesOnlyItsOrder(action->name) && !limiter_ ? &deferred : nullptr);
   if (!principal) return principal.error();
   answer.account_id = principal->account_id;
-  if (!deferred) {
-    return Authorized(request, params, body_error, *action, *principal, authorizer, services, clock,
-                      answer);
+  answer.authenticated = true;
+  const audit::Actor actor{
+      principal->is_root() ? audit::PrincipalType::kRoot : audit::PrincipalType::kRamUser,
+      principal->is_root() ? "root" : principal->user_name,
+      principal->access_key_id,
+      request.peer_ip,
+      answer.request_id,
+      std::string(action->name)};
+  auto served = [&]() -> Result<rpc::Reply> {
+    // Rate limits (spec §2.3: after the nonce, before RAM): only an authenticated request spends
+    // its account's tokens, so a forged one cannot throttle anyone, and a throttled one costs no
+    // policy evaluation. A RAM-denied call counts, as it does at the real service.
+    if (limiter_) {
+      Status admitted =
+          limiter_->Admit(principal->account_id, static_cast<size_t>(action - Actions().data()));
+      if (!admitted) return admitted.error();
+    }
+    // Every served operation passes the RAM authorizer (spec §2.3: after the nonce, before the
+    // parameters).
+    Status allowed =
+        authorizer_.Authorize(*principal, iam::RequestContext{action->ram_action, request.peer_ip,
+                                                              request.secure, clock_.NowSeconds()});
+    if (!allowed) return allowed.error();
+    if (body_error) return *body_error;
+    Context ctx{*principal, answer.request_id, clock_, services_, actor};
+    return action->handler(ctx, params);
+  };
+  std::optional<Result<rpc::Reply>> reply;
+  if (deferred) {
+    // Whatever ended before the order's write (RAM, parameters, a missing plan) claims the nonce
+    // here, before answering: a replay is refused as SignatureNonceUsed ahead of any other
+    // answer, as spec §2.3 orders the checks, and like any replay it is not audited.
+    auth::PendingNonce pending(std::move(*deferred));
+    reply.emplace(served());
+    if (!pending.taken()) {
+      Status unseen = authenticator_.ClaimNonce(pending.claim(), principal->account_id);
+      if (!unseen) return unseen.error();
+    }
+    if (!*reply && reply->error().code == ErrorCode::kSignatureNonceUsed) return std::move(*reply);
+  } else {
+    reply.emplace(served());
   }
-  // The order's write claims the nonce in its own statement. Whatever ended before that write
-  // (RAM, parameters, a missing plan) claims it here, before answering: a replay is refused as
-  // SignatureNonceUsed ahead of any other answer, as spec §2.3 orders the checks.
-  auth::PendingNonce pending(std::move(*deferred));
-  Result<rpc::Reply> reply = Authorized(request, params, body_error, *action, *principal,
-                                        authorizer, services, clock, answer);
-  if (!pending.taken()) {
-    Status unseen = authenticator.ClaimNonce(pending.claim(), principal->account_id);
-    if (!unseen) return unseen.error();
+  // A refusal changed nothing, so nothing recorded it: it is written here, on its own (on
+  // SQLite in the next shared commit). Failing to record it does not change the answer.
+  if (!*reply && ChangesState(*action)) {
+    auto [object_type, object_id] = NamedObject(params);
+    Status recorded = audit_.RecordRefusal(actor, principal->account_id, object_type, object_id,
+                                           rpc::ToWire(reply->error().code).code);
+    if (!recorded) {
+      log::Line(log::Level::kWarn, "audit record of a refusal not written")
+          .Str("request_id", answer.request_id)
+          .Str("detail", recorded.error().detail)
+          .Write();
+    }
   }
-  return reply;
+  return std::move(*reply);
 }
+
+namespace {
 
 // The parameters, and a refusal of the body kept for later: a body certplan does not read (or a
 // JSON body that does not decode) is refused only after the AccessKey, signature, nonce and RAM
@@ -179,6 +216,7 @@ Answer Gateway::Handle(const rpc::Request& request) {
   answer.request_id = rpc::NewRequestId();
   rpc::AnswerMeta meta{answer.request_id, HostIdOf(request), rpc::Format::kJson};
   auto fail = [&](const Error& error) {
+    if (!answer.authenticated) unauthenticated_.fetch_add(1, std::memory_order_relaxed);
     if (error.code == ErrorCode::kInternal) {
       log::Line(log::Level::kError, "internal error")
           .Str("request_id", answer.request_id)
@@ -195,8 +233,7 @@ Answer Gateway::Handle(const rpc::Request& request) {
     Result<rpc::Format> format = FormatOf(decoded->params);
     if (!format) return fail(format.error());
     meta.format = *format;
-    Result<rpc::Reply> reply = Run(request, decoded->params, decoded->body_error, authenticator_,
-                                   authorizer_, services_, clock_, answer);
+    Result<rpc::Reply> reply = Run(request, decoded->params, decoded->body_error, answer);
     if (!reply) return fail(reply.error());
     answer.response = rpc::RenderSuccess(answer.action, std::move(*reply), meta);
     return answer;

@@ -2,7 +2,8 @@
 // statement, concurrent writes share one pipelined transaction, and the counters are updated once
 // per batch. Replay protection, quota and the counters stay exact: a used nonce writes nothing, a
 // write refused for quota still uses its nonce, UsedCount never passes TotalCount, and a write
-// that fails takes nothing of its batch with it. Needs CERTPLAN_TEST_PG_URL; fails without it.
+// that fails takes nothing of its batch with it. Each order's audit record lands with it. Needs
+// CERTPLAN_TEST_PG_URL; fails without it.
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -27,14 +28,15 @@ constexpr const char* kProduct = "geotrust-dv-1-starter";
 Result<cas::Order> CreateWithNonce(cas::OrderStore& orders, cas::Order order,
                                    const std::string& nonce) {
   auth::PendingNonce pending(auth::PendingNonce::Claim{"key", nonce, 2'000'000'000, 100});
-  Result<cas::Order> made = orders.CreateOrder(std::move(order), 100);
+  Result<cas::Order> made = orders.CreateOrder(std::move(order), 100, testing::TestRecord(1001));
   EXPECT_TRUE(pending.taken());  // the write answered for the nonce, whatever it answered
   return made;
 }
 
 TEST_P(PostgresOrderWrites, TheWriteClaimsTheNonceAndAReplayWritesNothing) {
   ASSERT_TRUE(postgres_->ClaimsPendingNonces());
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 10, 1, std::nullopt}));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 10, 1, std::nullopt},
+                                testing::TestRecord(1001)));
   Result<cas::Order> first = CreateWithNonce(*orders_, NewOrder(1001, kProduct), "n1");
   ASSERT_TRUE(first) << first.error().detail;
   // The nonce is used: on its own …
@@ -54,7 +56,7 @@ TEST_P(PostgresOrderWrites, TheWriteClaimsTheNonceAndAReplayWritesNothing) {
   EXPECT_EQ(OrderCount(), 1);
   EXPECT_TRUE(audit_->AuditCounters()->empty());
   // Without a pending nonce (the worker, ACME), a write claims none.
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(1001, kProduct), 100));
+  ASSERT_TRUE(orders_->CreateOrder(NewOrder(1001, kProduct), 100, testing::TestRecord(1001)));
   EXPECT_EQ(plans_->GetPackageCounters(1001, kProduct, 100)->used, 2);
 }
 
@@ -62,7 +64,8 @@ TEST_P(PostgresOrderWrites, AWriteRefusedForQuotaStillUsesItsNonce) {
   Result<cas::Order> none = CreateWithNonce(*orders_, NewOrder(1001, kProduct), "n1");
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, ErrorCode::kNotFoundPackage);
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 1, 1, std::nullopt}));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 1, 1, std::nullopt},
+                                testing::TestRecord(1001)));
   ASSERT_TRUE(CreateWithNonce(*orders_, NewOrder(1001, kProduct), "n2"));
   Result<cas::Order> spent = CreateWithNonce(*orders_, NewOrder(1001, kProduct), "n3");
   ASSERT_FALSE(spent);
@@ -79,7 +82,8 @@ TEST_P(PostgresOrderWrites, AWriteRefusedForQuotaStillUsesItsNonce) {
 // makes at most one order, every order took one unit, and the counters match the orders.
 TEST_P(PostgresOrderWrites, ConcurrentWritesKeepNoncesQuotaAndCountersExact) {
   constexpr int kThreads = 32, kEach = 20, kUnits = 250;
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, kUnits, 1, std::nullopt}));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, kUnits, 1, std::nullopt},
+                                testing::TestRecord(1001)));
   std::mutex mu;
   std::map<std::string, int> made_by_nonce;
   std::atomic<int> made{0}, replays{0}, no_quota{0}, other{0};
@@ -113,13 +117,17 @@ TEST_P(PostgresOrderWrites, ConcurrentWritesKeepNoncesQuotaAndCountersExact) {
   EXPECT_EQ(OrderCount(), kUnits);
   Result<std::vector<cas::CounterDrift>> drift = audit_->AuditCounters();
   ASSERT_TRUE(drift);
-  EXPECT_TRUE(drift->empty());
+  EXPECT_TRUE(drift->empty());  // Every order was recorded in the audit trail by its own statement.
+  Result<std::vector<int64_t>> unrecorded = audit_log_->OrdersWithoutCreationRecord(1000);
+  ASSERT_TRUE(unrecorded);
+  EXPECT_TRUE(unrecorded->empty());
 }
 
 // A write the database refuses (text that is not UTF-8) fails alone: the batch it shared is run
 // again without it, and the others land. Its nonce is still used.
 TEST_P(PostgresOrderWrites, AFailingWriteFailsAloneTheOthersLand) {
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 1000, 1, std::nullopt}));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 1000, 1, std::nullopt},
+                                testing::TestRecord(1001)));
   constexpr int kThreads = 16, kEach = 10;
   std::atomic<int> made{0}, bad_refused{0}, wrong{0};
   std::vector<std::thread> pool;
@@ -152,6 +160,7 @@ TEST_P(PostgresOrderWrites, AFailingWriteFailsAloneTheOthersLand) {
   EXPECT_EQ(plans_->GetPackageCounters(1001, kProduct, 100)->used, made.load());
   EXPECT_EQ(OrderCount(), made.load());
   EXPECT_TRUE(audit_->AuditCounters()->empty());
+  EXPECT_TRUE(audit_log_->OrdersWithoutCreationRecord(1000)->empty());
   // A refused write wrote nothing, but its nonce is used: sent again, it is a replay.
   Status again = postgres_->RememberNonce("key", "f-0-2", 2'000'000'000, 100);
   ASSERT_FALSE(again);

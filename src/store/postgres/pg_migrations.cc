@@ -295,7 +295,38 @@ UPDATE certificates c SET product_code = o.product_code, has_key = o.sealed_priv
 DROP INDEX certificates_by_account;
 CREATE INDEX certificates_list ON certificates(account_id, created_at, id, upload, revoked, not_after);
 )sql",
-    // 9: Create* batches (issue #14) count the orders they insert themselves, one counter update
+    // 9: what the metrics read at scrape time: the soonest expiry of live certificates, one index
+    // probe per source (orders by state come from migration 8's order_counts). Partial indexes on
+    // not_after alone: a list query (account first, upload a bound parameter) can never use them.
+    R"sql(
+CREATE INDEX certificates_issued_by_expiry ON certificates(not_after) WHERE NOT revoked AND NOT upload;
+CREATE INDEX certificates_uploaded_by_expiry ON certificates(not_after) WHERE NOT revoked AND upload;
+)sql",
+    // 10: the audit trail: one row per state-changing call, written in the transaction of the
+    // change (ops/audit_log.h). Read by account and time, pruned by time; never updated.
+    R"sql(
+CREATE TABLE audit_log (
+  id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  time           BIGINT NOT NULL,
+  request_id     TEXT NOT NULL DEFAULT '',
+  account_id     BIGINT NOT NULL,
+  principal_type TEXT NOT NULL,
+  principal      TEXT NOT NULL DEFAULT '',
+  access_key_id  TEXT NOT NULL DEFAULT '',
+  source_ip      TEXT NOT NULL DEFAULT '',
+  action         TEXT NOT NULL,
+  object_type    TEXT NOT NULL DEFAULT '',
+  object_id      TEXT NOT NULL DEFAULT '',
+  result         TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_account ON audit_log(account_id, time, id);
+CREATE INDEX audit_log_by_time ON audit_log(time);
+CREATE FUNCTION audit_log_refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_update();
+)sql",
+    // 11: Create* batches (issue #14) count the orders they insert themselves, one counter update
     // per batch, after every package_usage row they take: a transaction that sets
     // certplan.orders_counted (set_config, local to it) is not counted again by the insert
     // trigger. Every other insert (an import, a bulk load) is counted as before.
