@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "auth/pending_nonce.h"
+#include "core/audit.h"
 #include "store/store_backends.h"
 
 namespace certplan::store {
@@ -28,7 +29,10 @@ constexpr const char* kProduct = "geotrust-dv-1-starter";
 Result<cas::Order> CreateWithNonce(cas::OrderStore& orders, cas::Order order,
                                    const std::string& nonce) {
   auth::PendingNonce pending(auth::PendingNonce::Claim{"key", nonce, 2'000'000'000, 100});
-  Result<cas::Order> made = orders.CreateOrder(std::move(order), 100, testing::TestRecord(1001));
+  // The record cas::Orders hands the store: the order's id is filled in by the write.
+  const audit::Record record = audit::Succeeded(
+      testing::TestActor("CreateCertificateForPackageRequest"), 100, 1001, "OrderId");
+  Result<cas::Order> made = orders.CreateOrder(std::move(order), 100, record);
   EXPECT_TRUE(pending.taken());  // the write answered for the nonce, whatever it answered
   return made;
 }
