@@ -11,6 +11,7 @@
 #include "acme/nonces.h"
 #include "cas/domain_checker.h"
 #include "cas/orders.h"
+#include "ops/audit_trail.h"
 #include "cas/plans.h"
 #include "core/clock.h"
 #include "ops/audit_trail.h"

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "api/action_table.h"
+#include "auth/pending_nonce.h"
 #include "auth/signed_request.h"
 #include "core/log.h"
 #include "rpc/errors.h"
@@ -56,6 +57,14 @@ bool IsJson(const rpc::Request& request) {
   return type.size() >= kJson.size() && EqualsIgnoreCase(type.substr(0, kJson.size()), kJson);
 }
 
+// Actions whose only write is the one order they create (Create*, Renew): their nonce may be
+// claimed by that write's own statement (auth/pending_nonce.h), as nothing is written before it.
+bool WritesOnlyItsOrder(std::string_view action) {
+  return action == "CreateCertificateForPackageRequest" || action == "CreateCertificateRequest" ||
+         action == "CreateCertificateWithCsrRequest" ||
+         action == "RenewCertificateOrderForPackageRequest";
+}
+
 // The object a refused call named, as the audit trail records it.
 std::pair<std::string_view, std::string_view> NamedObject(const rpc::Params& params) {
   for (std::string_view name : {"OrderId", "CertId"}) {
@@ -84,7 +93,11 @@ Result<rpc::Reply> Gateway::Run(const rpc::Request& request, const rpc::Params& 
     return Error(ErrorCode::kActionNotFound,
                  "Specified api is not found, please check your url and method.");
   }
-  Result<iam::Principal> principal = authenticator_.Authenticate(*claim, request, params);
+  // A Create*'s nonce is left to its order's write, which claims it in its own statement — not
+  // under rate limits, which spend a token before the write (a replay must spend none).
+  std::optional<auth::PendingNonce::Claim> deferred;
+  Result<iam::Principal> principal = authenticator_.Authenticate(
+      *claim, request, params, WritesOnlyItsOrder(action->name) && !limiter_ ? &deferred : nullptr);
   if (!principal) return principal.error();
   answer.account_id = principal->account_id;
   answer.authenticated = true;
@@ -114,13 +127,27 @@ Result<rpc::Reply> Gateway::Run(const rpc::Request& request, const rpc::Params& 
     Context ctx{*principal, answer.request_id, clock_, services_, actor};
     return action->handler(ctx, params);
   };
-  Result<rpc::Reply> reply = served();
+  std::optional<Result<rpc::Reply>> reply;
+  if (deferred) {
+    // Whatever ended before the order's write (RAM, parameters, a missing plan) claims the nonce
+    // here, before answering: a replay is refused as SignatureNonceUsed ahead of any other
+    // answer, as spec §2.3 orders the checks, and like any replay it is not audited.
+    auth::PendingNonce pending(std::move(*deferred));
+    reply.emplace(served());
+    if (!pending.taken()) {
+      Status unseen = authenticator_.ClaimNonce(pending.claim(), principal->account_id);
+      if (!unseen) return unseen.error();
+    }
+    if (!*reply && reply->error().code == ErrorCode::kSignatureNonceUsed) return std::move(*reply);
+  } else {
+    reply.emplace(served());
+  }
   // A refusal changed nothing, so nothing recorded it: it is written here, on its own (on
   // SQLite in the next shared commit). Failing to record it does not change the answer.
-  if (!reply && ChangesState(*action)) {
+  if (!*reply && ChangesState(*action)) {
     auto [object_type, object_id] = NamedObject(params);
     Status recorded = audit_.RecordRefusal(actor, principal->account_id, object_type, object_id,
-                                           rpc::ToWire(reply.error().code).code);
+                                           rpc::ToWire(reply->error().code).code);
     if (!recorded) {
       log::Line(log::Level::kWarn, "audit record of a refusal not written")
           .Str("request_id", answer.request_id)
@@ -128,7 +155,7 @@ Result<rpc::Reply> Gateway::Run(const rpc::Request& request, const rpc::Params& 
           .Write();
     }
   }
-  return reply;
+  return std::move(*reply);
 }
 
 namespace {

@@ -47,7 +47,8 @@ Result<std::optional<std::shared_ptr<const Authenticator::KnownKey>>> Authentica
 
 Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
                                                    const rpc::Request& request,
-                                                   const rpc::Params& params) {
+                                                   const rpc::Params& params,
+                                                   std::optional<PendingNonce::Claim>* defer) {
   Result<std::optional<std::shared_ptr<const KnownKey>>> found = Lookup(claim.access_key_id);
   if (!found) return found.error();
   if (!*found) {
@@ -71,10 +72,19 @@ Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
   if (!verified) return verified.error();
   // Kept until the signed time leaves the window: after that the timestamp check refuses it.
   // Its share is the key's (or its account's): a key can fill only its own.
-  Status unseen = replay_.RememberFor(key.id, key.account_id, claim.nonce,
-                                      signed_at + options_.timestamp_window_seconds, now);
-  if (!unseen) return unseen.error();
+  PendingNonce::Claim nonce{key.id, claim.nonce, signed_at + options_.timestamp_window_seconds,
+                            now};
+  if (defer != nullptr && replay_.ClaimsPendingNonces()) {
+    *defer = std::move(nonce);
+  } else if (Status unseen = ClaimNonce(nonce, key.account_id); !unseen) {
+    return unseen.error();
+  }
   return iam::Principal{key.account_id, key.user_name, key.id};
+}
+
+Status Authenticator::ClaimNonce(const PendingNonce::Claim& claim, int64_t account_id) {
+  return replay_.RememberFor(claim.access_key_id, account_id, claim.nonce, claim.expires_at,
+                             claim.now);
 }
 
 }  // namespace certplan::auth

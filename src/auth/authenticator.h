@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "auth/pending_nonce.h"
 #include "auth/replay_guard.h"
 #include "auth/signed_request.h"
 #include "core/clock.h"
@@ -40,8 +41,15 @@ class Authenticator {
   // Errors: kAccessKeyNotFound, kAccessKeyInactive, kSecurityTokenMalformed,
   // kInvalidTimestampFormat, kTimestampExpired, kSignatureDoesNotMatch, kSignatureNonceUsed,
   // kThrottling (the key's or account's replay share full), kInternal/kServiceUnavailable (store).
+  //
+  // With `defer` given and a replay guard that ClaimsPendingNonces, the nonce is not claimed here:
+  // it is returned in *defer for the request's write to claim (auth/pending_nonce.h), and the
+  // caller must ClaimNonce whatever that write did not take before answering.
   Result<iam::Principal> Authenticate(const SignedRequest& claim, const rpc::Request& request,
-                                      const rpc::Params& params);
+                                      const rpc::Params& params,
+                                      std::optional<PendingNonce::Claim>* defer = nullptr);
+  // Claims a deferred nonce on its own: kSignatureNonceUsed on a replay, as Authenticate would.
+  Status ClaimNonce(const PendingNonce::Claim& claim, int64_t account_id);
 
  private:
   Status CheckTimestamp(const SignedRequest& claim, int64_t now, int64_t& signed_at) const;

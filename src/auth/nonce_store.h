@@ -17,6 +17,9 @@ class NonceStore {
   // exists (a replay); kInternal or kServiceUnavailable on storage failures.
   virtual Status RememberNonce(std::string_view access_key_id, std::string_view nonce,
                                int64_t expires_at, int64_t now) = 0;
+  // Whether this store's order writes take the request's PendingNonce and claim it in the same
+  // statement (so the gateway may leave a Create* request's nonce to that write).
+  virtual bool ClaimsPendingNonces() const { return false; }
 };
 
 }  // namespace certplan::auth

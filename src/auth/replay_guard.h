@@ -31,6 +31,9 @@ class ReplayGuard {
     (void)account_id;
     return Remember(access_key_id, nonce, expires_at, now);
   }
+  // Whether a request's nonce may be left to its durable write (auth/pending_nonce.h): only a
+  // guard whose store claims the nonce in the write's own statement says yes.
+  virtual bool ClaimsPendingNonces() const { return false; }
 };
 
 struct ReplayOptions {

@@ -17,6 +17,7 @@ class SharedReplayGuard final : public ReplayGuard {
                   int64_t now) override {
     return store_.RememberNonce(access_key_id, nonce, expires_at, now);
   }
+  bool ClaimsPendingNonces() const override { return store_.ClaimsPendingNonces(); }
 
  private:
   NonceStore& store_;

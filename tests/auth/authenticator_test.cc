@@ -1,5 +1,9 @@
 #include "auth/authenticator.h"
 
+#include <optional>
+#include <string_view>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "auth/canonical_request.h"
@@ -106,6 +110,72 @@ TEST_F(AuthenticatorTest, KeyCacheBoundsHowLateADisabledKeyIsAccepted) {
   Result<rpc::Params> params = rpc::Params::Decode(req.query, "");
   Result<SignedRequest> claim = ParseSignedRequest(req, *params);
   ExpectCode(uncached.Authenticate(*claim, req, *params), ErrorCode::kAccessKeyInactive);
+}
+
+// A replay guard whose store would claim nonces with the request's write (PostgreSQL's).
+class DeferringGuard final : public ReplayGuard {
+ public:
+  Status Remember(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
+                  int64_t now) override {
+    ++claims;
+    return inner.Remember(access_key_id, nonce, expires_at, now);
+  }
+  bool ClaimsPendingNonces() const override { return true; }
+  MemoryReplayGuard inner{1000};
+  int claims = 0;
+};
+
+TEST_F(AuthenticatorTest, ANonceLeftToTheWriteIsHandedBackUnclaimed) {
+  DeferringGuard guard;
+  Authenticator auth(*store_, *box_, guard, clock_, AuthOptions{900});
+  rpc::Request req = SignedV1("n1", FormatIso8601Utc(kNow - 10));
+  Result<rpc::Params> params = rpc::Params::Decode(req.query, "");
+  Result<SignedRequest> claim = ParseSignedRequest(req, *params);
+  ASSERT_TRUE(claim);
+  std::optional<PendingNonce::Claim> deferred;
+  ASSERT_TRUE(auth.Authenticate(*claim, req, *params, &deferred));
+  EXPECT_EQ(guard.claims, 0);
+  ASSERT_TRUE(deferred);
+  EXPECT_EQ(deferred->access_key_id, key_.access_key_id);
+  EXPECT_EQ(deferred->nonce, "n1");
+  EXPECT_EQ(deferred->expires_at, kNow - 10 + 900);  // the signed time + the window
+  EXPECT_EQ(deferred->now, kNow);
+  // Claimed on its own, it is claimed once: the same nonce again is a replay.
+  EXPECT_TRUE(auth.ClaimNonce(*deferred, account_id_));
+  Status again = auth.ClaimNonce(*deferred, account_id_);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kSignatureNonceUsed);
+  // Without `defer`, the same guard claims at once, and refuses the replay.
+  ExpectCode(auth.Authenticate(*claim, req, *params), ErrorCode::kSignatureNonceUsed);
+  EXPECT_EQ(guard.claims, 3);
+}
+
+TEST_F(AuthenticatorTest, AGuardThatCannotDeferClaimsAtOnce) {
+  rpc::Request req = SignedV1("n1", FormatIso8601Utc(kNow));
+  Result<rpc::Params> params = rpc::Params::Decode(req.query, "");
+  Result<SignedRequest> claim = ParseSignedRequest(req, *params);
+  ASSERT_TRUE(claim);
+  std::optional<PendingNonce::Claim> deferred;
+  ASSERT_TRUE(auth_->Authenticate(*claim, req, *params, &deferred));
+  EXPECT_FALSE(deferred);  // the in-process guard claimed it
+  ExpectCode(Run(req), ErrorCode::kSignatureNonceUsed);
+}
+
+TEST(PendingNonce, TakenOnceOnItsOwnThreadOnly) {
+  EXPECT_EQ(PendingNonce::Take(), nullptr);
+  {
+    PendingNonce pending(PendingNonce::Claim{"key", "n", 2, 1});
+    const PendingNonce::Claim* other_thread = &pending.claim();
+    std::thread([&] { other_thread = PendingNonce::Take(); }).join();
+    EXPECT_EQ(other_thread, nullptr);
+    EXPECT_FALSE(pending.taken());
+    const PendingNonce::Claim* taken = PendingNonce::Take();
+    ASSERT_NE(taken, nullptr);
+    EXPECT_EQ(taken->nonce, "n");
+    EXPECT_TRUE(pending.taken());
+    EXPECT_EQ(PendingNonce::Take(), nullptr);  // answered for once
+  }
+  EXPECT_EQ(PendingNonce::Take(), nullptr);  // gone with its scope
 }
 
 TEST_F(AuthenticatorTest, WrongSecret) {

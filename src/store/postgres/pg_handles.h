@@ -20,6 +20,12 @@ using PgResultPtr = std::unique_ptr<PGresult, FreeWith<&PQclear>>;
 // A statement parameter in text form; nullopt is SQL NULL.
 using Param = std::optional<std::string>;
 
+// One statement of a pipeline: its text and text parameters.
+struct Statement {
+  std::string_view sql;
+  std::vector<Param> params;
+};
+
 // One libpq connection. Serves one thread at a time.
 class PgConnection {
  public:
@@ -33,7 +39,12 @@ class PgConnection {
   // As Exec, but planned for these very values every time (never prepared): for statements
   // whose best plan depends on them (a LIMIT/OFFSET page), where a generic plan could not know.
   Result<PgResultPtr> ExecPlanned(std::string_view sql, const std::vector<Param>& params);
-  bool healthy() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
+  // Runs the statements (each prepared once per connection, as Exec) in one pipeline: one round
+  // trip, and one implicit transaction that commits after the last statement only if every
+  // statement succeeded. The results in order once that commit is durable (as
+  // synchronous_commit says), or the first failure mapped as Exec maps it, with nothing kept.
+  Result<std::vector<PgResultPtr>> ExecPipeline(const std::vector<Statement>& batch);
+  bool healthy() const { return !broken_ && PQstatus(conn_.get()) == CONNECTION_OK; }
   // SQLSTATE of the last failed Exec ("23505" unique violation, …), empty after success.
   const std::string& sqlstate() const { return sqlstate_; }
 
@@ -41,8 +52,11 @@ class PgConnection {
   explicit PgConnection(PgConnPtr conn) : conn_(std::move(conn)) {}
   // The result of a statement, or its failure mapped as Exec documents.
   Result<PgResultPtr> Finish(PgResultPtr res);
+  // The prepared statement's name for `sql`, preparing it first if needed.
+  Result<std::string> Prepared(const std::string& sql, int params);
   PgConnPtr conn_;
   std::string sqlstate_;
+  bool broken_ = false;  // left in an unknown protocol state: never reused
   std::unordered_map<std::string, std::string> prepared_;  // statement text -> name
 };
 

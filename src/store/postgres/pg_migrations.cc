@@ -326,6 +326,17 @@ BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_update();
 )sql",
+    // 11: Create* batches (issue #14) count the orders they insert themselves, one counter update
+    // per batch, after every package_usage row they take: a transaction that sets
+    // certplan.orders_counted (set_config, local to it) is not counted again by the insert
+    // trigger. Every other insert (an import, a bulk load) is counted as before.
+    R"sql(
+DROP TRIGGER order_counts_insert ON orders;
+CREATE CONSTRAINT TRIGGER order_counts_insert AFTER INSERT ON orders
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (current_setting('certplan.orders_counted', true) IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION order_counts_track();
+)sql",
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "core/checked.h"
 #include "core/hex.h"
@@ -473,51 +474,173 @@ Result<PackageCounters> PostgresStore::GetPackageCounters(int64_t account_id,
 
 Result<cas::Order> PostgresStore::CreateOrder(cas::Order order, int64_t now,
                                               const audit::Record& audit) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  // One statement, one round trip, one commit: the quota take and the order insert succeed or
-  // fail together, and the audit record is inserted by the same statement from the inserted
-  // order. UsedCount never passes TotalCount: the UPDATE's WHERE clause is the check,
-  // re-evaluated on the latest row version when another node's take commits first.
-  static const std::string kTakeAndInsert =
+  const OrderWrite write{&order, now, &audit, auth::PendingNonce::Take()};
+  Status s = order_writes_.Submit(write);
+  if (!s) return s.error();
+  return order;
+}
+
+namespace {
+
+Error NonceUsed() {
+  return Error(ErrorCode::kSignatureNonceUsed, "Specified signature nonce was used already.");
+}
+
+// One Create*: the nonce claim (when it has one: $32 key, $33 nonce, $34 its expiry, $35 now),
+// the quota take, the order insert and its audit record ($36 … $45, the object id the inserted
+// order's) in one statement, so they succeed or fail together. A
+// used nonce takes nothing and inserts nothing; UsedCount never passes TotalCount: the UPDATE's
+// WHERE clause is the check, re-evaluated on the latest row version when another transaction's
+// take commits first. Answers (nonce claimed, orders inserted, TotalCount).
+const std::string& OrderWriteSql() {
+  static const std::string sql =
       std::string(
-          "WITH take AS (UPDATE package_usage SET used = used + 1 WHERE account_id = $2 "
-          "AND product_code = $3 AND used < (SELECT COALESCE(SUM(count), 0) FROM plans "
-          "WHERE account_id = $2 AND product_code = $3 AND (expires_at IS NULL OR "
-          "expires_at > $31::bigint)) RETURNING 1), ins AS (INSERT INTO orders (") +
+          "WITH claim AS (INSERT INTO nonces (access_key_id, nonce, expires_at) "
+          "SELECT $32::text, $33::text, $34::bigint WHERE $32::text IS NOT NULL "
+          "ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at "
+          "WHERE nonces.expires_at < $35::bigint RETURNING 1), "
+          "ok AS (SELECT 1 WHERE $32::text IS NULL OR EXISTS (SELECT 1 FROM claim)), "
+          "total AS (SELECT COALESCE(SUM(count), 0) AS n FROM plans WHERE account_id = $2 "
+          "AND product_code = $3 AND (expires_at IS NULL OR expires_at > $31::bigint)), "
+          "take AS (UPDATE package_usage SET used = used + 1 WHERE account_id = $2 "
+          "AND product_code = $3 AND used < (SELECT n FROM total) AND EXISTS (SELECT 1 FROM ok) "
+          "RETURNING 1), "
+          "ins AS (INSERT INTO orders (") +
       kOrderColumns +
       ") SELECT $1::bigint, $2::bigint, $3, $4::integer, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
       "$14::bigint, $15::bigint, $16::bigint, $17::boolean, $18::boolean, $19, $20, $21, $22, $23, "
       "$24::bigint, $25::bigint, $26::bigint, $27::bigint, $28::bigint, $29::bigint, $30 FROM take "
       "RETURNING id), aud AS (INSERT INTO audit_log (" +
       kAuditColumns +
-      ") SELECT $32::bigint, $33, $34::bigint, $35, $36, $37, $38, $39, $40, id::text, $41 FROM "
-      "ins) SELECT id FROM ins";
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    order.id = NewOrderId();
-    std::vector<Param> params = OrderParams(order);
-    params.push_back(S(now));
-    std::vector<Param> record = AuditParams(audit);
-    record.erase(record.begin() + 9);                        // object_id: the inserted order's id
-    for (Param& p : record) params.push_back(std::move(p));  // $32 … $41
-    Result<PgResultPtr> r = (*conn)->Exec(kTakeAndInsert, params);
-    // A random id clash (astronomically rare) fails the whole statement; try another id.
-    if (!r && (*conn)->sqlstate() == "23505") continue;
-    if (!r) return r.error();
-    if (PQntuples(r->get()) == 1) return order;
-    Result<PgResultPtr> total = (*conn)->Exec(
-        "SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND product_code = $2 "
-        "AND (expires_at IS NULL OR expires_at > $3)",
-        {S(order.account_id), order.product_code, S(now)});
-    if (!total) return total.error();
-    if (Int(total->get(), 0, 0) == 0) {
-      return Error(ErrorCode::kNotFoundPackage,
-                   "No certificate resource plan of " + order.product_code + " is in force.");
-    }
-    return Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
-                                                 order.product_code + " has no remaining count.");
+      ") SELECT $36::bigint, $37, $38::bigint, $39, $40, $41, $42, $43, $44, id::text, $45 FROM "
+      "ins) "
+      "SELECT EXISTS (SELECT 1 FROM ok), (SELECT count(*) FROM ins), (SELECT n FROM total)";
+  return sql;
+}
+
+// Before a batch's order writes: their orders are counted by the batch itself (OrderCountsSql),
+// not one by one by the insert trigger (migration 11), for the rest of the transaction only.
+constexpr std::string_view kCountedByBatch =
+    "SELECT set_config('certplan.orders_counted', 'on', true)";
+
+// After them: the orders the batch inserted ($1, those of its ids that exist), counted per
+// (account, status) and per bucket of created_at — as order_counts_track counts one — one row
+// update per counter for the whole batch. Last in the transaction, after every package_usage
+// row it takes, as the deferred triggers run (migration 8's lock order).
+constexpr std::string_view kOrderCountsSql =
+    "WITH made AS (SELECT account_id, status, created_at FROM orders WHERE id = "
+    "ANY($1::bigint[])), "
+    "counted AS (INSERT INTO order_counts (account_id, status, n) "
+    "SELECT account_id, status, COUNT(*) FROM made GROUP BY account_id, status "
+    "ON CONFLICT (account_id, status) DO UPDATE SET n = order_counts.n + EXCLUDED.n RETURNING 1), "
+    "bucketed AS (INSERT INTO order_buckets (account_id, status, level, bucket, n) "
+    "SELECT account_id, status, level, bucket, COUNT(*) FROM ("
+    "SELECT account_id, status, 0 AS level, created_at >> 12 AS bucket FROM made UNION ALL "
+    "SELECT account_id, status, 1, created_at >> 20 FROM made) b "
+    "GROUP BY account_id, status, level, bucket "
+    "ON CONFLICT (account_id, status, level, bucket) DO UPDATE SET n = order_buckets.n + "
+    "EXCLUDED.n RETURNING 1) "
+    "SELECT (SELECT COUNT(*) FROM counted), (SELECT COUNT(*) FROM bucketed)";
+
+std::string IntArray(const std::vector<int64_t>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) out += (i > 0 ? "," : "") + std::to_string(items[i]);
+  return out += '}';
+}
+
+}  // namespace
+
+std::vector<Status> PostgresStore::WriteOrders(const std::vector<const OrderWrite*>& writes) {
+  bool clash = false;
+  Result<std::vector<Status>> r = TryWriteOrders(writes, clash);
+  if (r) return std::move(*r);
+  if (r.error().code == ErrorCode::kServiceUnavailable) {
+    return std::vector<Status>(writes.size(), Status(r.error()));
   }
-  return InternalError("could not allocate an order id");
+  if (writes.size() > 1) {
+    // Nothing of the batch was kept: each write alone, so one failure fails only its own.
+    std::vector<Status> outcomes;
+    outcomes.reserve(writes.size());
+    for (const OrderWrite* w : writes) outcomes.push_back(WriteOrders({w})[0]);
+    return outcomes;
+  }
+  // A random id clash (astronomically rare): another id, a few times.
+  for (int attempt = 1; clash && attempt < 4; ++attempt) {
+    r = TryWriteOrders(writes, clash);
+    if (r) return std::move(*r);
+  }
+  const Error failed = clash ? InternalError("could not allocate an order id") : r.error();
+  // The failed statement claimed nothing, its nonce included: claimed on its own now, so the
+  // request is not answered twice either way (a replay is answered as one, first).
+  if (const auth::PendingNonce::Claim* n = writes[0]->nonce; n != nullptr) {
+    Status unseen = nonces_.Claim(NonceClaim{n->access_key_id, n->nonce, n->expires_at, n->now});
+    if (!unseen && unseen.error().code == ErrorCode::kSignatureNonceUsed) return {unseen};
+  }
+  return {Status(failed)};
+}
+
+Result<std::vector<Status>> PostgresStore::TryWriteOrders(
+    const std::vector<const OrderWrite*>& writes, bool& clash) {
+  clash = false;
+  // Packages in one order on every node, so two batches never wait on each other's usage rows.
+  std::vector<size_t> order(writes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const cas::Order& x = *writes[a]->order;
+    const cas::Order& y = *writes[b]->order;
+    return std::tie(x.account_id, x.product_code) < std::tie(y.account_id, y.product_code);
+  });
+  std::vector<Statement> batch;
+  batch.reserve(writes.size() + 2);
+  batch.push_back(Statement{kCountedByBatch, {}});
+  std::vector<int64_t> ids;
+  ids.reserve(writes.size());
+  size_t nonces = 0;
+  int64_t now = std::numeric_limits<int64_t>::max();
+  for (size_t i : order) {
+    const OrderWrite& w = *writes[i];
+    w.order->id = NewOrderId();
+    ids.push_back(w.order->id);
+    std::vector<Param> params = OrderParams(*w.order);
+    params.push_back(S(w.now));
+    if (w.nonce != nullptr) {
+      params.insert(params.end(), {w.nonce->access_key_id, w.nonce->nonce, S(w.nonce->expires_at),
+                                   S(w.nonce->now)});
+      ++nonces;
+      now = std::min(now, w.nonce->now);
+    } else {
+      params.insert(params.end(), {Param(), Param(), Param(), Param()});
+    }
+    std::vector<Param> record = AuditParams(*w.audit);
+    record.erase(record.begin() + 9);                        // object_id: the inserted order's id
+    for (Param& p : record) params.push_back(std::move(p));  // $36 … $45
+    batch.push_back(Statement{OrderWriteSql(), std::move(params)});
+  }
+  batch.push_back(Statement{kOrderCountsSql, {IntArray(ids)}});
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<std::vector<PgResultPtr>> r = (*conn)->ExecPipeline(batch);
+  if (!r) {
+    clash = (*conn)->sqlstate() == "23505";
+    return r.error();
+  }
+  std::vector<Status> outcomes(writes.size(), Status(Ok{}));
+  for (size_t k = 0; k < order.size(); ++k) {
+    const PGresult* row = (*r)[k + 1].get();  // after kCountedByBatch's
+    const cas::Order& o = *writes[order[k]]->order;
+    if (!IsTrue(row, 0, 0)) {
+      outcomes[order[k]] = NonceUsed();
+    } else if (Int(row, 0, 1) != 1) {
+      outcomes[order[k]] =
+          Int(row, 0, 2) == 0
+              ? Error(ErrorCode::kNotFoundPackage,
+                      "No certificate resource plan of " + o.product_code + " is in force.")
+              : Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
+                                                      o.product_code + " has no remaining count.");
+    }
+  }
+  if (nonces > 0) SweepNonces(**conn, nonces, now);
+  return outcomes;
 }
 
 Result<std::optional<cas::Order>> PostgresStore::FindOrder(int64_t account_id, int64_t order_id) {
@@ -1191,10 +1314,6 @@ Status PostgresStore::RememberNonce(std::string_view access_key_id, std::string_
 
 namespace {
 
-Error NonceUsed() {
-  return Error(ErrorCode::kSignatureNonceUsed, "Specified signature nonce was used already.");
-}
-
 // A PostgreSQL array literal of the strings, each quoted and escaped (nonces are client text).
 std::string TextArray(const std::vector<std::string_view>& items) {
   std::string out = "{";
@@ -1207,12 +1326,6 @@ std::string TextArray(const std::vector<std::string_view>& items) {
     }
     out += '"';
   }
-  return out += '}';
-}
-
-std::string IntArray(const std::vector<int64_t>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) out += (i > 0 ? "," : "") + std::to_string(items[i]);
   return out += '}';
 }
 
@@ -1263,13 +1376,15 @@ std::vector<Status> PostgresStore::RememberNonces(const std::vector<const NonceC
     if (!fresh.count({std::string(c.access_key_id), std::string(c.nonce)}))
       outcomes[i] = NonceUsed();
   }
-  // Now and then, sweep what has expired (any node may; the index makes it cheap).
-  claimed_since_sweep_ += sent.size();
-  if (claimed_since_sweep_ >= 1024) {
-    claimed_since_sweep_ = 0;
-    (void)(*conn)->Exec("DELETE FROM nonces WHERE expires_at < $1", {S(now)});
-  }
+  SweepNonces(**conn, sent.size(), now);
   return outcomes;
+}
+
+void PostgresStore::SweepNonces(PgConnection& conn, size_t claimed, int64_t now) {
+  // Now and then, sweep what has expired (any node may; the index makes it cheap).
+  if (claimed_since_sweep_.fetch_add(claimed) + claimed < 1024) return;
+  claimed_since_sweep_.store(0);
+  (void)conn.Exec("DELETE FROM nonces WHERE expires_at < $1", {S(now)});
 }
 
 Result<cas::Certificate> PostgresStore::InsertUpload(cas::Certificate certificate,

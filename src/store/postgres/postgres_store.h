@@ -11,6 +11,7 @@
 
 #include "acme/acme_store.h"
 #include "auth/nonce_store.h"
+#include "auth/pending_nonce.h"
 #include "cas/certificate_store.h"
 #include "cas/counter_audit_store.h"
 #include "cas/order_store.h"
@@ -20,6 +21,7 @@
 #include "ops/audit_log.h"
 #include "ops/metrics_store.h"
 #include "ops/operator_store.h"
+#include "store/postgres/combiner.h"
 #include "store/postgres/nonce_batcher.h"
 #include "store/postgres/pg_handles.h"
 
@@ -79,6 +81,8 @@ class PostgresStore final : public iam::IdentityStore,
                                                   int64_t now) override;
 
   // cas::OrderStore
+  // Concurrent Create*s share one pipelined transaction (one round trip, one commit); each
+  // statement takes the request's PendingNonce with it, so a replay writes nothing.
   Result<cas::Order> CreateOrder(cas::Order order, int64_t now,
                                  const audit::Record& audit) override;
   Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
@@ -126,6 +130,8 @@ class PostgresStore final : public iam::IdentityStore,
   // a replay. Concurrent claims share one statement (NonceBatcher).
   Status RememberNonce(std::string_view access_key_id, std::string_view nonce, int64_t expires_at,
                        int64_t now) override;
+  // CreateOrder claims the request's pending nonce in its own statement.
+  bool ClaimsPendingNonces() const override { return true; }
 
   // ops::OperatorStore
   Status InsertOperatorToken(const ops::OperatorTokenRecord& token,
@@ -179,6 +185,24 @@ class PostgresStore final : public iam::IdentityStore,
   Status EnsureMigrated();
   // One batch of nonce claims in one statement; runs on the batch's leading caller.
   std::vector<Status> RememberNonces(const std::vector<const NonceClaim*>& claims);
+  // Deletes expired nonces now and then (after every 1024 claims), on `conn`.
+  void SweepNonces(PgConnection& conn, size_t claimed, int64_t now);
+
+  // One Create*'s write: its order (the id is chosen by the batch), its audit record and the
+  // nonce it claims.
+  struct OrderWrite {
+    cas::Order* order;
+    int64_t now;
+    const audit::Record* audit;              // inserted with the order, naming its id
+    const auth::PendingNonce::Claim* nonce;  // nullptr: claimed already
+  };
+  // One batch of order writes in one pipelined transaction, or each alone when the batch fails
+  // (a random id clash, a deadlock with another node); runs on the batch's leading caller.
+  std::vector<Status> WriteOrders(const std::vector<const OrderWrite*>& writes);
+  // The batch once: an outcome per write, or the batch's failure (nothing of it kept), `clash`
+  // saying whether that was an order id already taken.
+  Result<std::vector<Status>> TryWriteOrders(const std::vector<const OrderWrite*>& writes,
+                                             bool& clash);
 
   std::string url_;
   std::atomic<bool> migrated_{false};
@@ -190,8 +214,11 @@ class PostgresStore final : public iam::IdentityStore,
   int open_ = 0;                                     // idle + leased, guarded by mu_
   NonceBatcher nonces_{
       [this](const std::vector<const NonceClaim*>& claims) { return RememberNonces(claims); }};
-  size_t claimed_since_sweep_ = 0;  // used by the leading caller only (one batch at a time)
+  std::atomic<size_t> claimed_since_sweep_{0};
   std::atomic<ops::StoreLatencyObserver*> observer_{nullptr};
+  Combiner<OrderWrite, Status, 128> order_writes_{
+      [this](const std::vector<const OrderWrite*>& writes) { return WriteOrders(writes); },
+      [] { return Status(InternalError("order batch answered short")); }};
 };
 
 }  // namespace certplan::store::postgres

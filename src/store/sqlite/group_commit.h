@@ -30,8 +30,13 @@ class GroupCommitter {
 
  private:
   struct Job {
+    explicit Job(Work w) : work(std::move(w)) {}
     Work work;
-    std::optional<Status> result;  // set by the writer, guarded by mu_
+    std::optional<Status> result;  // set by the writer; guarded by mu_
+    // Signalled (under mu_) when `result` is set: wakes this job's caller only. Not a
+    // std::binary_semaphore, whose wait spins on sched_yield first — on a busy core, a context
+    // switch per spin.
+    std::condition_variable done;
   };
   explicit GroupCommitter(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
   void Loop();
@@ -40,9 +45,9 @@ class GroupCommitter {
   std::unique_ptr<Connection> conn_;  // used by the writer thread only
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
-  std::deque<Job*> queue_;  // guarded by mu_
-  bool stopping_ = false;   // guarded by mu_
+  std::deque<Job*> queue_;       // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  bool writer_waiting_ = false;  // the writer sleeps on work_cv_; guarded by mu_
   std::thread writer_;
 };
 
