@@ -48,6 +48,8 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.certificate_store = rt.sqlite.get();
     rt.revocation_store = rt.sqlite.get();
     rt.operator_store = rt.sqlite.get();
+    rt.metrics_store = rt.sqlite.get();
+    rt.audit_log = rt.sqlite.get();
     rt.acme_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
@@ -66,6 +68,8 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.certificate_store = rt.postgres.get();
   rt.revocation_store = rt.postgres.get();
   rt.operator_store = rt.postgres.get();
+  rt.metrics_store = rt.postgres.get();
+  rt.audit_log = rt.postgres.get();
   rt.acme_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
@@ -144,17 +148,27 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   if (options.key_pool > 0) {
     rt->key_pool = std::make_unique<pki::KeyPool>(*rt->ca, options.key_pool);
   }
-  const pki::Authority& authority =
-      rt->key_pool ? static_cast<const pki::Authority&>(*rt->key_pool) : *rt->ca;
-  rt->orders = std::make_unique<cas::Orders>(*rt->order_store, authority, *rt->box, *rt->clock,
+  const pki::Authority* authority =
+      rt->key_pool ? static_cast<const pki::Authority*>(rt->key_pool.get()) : rt->ca.get();
+  if (options.observe_authority) {
+    rt->observed_authority = options.observe_authority(*authority);
+    authority = rt->observed_authority.get();
+  }
+  rt->orders = std::make_unique<cas::Orders>(*rt->order_store, *authority, *rt->box, *rt->clock,
                                              options.orders);
   rt->orders->InvalidatesCounters(rt->counters.get());
   rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
                                                          *rt->box, *rt->clock);
-  rt->admin =
-      std::make_unique<ops::AdminService>(*rt->identities, *rt->identity_store, *rt->plans,
-                                          *rt->counter_audit, *rt->operator_store, *rt->clock);
+  rt->audit = std::make_unique<ops::AuditTrail>(*rt->audit_log, *rt->clock);
+  rt->admin = std::make_unique<ops::AdminService>(*rt->identities, *rt->identity_store, *rt->plans,
+                                                  *rt->counter_audit, *rt->operator_store,
+                                                  *rt->audit, *rt->clock);
   return rt;
+}
+
+void Runtime::SetStoreLatencyObserver(ops::StoreLatencyObserver* observer) {
+  if (sqlite) sqlite->SetLatencyObserver(observer);
+  if (postgres) postgres->SetLatencyObserver(observer);
 }
 
 }  // namespace certplan::cli

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <unordered_map>
 #include <variant>
@@ -8,6 +9,7 @@
 #include "core/checked.h"
 #include "store/order_codec.h"
 #include "store/order_list.h"
+#include "store/sqlite/audit_rows.h"
 #include "store/sqlite/certificate_rows.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/order_rows.h"
@@ -24,14 +26,27 @@ using iam::Account;
 using iam::PolicyRecord;
 using iam::User;
 
-// Returns its connection to the pool when it goes out of scope.
+namespace {
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+// Returns its connection to the pool when it goes out of scope, and reports the operation's
+// time since Acquire() was called to the latency observer, if any.
 class SqliteStore::Lease {
  public:
-  Lease(SqliteStore* store, std::unique_ptr<Connection> conn)
-      : store_(store), conn_(std::move(conn)) {}
+  Lease(SqliteStore* store, std::unique_ptr<Connection> conn, int64_t started)
+      : store_(store), conn_(std::move(conn)), started_(started) {}
   Lease(Lease&&) = default;
   ~Lease() {
-    if (conn_) store_->Release(std::move(conn_));
+    if (!conn_) return;
+    store_->Release(std::move(conn_));
+    if (ops::StoreLatencyObserver* o = store_->observer_.load(std::memory_order_relaxed)) {
+      o->OnStoreOperation(ops::StoreLatencyObserver::Path::kConnection, SteadyNanos() - started_);
+    }
   }
   Connection* operator->() { return conn_.get(); }
   Connection& operator*() { return *conn_; }
@@ -39,6 +54,7 @@ class SqliteStore::Lease {
  private:
   SqliteStore* store_;
   std::unique_ptr<Connection> conn_;
+  int64_t started_;
 };
 
 namespace {
@@ -179,17 +195,27 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
 }
 
 Result<SqliteStore::Lease> SqliteStore::Acquire() {
+  const int64_t started = observer_.load(std::memory_order_relaxed) ? SteadyNanos() : 0;
   {
     std::scoped_lock lock(mu_);
     if (!idle_.empty()) {
       std::unique_ptr<Connection> conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn));
+      return Lease(this, std::move(conn), started);
     }
   }
   Result<std::unique_ptr<Connection>> conn = Connection::Open(path_);
   if (!conn) return conn.error();
-  return Lease(this, std::move(*conn));
+  return Lease(this, std::move(*conn), started);
+}
+
+Status SqliteStore::Commit(GroupCommitter::Work work) {
+  ops::StoreLatencyObserver* o = observer_.load(std::memory_order_relaxed);
+  if (!o) return committer_->Run(std::move(work));
+  const int64_t started = SteadyNanos();
+  Status s = committer_->Run(std::move(work));
+  o->OnStoreOperation(ops::StoreLatencyObserver::Path::kGroupCommit, SteadyNanos() - started);
+  return s;
 }
 
 void SqliteStore::Release(std::unique_ptr<Connection> conn) {
@@ -197,21 +223,28 @@ void SqliteStore::Release(std::unique_ptr<Connection> conn) {
   idle_.push_back(std::move(conn));
 }
 
-Result<Account> SqliteStore::CreateAccount(int64_t id, std::string_view name, int64_t now) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt =
-      (*conn)->Prepare("INSERT INTO accounts (id, name, created_at) VALUES (?1, ?2, ?3)");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, id);
-  BindText(*stmt, 2, name);
-  BindInt(*stmt, 3, now);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) {
-    if (sqlite3_extended_errcode((*conn)->db()) == SQLITE_CONSTRAINT_UNIQUE) {
-      return Error(ErrorCode::kInvalidParameter, "An account with this name already exists.");
+Result<Account> SqliteStore::CreateAccount(int64_t id, std::string_view name, int64_t now,
+                                           const audit::Record& audit) {
+  // Every write goes through the group committer: the change and its audit record in one
+  // transaction, the commit shared with whatever else is queued.
+  Status s = Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt =
+        conn.Prepare("INSERT INTO accounts (id, name, created_at) VALUES (?1, ?2, ?3)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, id);
+    BindText(*stmt, 2, name);
+    BindInt(*stmt, 3, now);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) {
+      if (sqlite3_extended_errcode(conn.db()) == SQLITE_CONSTRAINT_UNIQUE) {
+        return Error(ErrorCode::kInvalidParameter, "An account with this name already exists.");
+      }
+      return conn.Fail("insert account");
     }
-    return (*conn)->Fail("insert account");
-  }
+    audit::Record record = audit;
+    record.object_id = std::to_string(id);
+    return InsertAuditRow(conn, record);
+  });
+  if (!s) return s.error();
   return Account{id, std::string(name), now};
 }
 
@@ -239,21 +272,21 @@ Result<std::optional<Account>> SqliteStore::FindAccountByName(std::string_view n
   return (*conn)->Fail("find account by name");
 }
 
-Status SqliteStore::InsertAccessKey(const AccessKey& key) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "INSERT INTO access_keys (id, account_id, user_name, sealed_secret, enabled, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  if (!stmt) return stmt.error();
-  BindText(*stmt, 1, key.id);
-  BindInt(*stmt, 2, key.account_id);
-  BindText(*stmt, 3, key.user_name);
-  BindBlob(*stmt, 4, key.sealed_secret);
-  BindInt(*stmt, 5, key.enabled ? 1 : 0);
-  BindInt(*stmt, 6, key.created_at);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("insert access key");
-  return Ok{};
+Status SqliteStore::InsertAccessKey(const AccessKey& key, const audit::Record* audit) {
+  return Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "INSERT INTO access_keys (id, account_id, user_name, sealed_secret, enabled, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!stmt) return stmt.error();
+    BindText(*stmt, 1, key.id);
+    BindInt(*stmt, 2, key.account_id);
+    BindText(*stmt, 3, key.user_name);
+    BindBlob(*stmt, 4, key.sealed_secret);
+    BindInt(*stmt, 5, key.enabled ? 1 : 0);
+    BindInt(*stmt, 6, key.created_at);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("insert access key");
+    return audit ? InsertAuditRow(conn, *audit) : Status(Ok{});
+  });
 }
 
 Result<std::optional<AccessKey>> SqliteStore::FindAccessKey(std::string_view id) {
@@ -282,15 +315,20 @@ Result<std::vector<AccessKey>> SqliteStore::ListAccessKeys(int64_t account_id) {
   return keys;
 }
 
-Result<bool> SqliteStore::SetAccessKeyEnabled(std::string_view id, bool enabled) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare("UPDATE access_keys SET enabled = ?2 WHERE id = ?1");
-  if (!stmt) return stmt.error();
-  BindText(*stmt, 1, id);
-  BindInt(*stmt, 2, enabled ? 1 : 0);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("update access key");
-  return sqlite3_changes((*conn)->db()) > 0;
+Result<bool> SqliteStore::SetAccessKeyEnabled(std::string_view id, bool enabled,
+                                              const audit::Record& audit) {
+  bool found = false;
+  Status s = Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare("UPDATE access_keys SET enabled = ?2 WHERE id = ?1");
+    if (!stmt) return stmt.error();
+    BindText(*stmt, 1, id);
+    BindInt(*stmt, 2, enabled ? 1 : 0);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("update access key");
+    found = sqlite3_changes(conn.db()) > 0;
+    return found ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return found;
 }
 
 Result<bool> SqliteStore::AccountExists(int64_t account_id) {
@@ -300,7 +338,7 @@ Result<bool> SqliteStore::AccountExists(int64_t account_id) {
   return account->has_value();
 }
 
-Result<Plan> SqliteStore::GrantPlan(const Plan& plan) {
+Result<Plan> SqliteStore::GrantPlan(const Plan& plan, const audit::Record& audit) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   WriteTransaction txn(**conn);
@@ -308,6 +346,9 @@ Result<Plan> SqliteStore::GrantPlan(const Plan& plan) {
   if (!begun) return begun.error();
   Result<Plan> stored = InsertPlanRows(**conn, plan);
   if (!stored) return stored.error();
+  audit::Record record = audit;
+  record.object_id = std::to_string(stored->id);
+  if (Status s = InsertAuditRow(**conn, record); !s) return s.error();
   Status committed = txn.Commit();
   if (!committed) return committed.error();
   return stored;
@@ -395,10 +436,16 @@ Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
 
 }  // namespace
 
-Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now) {
-  // Group commit: concurrent applications share one transaction and one fsync.
-  Status s =
-      committer_->Run([&](Connection& conn) { return TakeQuotaAndInsert(conn, order, now); });
+Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now,
+                                            const audit::Record& audit) {
+  // Group commit: concurrent applications share one transaction and one fsync; the audit row
+  // rides in it (a refused take rolls back to the job's savepoint, audit row and all).
+  Status s = Commit([&](Connection& conn) -> Status {
+    if (Status taken = TakeQuotaAndInsert(conn, order, now); !taken) return taken;
+    audit::Record record = audit;
+    record.object_id = std::to_string(order.id);
+    return InsertAuditRow(conn, record);
+  });
   if (!s) return s.error();
   return order;
 }
@@ -441,6 +488,9 @@ Status StoreTransition(Connection& conn, const cas::Transition& t, cas::OrderSta
   if (t.revocation) {
     if (Status s = InsertRevocationRow(conn, *t.revocation); !s) return s;
   }
+  if (t.audit) {
+    if (Status s = InsertAuditRow(conn, *t.audit); !s) return s;
+  }
   return ApplyDelta(conn, t.order.account_id, t.order.product_code, t.delta);
 }
 
@@ -449,12 +499,12 @@ Status StoreTransition(Connection& conn, const cas::Transition& t, cas::OrderSta
 Status SqliteStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
   // Through the group committer like every other order write: one writer, no lock waits, and
   // the commit shared with whatever else is queued.
-  return committer_->Run([&](Connection& conn) { return StoreTransition(conn, t, expected); });
+  return Commit([&](Connection& conn) { return StoreTransition(conn, t, expected); });
 }
 
 std::vector<Status> SqliteStore::ApplyTransitions(const std::vector<PendingTransition>& batch) {
   std::vector<Status> results(batch.size(), Status(Ok{}));
-  Status committed = committer_->Run([&](Connection& conn) -> Status {
+  Status committed = Commit([&](Connection& conn) -> Status {
     for (size_t i = 0; i < batch.size(); ++i) {
       Status s = conn.Step("SAVEPOINT step");
       if (s) s = StoreTransition(conn, batch[i].transition, batch[i].expected);
@@ -792,16 +842,17 @@ Status RunWrite(Connection& conn, sqlite3_stmt* stmt, std::string_view what,
 
 }  // namespace
 
-Status SqliteStore::CreateUser(const User& user) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt =
-      (*conn)->Prepare("INSERT INTO users (account_id, name, created_at) VALUES (?1, ?2, ?3)");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, user.account_id);
-  BindText(*stmt, 2, user.name);
-  BindInt(*stmt, 3, user.created_at);
-  return RunWrite(**conn, *stmt, "insert user", "A user with this name already exists.");
+Status SqliteStore::CreateUser(const User& user, const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt =
+        conn.Prepare("INSERT INTO users (account_id, name, created_at) VALUES (?1, ?2, ?3)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, user.account_id);
+    BindText(*stmt, 2, user.name);
+    BindInt(*stmt, 3, user.created_at);
+    Status s = RunWrite(conn, *stmt, "insert user", "A user with this name already exists.");
+    return s ? InsertAuditRow(conn, audit) : s;
+  });
 }
 
 Result<std::vector<User>> SqliteStore::ListUsers(int64_t account_id) {
@@ -833,37 +884,39 @@ Result<bool> SqliteStore::UserExists(int64_t account_id, std::string_view name) 
   return rc == SQLITE_ROW;
 }
 
-Status SqliteStore::DeleteUser(int64_t account_id, std::string_view name) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  WriteTransaction txn(**conn);
-  if (Status s = txn.Begin(); !s) return s;
-  for (const char* sql : {"DELETE FROM access_keys WHERE account_id = ?1 AND user_name = ?2",
-                          "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2",
-                          "DELETE FROM users WHERE account_id = ?1 AND name = ?2"}) {
-    Result<Stmt> stmt = (*conn)->Prepare(sql);
-    if (!stmt) return stmt.error();
-    BindInt(*stmt, 1, account_id);
-    BindText(*stmt, 2, name);
-    if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("delete user");
-  }
-  if (sqlite3_changes((*conn)->db()) == 0) {
-    return Error(ErrorCode::kInvalidParameter, "No such user.");
-  }
-  return txn.Commit();
+Status SqliteStore::DeleteUser(int64_t account_id, std::string_view name,
+                               const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    for (const char* sql :
+         {"DELETE FROM access_keys WHERE account_id = ?1 AND user_name = ?2",
+          "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2",
+          "DELETE FROM users WHERE account_id = ?1 AND name = ?2"}) {
+      Result<Stmt> stmt = conn.Prepare(sql);
+      if (!stmt) return stmt.error();
+      BindInt(*stmt, 1, account_id);
+      BindText(*stmt, 2, name);
+      if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("delete user");
+    }
+    // The job's savepoint undoes the key and attachment deletes with this refusal.
+    if (sqlite3_changes(conn.db()) == 0) {
+      return Error(ErrorCode::kInvalidParameter, "No such user.");
+    }
+    return InsertAuditRow(conn, audit);
+  });
 }
 
-Status SqliteStore::CreatePolicy(const PolicyRecord& policy) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "INSERT INTO policies (account_id, name, document, created_at) VALUES (?1, ?2, ?3, ?4)");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, policy.account_id);
-  BindText(*stmt, 2, policy.name);
-  BindText(*stmt, 3, policy.document);
-  BindInt(*stmt, 4, policy.created_at);
-  return RunWrite(**conn, *stmt, "insert policy", "A policy with this name already exists.");
+Status SqliteStore::CreatePolicy(const PolicyRecord& policy, const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "INSERT INTO policies (account_id, name, document, created_at) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, policy.account_id);
+    BindText(*stmt, 2, policy.name);
+    BindText(*stmt, 3, policy.document);
+    BindInt(*stmt, 4, policy.created_at);
+    Status s = RunWrite(conn, *stmt, "insert policy", "A policy with this name already exists.");
+    return s ? InsertAuditRow(conn, audit) : s;
+  });
 }
 
 Result<std::vector<PolicyRecord>> SqliteStore::ListPolicies(int64_t account_id) {
@@ -885,43 +938,48 @@ Result<std::vector<PolicyRecord>> SqliteStore::ListPolicies(int64_t account_id) 
 }
 
 Status SqliteStore::AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
-                                 bool system) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  if (!system) {
-    Result<Stmt> exists =
-        (*conn)->Prepare("SELECT 1 FROM policies WHERE account_id = ?1 AND name = ?2");
-    if (!exists) return exists.error();
-    BindInt(*exists, 1, account_id);
-    BindText(*exists, 2, policy);
-    if (sqlite3_step(*exists) != SQLITE_ROW) {
-      return Error(ErrorCode::kInvalidParameter, "No such policy.");
+                                 bool system, const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    if (!system) {
+      Result<Stmt> exists =
+          conn.Prepare("SELECT 1 FROM policies WHERE account_id = ?1 AND name = ?2");
+      if (!exists) return exists.error();
+      BindInt(*exists, 1, account_id);
+      BindText(*exists, 2, policy);
+      if (sqlite3_step(*exists) != SQLITE_ROW) {
+        return Error(ErrorCode::kInvalidParameter, "No such policy.");
+      }
     }
-  }
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) "
-      "VALUES (?1, ?2, ?3, ?4)");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, account_id);
-  BindText(*stmt, 2, user);
-  BindText(*stmt, 3, policy);
-  BindInt(*stmt, 4, system ? 1 : 0);
-  return RunWrite(**conn, *stmt, "attach policy", "The policy is already attached.");
+    Result<Stmt> stmt = conn.Prepare(
+        "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, account_id);
+    BindText(*stmt, 2, user);
+    BindText(*stmt, 3, policy);
+    BindInt(*stmt, 4, system ? 1 : 0);
+    Status s = RunWrite(conn, *stmt, "attach policy", "The policy is already attached.");
+    return s ? InsertAuditRow(conn, audit) : s;
+  });
 }
 
 Result<bool> SqliteStore::DetachPolicy(int64_t account_id, std::string_view user,
-                                       std::string_view policy) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2 AND policy_name = "
-      "?3");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, account_id);
-  BindText(*stmt, 2, user);
-  BindText(*stmt, 3, policy);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("detach policy");
-  return sqlite3_changes((*conn)->db()) > 0;
+                                       std::string_view policy, const audit::Record& audit) {
+  bool detached = false;
+  Status s = Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2 AND "
+        "policy_name = ?3");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, account_id);
+    BindText(*stmt, 2, user);
+    BindText(*stmt, 3, policy);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("detach policy");
+    detached = sqlite3_changes(conn.db()) > 0;
+    return detached ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return detached;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPolicies(
@@ -943,14 +1001,19 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPo
   return out;
 }
 
-Result<cas::Certificate> SqliteStore::InsertUpload(cas::Certificate certificate) {
-  Status s = committer_->Run([&](Connection& conn) -> Status {
+Result<cas::Certificate> SqliteStore::InsertUpload(cas::Certificate certificate,
+                                                   const audit::Record& audit) {
+  Status s = Commit([&](Connection& conn) -> Status {
     for (int attempt = 0;; ++attempt) {
       certificate.id = NewUploadCertId();
       certificate.instance_id = cas::UploadInstanceId(certificate.id);
       Status inserted = InsertCertificateRow(conn, certificate);
-      if (inserted || !IsIdCollision(conn) || attempt == 3) return inserted;
+      if (inserted) break;
+      if (!IsIdCollision(conn) || attempt == 3) return inserted;
     }
+    audit::Record record = audit;
+    record.object_id = std::to_string(certificate.id);
+    return InsertAuditRow(conn, record);
   });
   if (!s) return s.error();
   return certificate;
@@ -971,16 +1034,17 @@ Result<std::optional<cas::Certificate>> SqliteStore::FindCertificate(int64_t acc
   return (*conn)->Fail("find certificate");
 }
 
-Result<bool> SqliteStore::DeleteCertificate(int64_t account_id, int64_t cert_id) {
+Result<bool> SqliteStore::DeleteCertificate(int64_t account_id, int64_t cert_id,
+                                            const audit::Record& audit) {
   bool deleted = false;
-  Status s = committer_->Run([&](Connection& conn) -> Status {
+  Status s = Commit([&](Connection& conn) -> Status {
     Result<Stmt> stmt = conn.Prepare("DELETE FROM certificates WHERE id = ?1 AND account_id = ?2");
     if (!stmt) return stmt.error();
     BindInt(*stmt, 1, cert_id);
     BindInt(*stmt, 2, account_id);
     if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("delete certificate");
     deleted = sqlite3_changes(conn.db()) > 0;
-    return Ok{};
+    return deleted ? InsertAuditRow(conn, audit) : Status(Ok{});
   });
   if (!s) return s.error();
   return deleted;
@@ -1132,24 +1196,25 @@ Result<std::optional<cas::IssuedSerial>> SqliteStore::FindIssuedSerial(
   return std::optional<cas::IssuedSerial>(std::move(found));
 }
 
-Status SqliteStore::InsertOperatorToken(const ops::OperatorTokenRecord& token) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "INSERT INTO operator_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
-  if (!stmt) return stmt.error();
-  BindText(*stmt, 1, token.id);
-  BindText(*stmt, 2, token.name);
-  BindText(*stmt, 3, token.token_hash);
-  BindInt(*stmt, 4, token.created_at);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) {
-    const int code = sqlite3_extended_errcode((*conn)->db());
-    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
-      return InvalidParameter("Name", "an operator token that is not revoked has this name.");
+Status SqliteStore::InsertOperatorToken(const ops::OperatorTokenRecord& token,
+                                        const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "INSERT INTO operator_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt) return stmt.error();
+    BindText(*stmt, 1, token.id);
+    BindText(*stmt, 2, token.name);
+    BindText(*stmt, 3, token.token_hash);
+    BindInt(*stmt, 4, token.created_at);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) {
+      const int code = sqlite3_extended_errcode(conn.db());
+      if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return InvalidParameter("Name", "an operator token that is not revoked has this name.");
+      }
+      return conn.Fail("insert operator token");
     }
-    return (*conn)->Fail("insert operator token");
-  }
-  return Ok{};
+    return InsertAuditRow(conn, audit);
+  });
 }
 
 Result<std::optional<ops::OperatorTokenRecord>> SqliteStore::FindOperatorToken(
@@ -1189,17 +1254,22 @@ Status SqliteStore::TouchOperatorToken(std::string_view id, int64_t now) {
   return Ok{};
 }
 
-Result<bool> SqliteStore::RevokeOperatorToken(std::string_view id, int64_t now) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  // COALESCE keeps the first revocation time when a revoked token is revoked again.
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1");
-  if (!stmt) return stmt.error();
-  BindText(*stmt, 1, id);
-  BindInt(*stmt, 2, now);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("revoke operator token");
-  return sqlite3_changes((*conn)->db()) == 1;
+Result<bool> SqliteStore::RevokeOperatorToken(std::string_view id, int64_t now,
+                                              const audit::Record& audit) {
+  bool revoked = false;
+  Status s = Commit([&](Connection& conn) -> Status {
+    // COALESCE keeps the first revocation time when a revoked token is revoked again.
+    Result<Stmt> stmt = conn.Prepare(
+        "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1");
+    if (!stmt) return stmt.error();
+    BindText(*stmt, 1, id);
+    BindInt(*stmt, 2, now);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("revoke operator token");
+    revoked = sqlite3_changes(conn.db()) == 1;
+    return revoked ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return revoked;
 }
 
 Result<std::optional<ops::PlanGrantRecord>> SqliteStore::FindPlanGrant(std::string_view key) {
@@ -1209,7 +1279,8 @@ Result<std::optional<ops::PlanGrantRecord>> SqliteStore::FindPlanGrant(std::stri
 }
 
 Result<ops::PlanGrantOnce> SqliteStore::GrantPlanOnce(const Plan& plan, std::string_view key,
-                                                      std::string_view request_hash) {
+                                                      std::string_view request_hash,
+                                                      const audit::Record& audit) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   WriteTransaction txn(**conn);
@@ -1230,6 +1301,9 @@ Result<ops::PlanGrantOnce> SqliteStore::GrantPlanOnce(const Plan& plan, std::str
   BindInt(*record, 3, stored->id);
   BindInt(*record, 4, plan.granted_at);
   if (sqlite3_step(*record) != SQLITE_DONE) return (*conn)->Fail("insert plan grant key");
+  audit::Record named = audit;
+  named.object_id = std::to_string(stored->id);
+  if (Status a = InsertAuditRow(**conn, named); !a) return a.error();
   Status committed = txn.Commit();
   if (!committed) return committed.error();
   return ops::PlanGrantOnce{
@@ -1570,6 +1644,122 @@ Result<std::vector<std::string>> SqliteStore::ExplainListCertificates(
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   return ExplainAll(**conn, statements);
+}
+
+// --- ops::MetricsStore ------------------------------------------------------------------
+
+Status SqliteStore::Ping() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare("SELECT 1");
+  if (!stmt) return stmt.error();
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return (*conn)->Fail("ping");
+  return Ok{};
+}
+
+Result<std::vector<ops::StateCount>> SqliteStore::CountOrdersByState() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // Reads the per-(account, state) counts migration 8's triggers keep, not the orders.
+  Result<Stmt> stmt =
+      (*conn)->Prepare("SELECT status, SUM(n) FROM order_counts GROUP BY status HAVING SUM(n) > 0");
+  if (!stmt) return stmt.error();
+  std::vector<ops::StateCount> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    out.push_back({ColumnText(*stmt, 0), sqlite3_column_int64(*stmt, 1)});
+  }
+  if (rc != SQLITE_DONE) return (*conn)->Fail("count orders by state");
+  return out;
+}
+
+Result<std::vector<ops::PlanUnits>> SqliteStore::CountPlanUnits(int64_t now, bool per_account) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  const std::string account = per_account ? "account_id" : "0";
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT " + account +
+      " AS a, product_code, SUM(granted), SUM(used), SUM(issued) FROM ("
+      " SELECT account_id, product_code, count AS granted, 0 AS used, 0 AS issued FROM plans"
+      "  WHERE expires_at IS NULL OR expires_at > ?1"
+      " UNION ALL"
+      " SELECT account_id, product_code, 0, used, issued FROM package_usage"
+      ") GROUP BY a, product_code ORDER BY a, product_code");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, now);
+  std::vector<ops::PlanUnits> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    out.push_back({sqlite3_column_int64(*stmt, 0), ColumnText(*stmt, 1),
+                   sqlite3_column_int64(*stmt, 2), sqlite3_column_int64(*stmt, 3),
+                   sqlite3_column_int64(*stmt, 4)});
+  }
+  if (rc != SQLITE_DONE) return (*conn)->Fail("count plan units");
+  return out;
+}
+
+Result<ops::SoonestExpiry> SqliteStore::FindSoonestExpiry(int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // One probe per source of its partial index (migration 9).
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT (SELECT MIN(not_after) FROM certificates WHERE upload = 0 AND revoked = 0 AND "
+      "not_after > ?1), (SELECT MIN(not_after) FROM certificates WHERE upload = 1 AND "
+      "revoked = 0 AND not_after > ?1)");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, now);
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return (*conn)->Fail("find soonest expiry");
+  return ops::SoonestExpiry{ColumnOptionalInt(*stmt, 0), ColumnOptionalInt(*stmt, 1)};
+}
+
+// --- ops::AuditLog ----------------------------------------------------------------------
+
+Status SqliteStore::AppendAudit(const audit::Record& record) {
+  // A refusal changes nothing else: its row joins the next shared commit.
+  return Commit([&](Connection& conn) { return InsertAuditRow(conn, record); });
+}
+
+Result<std::vector<audit::Record>> SqliteStore::ReadAudit(const ops::AuditQuery& query) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  return ReadAuditRows(**conn, query);
+}
+
+Result<int64_t> SqliteStore::PruneAudit(int64_t before, int64_t max_rows) {
+  int64_t deleted = 0;
+  // Through the group committer, so a prune batch is one more job between requests' writes.
+  Status s = Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < ?1 "
+        "ORDER BY time LIMIT ?2)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, before);
+    BindInt(*stmt, 2, max_rows);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("prune audit records");
+    deleted = sqlite3_changes(conn.db());
+    return Ok{};
+  });
+  if (!s) return s.error();
+  return deleted;
+}
+
+Result<std::vector<int64_t>> SqliteStore::OrdersWithoutCreationRecord(int64_t limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // NOT IN over an uncorrelated subquery: SQLite builds the set of named orders once, so the
+  // check is one pass over each table. Orders older than the oldest record kept (written before
+  // the trail existed, or pruned) have nothing to be checked against.
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT id FROM orders WHERE created_at >= (SELECT MIN(time) FROM audit_log) AND id NOT IN "
+      "(SELECT CAST(object_id AS INTEGER) FROM audit_log WHERE object_type = 'OrderId' AND "
+      "result = 'OK') ORDER BY id LIMIT ?1");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, limit);
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(*stmt, 0));
+  if (rc != SQLITE_DONE) return (*conn)->Fail("orders without creation record");
+  return ids;
 }
 
 }  // namespace certplan::store::sqlite
