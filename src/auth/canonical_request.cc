@@ -25,18 +25,27 @@ void AppendPairs(std::string& out, const ParamPairs& pairs) {
   }
 }
 
-}  // namespace
-
-std::string CanonicalQuery(ParamPairs pairs) {
-  std::sort(pairs.begin(), pairs.end());  // by name, then value, in byte order
-  std::string out;
-  AppendPairs(out, pairs);
-  return out;
+// CanonicalQuery appended to `out`: the pairs sorted through pointers, not copied.
+void AppendCanonicalQuery(std::string& out, const ParamPairs& pairs) {
+  using Pair = ParamPairs::value_type;
+  std::vector<const Pair*> sorted;
+  sorted.reserve(pairs.size());
+  for (const Pair& p : pairs) sorted.push_back(&p);
+  // By name, then value, in byte order.
+  std::sort(sorted.begin(), sorted.end(), [](const Pair* a, const Pair* b) { return *a < *b; });
+  bool first = true;
+  for (const Pair* p : sorted) {
+    if (!first) out += '&';
+    first = false;
+    rpc::AppendPercentEncoded(out, p->first);
+    out += '=';
+    rpc::AppendPercentEncoded(out, p->second);
+  }
 }
 
-std::string CanonicalHeaders(const rpc::Request& request,
-                             const std::vector<std::string_view>& signed_headers) {
-  std::string out;
+// CanonicalHeaders appended to `out`.
+void AppendCanonicalHeaders(std::string& out, const rpc::Request& request,
+                            const std::vector<std::string_view>& signed_headers) {
   std::vector<std::string_view> values;
   for (std::string_view name : signed_headers) {
     values.clear();
@@ -52,6 +61,20 @@ std::string CanonicalHeaders(const rpc::Request& request,
     }
     out += '\n';
   }
+}
+
+}  // namespace
+
+std::string CanonicalQuery(ParamPairs pairs) {
+  std::string out;
+  AppendCanonicalQuery(out, pairs);
+  return out;
+}
+
+std::string CanonicalHeaders(const rpc::Request& request,
+                             const std::vector<std::string_view>& signed_headers) {
+  std::string out;
+  AppendCanonicalHeaders(out, request, signed_headers);
   return out;
 }
 
@@ -63,9 +86,9 @@ std::string CanonicalRequestV3(const rpc::Request& request, const ParamPairs& qu
   out.reserve(512 + request.query.size());
   out += request.method;
   out += "\n/\n";  // CanonicalURI is `/` for every RPC operation
-  out += CanonicalQuery(query);
+  AppendCanonicalQuery(out, query);
   out += '\n';
-  out += CanonicalHeaders(request, signed_headers);
+  AppendCanonicalHeaders(out, request, signed_headers);
   out += '\n';
   out += signed_headers_text;
   out += '\n';

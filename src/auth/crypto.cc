@@ -30,21 +30,54 @@ const EVP_MD* FetchedMd(const char* name) {
   return n == "SM3" ? sm3.get() : n == "SHA1" ? sha1.get() : sha256.get();
 }
 
-EVP_MAC_CTX* HmacContext() {
+// A per-thread HMAC context for one digest, its digest set once (setting it by name on every
+// init fetched the digest again). The key it was last initialised with is kept, so a request
+// signed with the same secret as the one before re-initialises from the keyed state (the two
+// key blocks are hashed once per key, not once per request).
+struct KeyedHmac {
+  MacCtxPtr ctx;
+  std::string key;  // the key ctx holds; meaningful only when keyed
+  bool keyed = false;
+};
+
+KeyedHmac& HmacContext(const char* digest) {
   static const MacPtr hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-  thread_local MacCtxPtr ctx(EVP_MAC_CTX_new(hmac.get()));
-  return ctx.get();
+  auto make = [](const char* name) {
+    KeyedHmac k;
+    k.ctx.reset(EVP_MAC_CTX_new(hmac.get()));
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(name), 0),
+        OSSL_PARAM_construct_end()};
+    EVP_MAC_CTX_set_params(k.ctx.get(), params);
+    return k;
+  };
+  thread_local KeyedHmac sha256 = make("SHA256");
+  thread_local KeyedHmac sm3 = make("SM3");
+  thread_local KeyedHmac sha1 = make("SHA1");
+  const std::string_view n(digest);
+  return n == "SM3" ? sm3 : n == "SHA1" ? sha1 : sha256;
 }
 
 // Raw HMAC of `data` under `key` with the named digest; returns the length written to `out`.
 size_t Hmac(const char* digest, std::string_view key, std::string_view data,
             unsigned char (&out)[EVP_MAX_MD_SIZE]) {
-  EVP_MAC_CTX* ctx = HmacContext();
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_end()};
+  KeyedHmac& h = HmacContext(digest);
+  EVP_MAC_CTX* ctx = h.ctx.get();
+  // The same key as last time: the keyed state is reused. CRYPTO_memcmp, so comparing two
+  // secrets takes the same time wherever they differ.
+  const bool same = h.keyed && h.key.size() == key.size() &&
+                    CRYPTO_memcmp(h.key.data(), key.data(), key.size()) == 0;
   size_t len = 0;
-  EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), params);
+  if (same) {
+    EVP_MAC_init(ctx, nullptr, 0, nullptr);
+  } else {
+    h.keyed = EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                           nullptr) == 1;
+    if (h.keyed) {
+      OPENSSL_cleanse(h.key.data(), h.key.size());
+      h.key.assign(key);
+    }
+  }
   EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size());
   EVP_MAC_final(ctx, out, &len, EVP_MAX_MD_SIZE);
   return len;
@@ -52,14 +85,35 @@ size_t Hmac(const char* digest, std::string_view key, std::string_view data,
 
 }  // namespace
 
+namespace {
+
+std::string ComputeHexDigest(Digest digest, std::string_view data) {
+  unsigned char md[kMaxDigestBytes];
+  const size_t len = RawDigest(digest, {data}, md);
+  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+}
+
+}  // namespace
+
 std::string HexDigest(Digest digest, std::string_view data) {
+  if (data.empty()) {
+    // The digest of no bytes (every GET's body): the same every time.
+    static const std::string empty_sha256 = ComputeHexDigest(Digest::kSha256, {});
+    static const std::string empty_sm3 = ComputeHexDigest(Digest::kSm3, {});
+    return digest == Digest::kSm3 ? empty_sm3 : empty_sha256;
+  }
+  return ComputeHexDigest(digest, data);
+}
+
+size_t RawDigest(Digest digest, std::initializer_list<std::string_view> pieces,
+                 unsigned char (&out)[kMaxDigestBytes]) {
+  static_assert(kMaxDigestBytes >= EVP_MAX_MD_SIZE);
   thread_local MdCtxPtr ctx(EVP_MD_CTX_new());
-  unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestInit_ex(ctx.get(), FetchedMd(Name(digest)), nullptr);
-  EVP_DigestUpdate(ctx.get(), data.data(), data.size());
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+  for (std::string_view piece : pieces) EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
+  EVP_DigestFinal_ex(ctx.get(), out, &len);
+  return len;
 }
 
 std::string HexHmac(Digest digest, std::string_view key, std::string_view data) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -11,6 +13,11 @@ enum class Digest { kSha256, kSm3 };
 
 // Lower-case hex of the digest of `data`.
 std::string HexDigest(Digest digest, std::string_view data);
+inline constexpr size_t kMaxDigestBytes = 64;
+// The raw digest of the pieces one after the other (so callers need not join them) into
+// `out`; returns its length (32 for both digests).
+size_t RawDigest(Digest digest, std::initializer_list<std::string_view> pieces,
+                 unsigned char (&out)[kMaxDigestBytes]);
 // Lower-case hex of HMAC(key, data) with the digest.
 std::string HexHmac(Digest digest, std::string_view key, std::string_view data);
 // Base64 of HMAC-SHA1(key, data) (signature V1).

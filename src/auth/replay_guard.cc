@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include <openssl/evp.h>
+#include "auth/crypto.h"
 
 namespace certplan::auth {
 namespace {
@@ -37,20 +37,17 @@ Status MemoryReplayGuard::RememberFor(std::string_view access_key_id, int64_t ac
                                       std::string_view nonce, int64_t expires_at, int64_t now) {
   // A collision-resistant digest, so distinct pairs never collide and an attacker cannot
   // choose nonces that land on chosen filter bits.
-  std::string input(access_key_id);
-  input += '\0';
-  input += nonce;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(input.data(), input.size(), md, &len, EVP_sha256(), nullptr);
+  // SHA-256 of access_key_id, a NUL byte, then the nonce.
+  unsigned char md[kMaxDigestBytes];
+  RawDigest(auth::Digest::kSha256, {access_key_id, std::string_view("\0", 1), nonce}, md);
   Digest digest;
   std::memcpy(&digest.hi, md, 8);
   std::memcpy(&digest.lo, md + 8, 8);
   // Key ids cannot contain ':' (they are alphanumeric), so the two namespaces never meet.
-  const std::string share = options_.scope == ReplayOptions::Scope::kAccount
-                                ? "account:" + std::to_string(account_id)
-                                : std::string(access_key_id);
-  return RememberIn(share, digest, expires_at, now);
+  if (options_.scope == ReplayOptions::Scope::kAccount) {
+    return RememberIn("account:" + std::to_string(account_id), digest, expires_at, now);
+  }
+  return RememberIn(access_key_id, digest, expires_at, now);
 }
 
 bool MemoryReplayGuard::Seen(const Slice& slice, const Digest& digest, int64_t now) const {
@@ -107,9 +104,9 @@ void MemoryReplayGuard::Sweep(Share& share, int64_t now) const {
   }
 }
 
-Status MemoryReplayGuard::RememberIn(const std::string& share_name, const Digest& digest,
+Status MemoryReplayGuard::RememberIn(std::string_view share_name, const Digest& digest,
                                      int64_t expires_at, int64_t now) {
-  Shard& shard = shards_[std::hash<std::string>()(share_name) % kShards];
+  Shard& shard = shards_[NameHash()(share_name) % kShards];
   std::scoped_lock lock(shard.mu);
   // Now and then, forget the shares whose every slice has aged out.
   if (++shard.calls % 1024 == 0) {
@@ -118,7 +115,9 @@ Status MemoryReplayGuard::RememberIn(const std::string& share_name, const Digest
       it = it->second.slices.empty() ? shard.shares.erase(it) : std::next(it);
     }
   }
-  Share& share = shard.shares[share_name];
+  auto found = shard.shares.find(share_name);
+  if (found == shard.shares.end()) found = shard.shares.emplace(share_name, Share{}).first;
+  Share& share = found->second;
   Sweep(share, now);
   for (auto& [index, slice] : share.slices) {
     if (Seen(slice, digest, now)) {

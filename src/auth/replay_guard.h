@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -108,14 +109,19 @@ class MemoryReplayGuard final : public ReplayGuard {
     std::map<int64_t, Slice> slices;  // by expires_at / slice_seconds_
     int64_t count = 0;                // entries in all slices
   };
+  // Finds a share by a string_view of its name without building a std::string.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const { return std::hash<std::string_view>()(name); }
+  };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, Share> shares;  // guarded by mu
-    uint64_t calls = 0;                             // guarded by mu
+    std::unordered_map<std::string, Share, NameHash, std::equal_to<>> shares;  // guarded by mu
+    uint64_t calls = 0;                                                        // guarded by mu
   };
   static constexpr size_t kShards = 16;
 
-  Status RememberIn(const std::string& share_name, const Digest& digest, int64_t expires_at,
+  Status RememberIn(std::string_view share_name, const Digest& digest, int64_t expires_at,
                     int64_t now);
   bool Seen(const Slice& slice, const Digest& digest, int64_t now) const;
   // False when an expired entry of the same digest was taken over (the count is unchanged).

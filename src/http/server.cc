@@ -41,6 +41,10 @@ constexpr size_t kLingerBytes = 16 * 1024 * 1024;
 
 constexpr std::chrono::seconds kLogInterval{1};
 
+// What a connection keeps of its last request's strings for the next one (see ToRpcRequest):
+// an SDK's request fits.
+constexpr size_t kKeptRequestBytes = 4 * 1024;
+
 class SessionBase;
 
 // The total of request-body bytes being received; see ServerOptions::body_budget_bytes.
@@ -184,11 +188,13 @@ struct Shared {
   Registry registry;
 };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+// `out` = `s` in ASCII lower case (field names are tokens: ASCII only; std::tolower would ask
+// the locale).
+void AssignLower(std::string& out, std::string_view s) {
+  out.assign(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + ('a' - 'A'));
+  }
 }
 
 bool IsHeaderSpace(char c) { return c == ' ' || c == '\t'; }
@@ -215,10 +221,10 @@ std::vector<std::string_view> ListElements(std::string_view value) {
 // Content-Type (when set), the answer's own headers in order (a name may repeat, e.g. Link),
 // Content-Length (none for 1xx, 204 and 304, which carry no body), Connection when it differs
 // from the version's default, then the body. One buffer, so one write per answer.
-std::string Serialize(const rpc::Response& answer, bool keep_alive, unsigned version) {
+void Serialize(const rpc::Response& answer, bool keep_alive, unsigned version, std::string& out) {
   const bool bodiless =
       (answer.status >= 100 && answer.status < 200) || answer.status == 204 || answer.status == 304;
-  std::string out;
+  out.clear();
   size_t size = 128 + answer.content_type.size() + answer.body.size();
   for (const auto& [name, value] : answer.headers) size += name.size() + value.size() + 4;
   out.reserve(size);
@@ -248,7 +254,6 @@ std::string Serialize(const rpc::Response& answer, bool keep_alive, unsigned ver
   if (version != 10 && !keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
   if (!bodiless) out += answer.body;
-  return out;
 }
 
 class SessionBase : public std::enable_shared_from_this<SessionBase> {
@@ -299,6 +304,12 @@ class Session : public SessionBase {
   ~Session() override { ReleaseBody(); }
 
   void Start() override {
+    if constexpr (!kTls) {
+      // Send() tries one non-blocking send before going asynchronous.
+      error_code ec;
+      socket().non_blocking(true, ec);
+      sync_write_ = !ec;
+    }
     if constexpr (kTls) {
       net::dispatch(stream_.get_executor(), [self = Self()] { self->Handshake(); });
     } else {
@@ -333,17 +344,10 @@ class Session : public SessionBase {
   // TLS only: the handshake, bounded by its own deadline. Until it completes the connection
   // has completed no request (phase kWaiting), so the cap may shed it.
   void Handshake() {
-    const uint64_t generation = ++read_generation_;
-    timer_.expires_after(shared_.limits.handshake_timeout);
-    timer_.async_wait([self = Self(), generation](error_code ec) {
-      if (ec || generation != self->read_generation_) return;
-      error_code ignored;
-      self->socket().cancel(ignored);
-    });
+    SetDeadline(Deadline::kHandshake, shared_.limits.handshake_timeout);
     if constexpr (kTls) {
       stream_.async_handshake(ssl::stream_base::server, [self = Self()](error_code ec) {
-        ++self->read_generation_;
-        self->timer_.cancel();
+        self->ClearDeadline();
         if (ec) return self->Close();
         self->ReadRequest();
       });
@@ -369,17 +373,9 @@ class Session : public SessionBase {
     scanned_ = 0;
     phase_ = buffer_.size() > 0 ? Phase::kReading : Phase::kWaiting;
     timed_out_ = false;
-    const uint64_t generation = ++read_generation_;
     // One deadline for the whole request (a slow body cannot keep the connection forever);
     // on expiry we cancel the read and still answer 408, unlike tcp_stream's own timeout.
-    timer_.expires_after(shared_.limits.read_timeout);
-    timer_.async_wait([self = Self(), generation](error_code ec) {
-      // A stale expiry (queued just before this read completed) must not touch the next one.
-      if (ec || generation != self->read_generation_) return;
-      self->timed_out_ = true;
-      error_code ignored;
-      self->socket().cancel(ignored);
-    });
+    SetDeadline(Deadline::kRead, shared_.limits.read_timeout);
     ScanHeader();
   }
 
@@ -388,8 +384,11 @@ class Session : public SessionBase {
   // the read timeout), then hands the header to Beast.
   void ScanHeader() {
     const std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
-    for (size_t i = scanned_; i < data.size(); ++i) {
+    size_t i = scanned_;
+    for (; i < data.size(); ++i) {
       const char c = data[i];
+      // Every byte the checks below look for (CR, LF, SP, HTAB, NUL) is at most SP.
+      if (static_cast<unsigned char>(c) > ' ') continue;
       if (c == '\r') {
         if (i + 1 == data.size()) break;  // its LF has not arrived yet
         if (data[i + 1] != '\n') return RefuseFraming("a bare CR");
@@ -403,8 +402,8 @@ class Session : public SessionBase {
       } else if (c == '\0') {
         return RefuseFraming("a NUL byte in the header");
       }
-      scanned_ = i + 1;
     }
+    scanned_ = i;
     if (data.size() >= shared_.limits.header_bytes) {
       return Refuse(
           Error(ErrorCode::kHeaderTooLarge, "The request line and headers exceed the size limit."));
@@ -476,13 +475,13 @@ class Session : public SessionBase {
   }
 
   void OnRead(error_code ec, size_t) {
-    ++read_generation_;
-    timer_.cancel();
+    ClearDeadline();
     if (ec) return OnReadError(ec);
     phase_ = Phase::kBusy;
     shared_.in_flight.fetch_add(1);
     bhttp::request<BudgetBody> req = parser_->release();
     rpc::Response answer = shared_.app.handle(ToRpcRequest(req));
+    ReleaseRequest();
     shared_.in_flight.fetch_sub(1);
     ReleaseBody();
     completed_any_ = true;
@@ -521,21 +520,48 @@ class Session : public SessionBase {
     Refuse(Error(ErrorCode::kBadRequest, "The request is not valid HTTP/1.1: " + ec.message()));
   }
 
-  rpc::Request ToRpcRequest(bhttp::request<BudgetBody>& req) {
-    rpc::Request out;
-    out.method = std::string(req.method_string());
+  // The request as the application sees it, in request_: its strings keep their capacity
+  // from one request to the next, so a connection's steady state copies without allocating.
+  const rpc::Request& ToRpcRequest(bhttp::request<BudgetBody>& req) {
+    rpc::Request& out = request_;
+    out.method.assign(req.method_string());
     std::string_view target = req.target();
     const size_t q = target.find('?');
-    out.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) out.query = std::string(target.substr(q + 1));
-    out.headers.reserve(16);
+    out.path.assign(target.substr(0, q));
+    if (q != std::string_view::npos) {
+      out.query.assign(target.substr(q + 1));
+    } else {
+      out.query.clear();
+    }
+    size_t n = 0;
     for (const auto& field : req) {
-      out.headers.emplace_back(Lower(field.name_string()), std::string(field.value()));
+      (void)field;
+      ++n;
+    }
+    // Never more entries kept than this request has (a large request's header count is not
+    // held for the life of the connection beyond its strings' capacity).
+    out.headers.resize(n);
+    size_t i = 0;
+    for (const auto& field : req) {
+      auto& [name, value] = out.headers[i++];
+      AssignLower(name, field.name_string());
+      value.assign(field.value());
     }
     out.body = std::move(req.body().text);
     out.peer_ip = PeerIp();
     out.secure = kTls;  // RAM's acs:SecureTransport
     return out;
+  }
+
+  // After the answer: a body's bytes are never held past its request, and the other strings
+  // only up to kKeptRequestBytes (a large request's capacity is given back).
+  void ReleaseRequest() {
+    request_.body = std::string();
+    size_t held = request_.method.capacity() + request_.path.capacity() +
+                  request_.query.capacity() +
+                  request_.headers.capacity() * sizeof(request_.headers[0]);
+    for (const auto& [name, value] : request_.headers) held += name.capacity() + value.capacity();
+    if (held > kKeptRequestBytes) request_ = rpc::Request();
   }
 
   // The TCP peer's address, asked of the kernel once per connection (it cannot change).
@@ -555,8 +581,7 @@ class Session : public SessionBase {
   }
 
   void Refuse(const Error& error) {
-    ++read_generation_;
-    timer_.cancel();
+    ClearDeadline();
     ReleaseBody();
     refused_ = true;
     phase_ = Phase::kBusy;
@@ -565,19 +590,84 @@ class Session : public SessionBase {
 
   void Send(rpc::Response answer, bool keep_alive, unsigned version) {
     phase_ = Phase::kBusy;
-    auto bytes = std::make_shared<std::string>(Serialize(answer, keep_alive, version));
-    lowest().expires_after(kWriteTimeout);
-    net::async_write(stream_, net::buffer(*bytes),
-                     [self = Self(), bytes, keep_alive](error_code ec, size_t) {
-                       self->OnWrite(ec, keep_alive);
-                     });
+    Serialize(answer, keep_alive, version, out_);
+    // The write waits behind the handlers already queued (the other requests that arrived
+    // with this one), so the answers to one batch leave back to back: a client is woken once
+    // for the batch rather than once for each answer, which cost more CPU than the answer.
+    net::post(stream_.get_executor(), [self = Self(), keep_alive] {
+      if constexpr (!kTls) {
+        if (self->sync_write_) return self->WriteNow(keep_alive);
+      }
+      self->WriteAsync(keep_alive);
+    });
+  }
+
+  // Plain HTTP: most answers fit the socket's send buffer, so one non-blocking send finishes
+  // the write without the asynchronous machinery.
+  void WriteNow(bool keep_alive) {
+    error_code ec;
+    const size_t n = socket().write_some(net::buffer(out_), ec);
+    if (!ec && n == out_.size()) return OnWrite({}, keep_alive);
+    if (ec && ec != net::error::would_block && ec != net::error::try_again) {
+      return OnWrite(ec, keep_alive);
+    }
+    out_.erase(0, ec ? 0 : n);
+    WriteAsync(keep_alive);
+  }
+
+  void WriteAsync(bool keep_alive) {
+    SetDeadline(Deadline::kWrite, kWriteTimeout);
+    auto done = [self = Self(), keep_alive](error_code ec, size_t) {
+      self->ClearDeadline();
+      self->OnWrite(ec, keep_alive);
+    };
+    if constexpr (kTls) {
+      net::async_write(stream_, net::buffer(out_), std::move(done));
+    } else {
+      net::async_write(socket(), net::buffer(out_), std::move(done));
+    }
   }
 
   void OnWrite(error_code ec, bool keep_alive) {
     if (!ec && refused_) return Linger();
     if (ec || !keep_alive) return Close();
-    lowest().expires_never();
     ReadRequest();
+  }
+
+  // The session's one timer serves the handshake, request and write deadlines. Arming and
+  // cancelling a timer for every request cost more than parsing one, so the timer is left
+  // running: a new deadline only moves deadline_, and an expiry that finds the deadline later
+  // than itself waits again for the rest. Only an earlier deadline than the one the timer
+  // waits for re-arms it.
+  enum class Deadline { kNone, kHandshake, kRead, kWrite };
+
+  void SetDeadline(Deadline kind, std::chrono::steady_clock::duration after) {
+    deadline_kind_ = kind;
+    deadline_ = std::chrono::steady_clock::now() + after;
+    if (deadline_ < timer_expiry_) ArmTimer();
+  }
+
+  void ClearDeadline() { deadline_kind_ = Deadline::kNone; }
+
+  void ArmTimer() {
+    timer_expiry_ = deadline_;
+    timer_.expires_at(deadline_);  // a wait already pending ends with operation_aborted
+    timer_.async_wait([self = Self()](error_code ec) { self->OnTimer(ec); });
+  }
+
+  void OnTimer(error_code ec) {
+    // Cancelled: re-armed for an earlier deadline (that wait is pending), or closing.
+    if (ec) return;
+    timer_expiry_ = std::chrono::steady_clock::time_point::max();
+    if (deadline_kind_ == Deadline::kNone || !socket().is_open()) return;
+    if (std::chrono::steady_clock::now() < deadline_) return ArmTimer();
+    const Deadline expired = deadline_kind_;
+    deadline_kind_ = Deadline::kNone;
+    if (expired == Deadline::kRead) timed_out_ = true;
+    // The pending handshake, read or write ends with operation_aborted: a stalled read still
+    // gets its 408 (OnReadError), a stalled handshake or write closes the connection.
+    error_code ignored;
+    socket().cancel(ignored);
   }
 
   // After refusing a request the client may still be sending (a 2 MiB body, say). Closing now
@@ -601,6 +691,7 @@ class Session : public SessionBase {
   }
 
   void Close() {
+    ClearDeadline();
     timer_.cancel();
     ReleaseBody();
     error_code ignored;
@@ -611,6 +702,14 @@ class Session : public SessionBase {
   std::shared_ptr<ssl::context> context_;  // declared before stream_, which refers to it
   Stream stream_;
   net::steady_timer timer_;
+  Deadline deadline_kind_ = Deadline::kNone;
+  std::chrono::steady_clock::time_point deadline_;
+  // When the pending wait of timer_ ends; max() when none is pending.
+  std::chrono::steady_clock::time_point timer_expiry_ =
+      std::chrono::steady_clock::time_point::max();
+  rpc::Request request_;     // see ToRpcRequest
+  std::string out_;          // the answer being written (its capacity is kept for the next one)
+  bool sync_write_ = false;  // the socket is non-blocking: Send() may write synchronously
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   size_t scanned_ = 0;     // bytes of the buffered header whose line endings were checked
@@ -620,7 +719,6 @@ class Session : public SessionBase {
   bool peer_ip_known_ = false;
   std::string peer_ip_;
   std::unique_ptr<std::array<char, 16 * 1024>> discard_;  // only while lingering
-  uint64_t read_generation_ = 0;
 };
 
 void Registry::Unmark(SessionBase& session) {
@@ -749,9 +847,17 @@ struct Server::Impl {
     return tls_context;
   }
 
+  // Where a new connection's handlers run: a strand of its own, or, with one thread, the
+  // io_context itself (one thread runs every handler in turn already; a strand would only add
+  // a lock and a queue to each one).
+  net::any_io_executor SessionExecutor() {
+    if (options.threads == 1) return ioc.get_executor();
+    return net::make_strand(ioc);
+  }
+
   void Accept(Listener& l) {
     if (!l.acceptor.is_open()) return;
-    l.acceptor.async_accept(net::make_strand(ioc), [this, &l](error_code ec, tcp::socket socket) {
+    l.acceptor.async_accept(SessionExecutor(), [this, &l](error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !l.acceptor.is_open()) return;
       if (ec) return OnAcceptError(l, ec);
       error_code ignored;

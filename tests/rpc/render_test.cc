@@ -1,5 +1,9 @@
 #include "rpc/render.h"
 
+#include <cstdint>
+#include <limits>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "core/utf8.h"
@@ -68,6 +72,55 @@ TEST(Render, SuccessJsonKeepsNumbersAsNumbers) {
   Response r = RenderSuccess("DescribePackageState", reply, AnswerMeta{"RID", "h", Format::kJson});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"RequestId":"RID","TotalCount":20,"ProductCode":"digicert-free-1-free"})");
+}
+
+// RenderSuccess writes JSON answers straight from the reply; the bytes must be those of
+// dumping {"RequestId": id, …reply} as nlohmann does, whatever the reply holds.
+TEST(Render, SuccessJsonIsTheDumpOfTheMergedObject) {
+  auto merged_dump = [](const Reply& reply, const std::string& id) {
+    Reply body = Reply::object();
+    body["RequestId"] = id;
+    for (const auto& [key, value] : reply.items()) body[key] = value;
+    return body.dump(-1, ' ', false, Reply::error_handler_t::replace);
+  };
+  std::vector<Reply> replies;
+  replies.push_back(Reply::object());
+  Reply plain = Reply::object();
+  plain["ProductCode"] = "digicert-free-1-free";
+  plain["TotalCount"] = 20;
+  plain["Negative"] = -7;
+  plain["Min"] = std::numeric_limits<int64_t>::min();
+  plain["Big"] = std::numeric_limits<uint64_t>::max();
+  plain["Zero"] = 0;
+  plain["Empty"] = "";
+  plain["Del"] = "\x7f~ ";
+  replies.push_back(plain);
+  Reply odd = Reply::object();
+  odd["Quote"] = "a\"b\\c";
+  odd["Controls"] = std::string("\x01\b\t\n\f\r\x1f\0", 8);
+  odd["Utf8"] = "\xe4\xb8\xad\xc3";  // one well-formed character, one ill-formed byte
+  odd["Float"] = 1.5;
+  odd["Bool"] = true;
+  odd["Null"] = nullptr;
+  odd["List"] = Reply::array({1, "x\"", Reply::object({{"K", false}})});
+  odd["Nested"] = Reply::object({{"A", Reply::array()}, {"B", "\x02"}});
+  odd["Key \"quoted\""] = 1;
+  odd["K\xc3y"] = 2;
+  replies.push_back(odd);
+  Reply own_id = Reply::object();  // a reply's own RequestId takes the first field's place
+  own_id["Before"] = 1;
+  own_id["RequestId"] = "theirs";
+  replies.push_back(own_id);
+  for (const std::string id : {"RID", "3B7E4B51-2F0C-4E8B-9D55-1F2A6C0B9E17", "r\"\x01"}) {
+    for (const Reply& reply : replies) {
+      Response r = RenderSuccess("DescribePackageState", reply, AnswerMeta{id, "h", Format::kJson});
+      EXPECT_EQ(r.body, merged_dump(reply, id)) << reply.dump();
+      EXPECT_EQ(r.status, 200);
+      EXPECT_EQ(r.content_type, "application/json;charset=utf-8");
+      ASSERT_EQ(r.headers.size(), 1u);
+      EXPECT_EQ(r.headers[0], std::make_pair(std::string("x-acs-request-id"), id));
+    }
+  }
 }
 
 TEST(Render, XmlUsesActionRootAndEscapes) {
