@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <mutex>
 #include <optional>
-#include <unordered_map>
 
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
@@ -162,41 +160,6 @@ struct ParsedChain {
   std::string pem;
 };
 
-// Issuer certificates (a chain's second and later blocks) parsed before, by DER, with their
-// canonical PEM: every issuance is read back with the same CA chain, and decoding a certificate
-// (its public key above all) is most of the cost of reading it. The certificates are shared
-// read-only (OpenSSL guards the caches it fills inside an X509). Bounded: emptied when full.
-class IssuerCache {
- public:
-  struct Entry {
-    X509Ptr cert;
-    std::string pem;
-  };
-  std::optional<Entry> Find(const std::string& der) {
-    std::scoped_lock lock(mu_);
-    auto it = entries_.find(der);
-    if (it == entries_.end()) return std::nullopt;
-    X509_up_ref(it->second.cert.get());
-    return Entry{X509Ptr(it->second.cert.get()), it->second.pem};
-  }
-  void Put(const std::string& der, X509* cert, const std::string& pem) {
-    std::scoped_lock lock(mu_);
-    if (entries_.size() >= kMaxEntries) entries_.clear();
-    X509_up_ref(cert);
-    entries_.insert_or_assign(der, Entry{X509Ptr(cert), pem});
-  }
-
- private:
-  static constexpr size_t kMaxEntries = 16;
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
-};
-
-IssuerCache& Issuers() {
-  static IssuerCache* cache = new IssuerCache();  // never destroyed: used until exit
-  return *cache;
-}
-
 Result<ParsedChain> ParseChain(std::string_view pem) {
   std::optional<std::vector<PemBlock>> blocks = ReadPemBlocks(pem);
   if (!blocks) return FormatError("the text is not PEM.");
@@ -211,22 +174,12 @@ Result<ParsedChain> ParseChain(std::string_view pem) {
         block.name != "TRUSTED CERTIFICATE") {
       return FormatError("a " + block.name + " block stands where a certificate must.");
     }
-    const bool issuer = !chain.certs.empty();
-    if (issuer) {
-      if (std::optional<IssuerCache::Entry> hit = Issuers().Find(block.der)) {
-        chain.pem += hit->pem;
-        chain.certs.push_back(std::move(hit->cert));
-        continue;
-      }
-    }
     const auto* p = reinterpret_cast<const unsigned char*>(block.der.data());
     X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(block.der.size())));
     if (!cert || p != reinterpret_cast<const unsigned char*>(block.der.data()) + block.der.size()) {
       return FormatError("a CERTIFICATE block does not hold one DER certificate.");
     }
-    const std::string cert_pem = CertificatePem(cert.get());
-    if (issuer) Issuers().Put(block.der, cert.get(), cert_pem);
-    chain.pem += cert_pem;
+    chain.pem += CertificatePem(cert.get());
     chain.certs.push_back(std::move(cert));
   }
   return chain;

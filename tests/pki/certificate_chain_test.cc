@@ -196,35 +196,6 @@ TEST_F(ChainTest, ChainOutOfOrderDoesNotMatch) {
   EXPECT_EQ(up.error().code, ErrorCode::kCertificateChainNotMatch);
 }
 
-TEST_F(ChainTest, IssuersReadBeforeAreReadTheSameAgain) {
-  // The issuers of a chain are kept once read: a second leaf under them reads the same issuer
-  // facts and PEM, and a cached issuer is still checked against the leaf it stands above.
-  Result<ReadChainResult> first = ReadChain(Chain());
-  ASSERT_TRUE(first) << first.error().message;
-  PkeyPtr other_key = EcKey();
-  X509Ptr other_leaf =
-      MakeCert(other_key.get(), CertSpec{.cn = "other.example.com", .sans = {"other.example.com"}},
-               inter_.get(), inter_key_.get());
-  const std::string other_chain =
-      CertificatePem(other_leaf.get()) + CertificatePem(inter_.get()) + CertificatePem(root_.get());
-  for (int round = 0; round < 2; ++round) {
-    Result<ReadChainResult> again = ReadChain(other_chain);
-    ASSERT_TRUE(again) << again.error().message;
-    EXPECT_EQ(again->chain_pem, other_chain);
-    EXPECT_EQ(again->facts.common_name, "other.example.com");
-    ASSERT_EQ(again->facts.chain.size(), 3u);
-    EXPECT_EQ(again->facts.chain[1].common_name, first->facts.chain[1].common_name);
-    EXPECT_EQ(again->facts.chain[2].not_after, first->facts.chain[2].not_after);
-    Result<CheckedUpload> up = CheckUpload(other_chain, KeyPem(other_key.get()), kNow);
-    ASSERT_TRUE(up) << up.error().message;
-    // The root (cached as an issuer) did not sign this leaf.
-    up = CheckUpload(CertificatePem(other_leaf.get()) + CertificatePem(root_.get()),
-                     KeyPem(other_key.get()), kNow);
-    ASSERT_FALSE(up);
-    EXPECT_EQ(up.error().code, ErrorCode::kCertificateChainNotMatch);
-  }
-}
-
 TEST_F(ChainTest, ExpiredLeafIsRefused) {
   PkeyPtr key = EcKey();
   X509Ptr old = MakeCert(
