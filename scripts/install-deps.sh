@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages certplan needs to build and test, skipping what is present.
-# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench | --fuzz | --deploy | --acme]…
+# Needs root (or sudo). Usage: scripts/install-deps.sh [--test | --bench | --fuzz | --deploy | --acme |
+#                                                     --prometheus]…
 #   --test   also what the tests need; --bench also the benchmarks' baselines (implies --test)
 #   --fuzz   also clang with libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
 #   --deploy also systemd's systemd-analyze, for tests/deploy/verify_test.sh (no running systemd
 #            is needed: it reads unit files)
 #   --acme   also the real ACME clients and the pebble test server (tests/e2e-acme, the ACME
 #            benchmark) with Go to build the benchmark's load client (implies --test)
+#   --prometheus  also Prometheus and promtool, which scrape /metrics in tests/e2e-prometheus
+#                 (no service is started; implies --test)
 set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-dev
@@ -21,6 +24,7 @@ deploy_pkgs=(systemd)
 # Debian 12's certbot 2.1, lego 4.9.1, uacme 1.7.4 and pebble 2.4; golang-go builds
 # bench/acmeload (standard library only). None of them runs a service.
 acme_pkgs=(certbot lego uacme pebble dnsmasq-base golang-go)
+prometheus_pkgs=(prometheus)
 
 want=("${build_pkgs[@]}")
 tested=""
@@ -30,6 +34,7 @@ for mode in "$@"; do
     --bench) want+=("${bench_pkgs[@]}") ;;
     --fuzz) want+=("${fuzz_pkgs[@]}"); continue ;;
     --acme) want+=("${acme_pkgs[@]}") ;;
+    --prometheus) want+=("${prometheus_pkgs[@]}") ;;
     --deploy) want+=("${deploy_pkgs[@]}"); continue ;;
     *) echo "scripts/install-deps.sh: unknown option $mode" >&2; exit 2 ;;
   esac
@@ -55,8 +60,8 @@ sudo=""
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-# policy-rc.d 101: the postgresql and nginx packages must not start system services (nginx would
-# listen on every address); tests and benchmarks start their own, on loopback.
+# policy-rc.d 101: the postgresql, nginx and prometheus packages must not start system services
+# (nginx would listen on every address); tests and benchmarks start their own, on loopback.
 policy=/usr/sbin/policy-rc.d
 created_policy=""
 if [[ ! -e $policy ]]; then

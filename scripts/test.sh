@@ -11,7 +11,7 @@ trap 'echo "scripts/test.sh: step failed (line $LINENO, exit $?): $BASH_COMMAND"
 cd "$(dirname "$0")/.."
 root=$PWD
 
-scripts/install-deps.sh --test --acme
+scripts/install-deps.sh --test --acme --prometheus
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -48,6 +48,9 @@ for store in sqlite postgres; do
   step "end-to-end tests (build, $store)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \
     CERTPLAN_E2E_STORE=$store tests/e2e/run.sh
 done
+# Debian's Prometheus scrapes /metrics; promtool lints the exposition.
+step "prometheus scrape test (build, sqlite)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \
+  tests/e2e-prometheus/run.sh
 # certd's own CAS client (its own npm package: a large dependency tree, so the plain build only).
 for store in sqlite postgres; do
   step "certd end-to-end test (build, $store)" env CERTPLAN_BIN="$root/build/src/cli/certplan" \

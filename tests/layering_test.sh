@@ -27,14 +27,15 @@ declare -A allowed=(
   [store]="core cas iam auth ops acme" # the ports it implements only (below)
   [api]="core rpc auth cas iam"
   [revocation]="core rpc pki cas"   # CRL and OCSP of the built-in CA over cas's revocation port
-  [ops]="core rpc pki auth cas iam" # operator service and API; its own port: ops/operator_store.h
+  [ops]="core rpc pki auth cas iam" # operator service and API, metrics, health; its own ports:
+                                    # ops/operator_store.h, ops/metrics_store.h
   [cli]="core rpc pki http iam auth cas validation worker store api revocation ops acme"
 )
 # Headers a module may include from another one, where the edge alone says too much.
 declare -A only=(
   [validation:cas]="cas/domain_checker.h"
 )
-# store/ implements the ports: from cas/, iam/ and auth/ it may include their port headers
+# store/ implements the ports: from cas/, iam/, auth/ and ops/ it may include their port headers
 # (*_store.h) and the domain type headers those ports name (include themselves).
 for m in cas iam auth ops acme; do
   headers=""

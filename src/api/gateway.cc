@@ -60,7 +60,7 @@ bool IsJson(const rpc::Request& request) {
 Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
                        const std::optional<Error>& body_error, auth::Authenticator& authenticator,
                        iam::Authorizer& authorizer, Services& services, const Clock& clock,
-                       Answer& answer) {
+                       RateLimiter* limiter, Answer& answer) {
   Result<auth::SignedRequest> claim = auth::ParseSignedRequest(request, params);
   if (!claim) return claim.error();
   answer.access_key_id = claim->access_key_id;
@@ -79,6 +79,14 @@ Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
   Result<iam::Principal> principal = authenticator.Authenticate(*claim, request, params);
   if (!principal) return principal.error();
   answer.account_id = principal->account_id;
+  // Rate limits (spec §2.3: after the nonce, before RAM): only an authenticated request spends
+  // its account's tokens, so a forged one cannot throttle anyone, and a throttled one costs no
+  // policy evaluation. A RAM-denied call counts, as it does at the real service.
+  if (limiter) {
+    Status admitted =
+        limiter->Admit(principal->account_id, static_cast<size_t>(action - Actions().data()));
+    if (!admitted) return admitted.error();
+  }
   // Every served operation passes the RAM authorizer (spec §2.3: after the nonce, before the
   // parameters).
   Status allowed = authorizer.Authorize(
@@ -163,7 +171,7 @@ Answer Gateway::Handle(const rpc::Request& request) {
     if (!format) return fail(format.error());
     meta.format = *format;
     Result<rpc::Reply> reply = Run(request, decoded->params, decoded->body_error, authenticator_,
-                                   authorizer_, services_, clock_, answer);
+                                   authorizer_, services_, clock_, limiter_, answer);
     if (!reply) return fail(reply.error());
     answer.response = rpc::RenderSuccess(answer.action, std::move(*reply), meta);
     return answer;

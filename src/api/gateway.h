@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/context.h"
+#include "api/rate_limiter.h"
 #include "auth/authenticator.h"
 #include "core/clock.h"
 #include "iam/authorizer.h"
@@ -23,15 +24,17 @@ struct Answer {
 
 // The RPC pipeline of DESIGN.md: parameters → scheme → Action/Version → authentication →
 // handler → rendering. Synchronous and thread-safe; never throws (an unexpected exception
-// becomes InternalError).
+// becomes InternalError). With a `limiter`, each authenticated request takes a token of its
+// (account, Action) before RAM is asked (spec §2.3); nullptr: no rate limits.
 class Gateway {
  public:
   Gateway(auth::Authenticator& authenticator, iam::Authorizer& authorizer, Services& services,
-          const Clock& clock)
+          const Clock& clock, RateLimiter* limiter = nullptr)
       : authenticator_(authenticator),
         authorizer_(authorizer),
         services_(services),
-        clock_(clock) {}
+        clock_(clock),
+        limiter_(limiter) {}
 
   Answer Handle(const rpc::Request& request);
 
@@ -40,6 +43,7 @@ class Gateway {
   iam::Authorizer& authorizer_;
   Services& services_;
   const Clock& clock_;
+  RateLimiter* limiter_;
 };
 
 // The answer to a request the HTTP layer refused before the gateway saw it (oversized, slow,

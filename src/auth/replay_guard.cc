@@ -160,6 +160,24 @@ size_t MemoryReplayGuard::ApproximateBytes() {
   return bytes;
 }
 
+MemoryReplayGuard::Fill MemoryReplayGuard::Measure() {
+  Fill fill;
+  fill.capacity = options_.share_nonces;
+  for (Shard& shard : shards_) {
+    std::scoped_lock lock(shard.mu);
+    fill.shares += shard.shares.size();
+    for (const auto& [name, share] : shard.shares) {
+      fill.entries += share.count;
+      fill.fullest = std::max(fill.fullest, share.count);
+      for (const auto& [index, slice] : share.slices) {
+        fill.bytes += slice.exact.size() * (sizeof(Digest) + 8);
+        for (const Filter& f : slice.filters) fill.bytes += f.bits.size() * 8;
+      }
+    }
+  }
+  return fill;
+}
+
 size_t MemoryReplayGuard::ShareCount() {
   size_t n = 0;
   for (Shard& shard : shards_) {

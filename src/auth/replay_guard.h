@@ -73,6 +73,16 @@ class MemoryReplayGuard final : public ReplayGuard {
   // For tests and operators: bytes of digests and filters held (container overhead aside).
   size_t ApproximateBytes();
   size_t ShareCount();
+  // For the metrics: shares, entries in all of them, the fullest share's entries and its
+  // capacity (share_nonces), and ApproximateBytes(); one pass under each shard's lock.
+  struct Fill {
+    size_t shares = 0;
+    int64_t entries = 0;
+    int64_t fullest = 0;
+    int64_t capacity = 0;
+    size_t bytes = 0;
+  };
+  Fill Measure();
 
  private:
   struct Digest {

@@ -9,9 +9,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include <toml++/toml.h>
 
+#include "api/action_table.h"
 #include "revocation/revocation_status.h"
 
 namespace certplan::cli {
@@ -60,6 +62,46 @@ std::string StoreUrl(const ConfigValue& v) {
     return "";
   }
   return "use postgresql://USER@HOST:PORT/DB (or leave it empty).";
+}
+
+// "" (no listener) or HOST:PORT.
+std::string HostPortOrEmpty(const ConfigValue& v) {
+  http::ServerOptions parsed;
+  if (v.text.empty() || ParseListen(v.text, parsed)) return "";
+  return "use HOST:PORT, e.g. 127.0.0.1:9464, or \"\" for none.";
+}
+
+// One [rate_limits.actions] value: a number of requests a second from 0 (lifts the limit) to
+// 1,000,000, or { qps = N, burst = M } (burst 1-1,000,000; default max(1, qps)). "" when it
+// passes, else why not.
+std::string ReadRate(const toml::node& node, api::RateLimit& out) {
+  constexpr double kMaxQps = 1'000'000;
+  auto number = [](const toml::node* n) -> std::optional<double> {
+    if (!n) return std::nullopt;
+    if (std::optional<int64_t> i = n->value_exact<int64_t>()) return static_cast<double>(*i);
+    return n->value_exact<double>();
+  };
+  std::optional<double> qps, burst;
+  if (const toml::table* t = node.as_table()) {
+    for (const auto& [k, v] : *t) {
+      if (k.str() != "qps" && k.str() != "burst") return "a table takes qps and burst only.";
+    }
+    qps = number(t->get("qps"));
+    if (!qps) return "give qps, a number of requests a second.";
+    if (t->get("burst")) {
+      burst = number(t->get("burst"));
+      if (!burst || *burst < 1 || *burst > kMaxQps) {
+        return "burst must be a number from 1 to 1000000.";
+      }
+    }
+  } else {
+    qps = number(&node);
+    if (!qps) return "a number of requests a second, or { qps = N, burst = M }, is required.";
+  }
+  if (*qps < 0 || *qps > kMaxQps) return "qps must be from 0 to 1000000.";
+  out.qps = *qps;
+  out.burst = burst.value_or(std::max(1.0, *qps));
+  return "";
 }
 
 http::ServerOptions Listen(const ConfigValue& v) {
@@ -140,6 +182,36 @@ const ConfigKey kKeys[] = {
     {.key = "server.admin_allow_remote",
      .type = KeyType::kBoolean,
      .set = [](Config& c, const ConfigValue& v) { c.admin_allow_remote = v.boolean; }},
+    // Where /metrics listens; "" for none. A configured address that cannot be bound stops serve.
+    {.key = "server.metrics_listen",
+     .type = KeyType::kString,
+     .check = HostPortOrEmpty,
+     .set =
+         [](Config& c, const ConfigValue& v) {
+           c.metrics_listen = v.text;
+           c.metrics_listen_configured = true;
+         }},
+    {.key = "metrics.per_account",
+     .type = KeyType::kBoolean,
+     .set = [](Config& c, const ConfigValue& v) { c.metrics_per_account = v.boolean; }},
+    {.key = "rate_limits.enabled",
+     .type = KeyType::kBoolean,
+     .set = [](Config& c, const ConfigValue& v) { c.rate_limits.enabled = v.boolean; }},
+    {.key = "rate_limits.preset",
+     .type = KeyType::kString,
+     .choices = "cas|none",
+     .set = [](Config& c, const ConfigValue& v) { c.rate_limits.preset = v.text; }},
+    {.key = "rate_limits.max_buckets",
+     .type = KeyType::kInteger,
+     .min = 16,
+     .max = 100'000'000,
+     .set = [](Config& c, const ConfigValue& v) { c.rate_limits.max_buckets = v.integer; }},
+    {.key = "rate_limits.actions",
+     .type = KeyType::kRateTable,
+     .set =
+         [](Config& c, const ConfigValue& v) {
+           for (const auto& [action, rate] : v.rates) c.rate_limits.actions[action] = rate;
+         }},
     {.key = "limits.header_bytes",
      .type = KeyType::kInteger,
      .min = 1024,
@@ -375,7 +447,8 @@ std::string CheckText(const ConfigKey& k, const std::string& text, ConfigValue& 
       return Check(k, text);
     }
     case KeyType::kStringArray:
-    case KeyType::kStringTable: return DescribeType(k) + " is required.";
+    case KeyType::kStringTable:
+    case KeyType::kRateTable: return DescribeType(k) + " is required.";
   }
   return "unsupported type.";
 }
@@ -523,6 +596,29 @@ class FileReader {
         if (value.table.size() != table->size()) return;  // reported per item
         break;
       }
+      case KeyType::kRateTable: {
+        const toml::table* table = node.as_table();
+        if (!table) {
+          why = "a table of Action = qps is required; " + std::string(TomlTypeName(node.type())) +
+                " was given.";
+          break;
+        }
+        for (const auto& [name, item] : *table) {
+          const std::string item_path = path + "." + std::string(name.str());
+          if (!api::FindAction(name.str())) {
+            Problem(item_path, name.source(), "not an Action certplan serves.");
+            continue;
+          }
+          api::RateLimit rate;
+          if (std::string bad = ReadRate(item, rate); !bad.empty()) {
+            Problem(item_path, item.source(), std::move(bad));
+            continue;
+          }
+          value.rates.emplace_back(std::string(name.str()), rate);
+        }
+        if (value.rates.size() != table->size()) return;  // reported per item
+        break;
+      }
     }
     if (!why.empty()) return Problem(path, at, std::move(why));
     k.set(config_, value);
@@ -586,6 +682,7 @@ std::string DescribeType(const ConfigKey& key) {
     case KeyType::kHostPort: return "HOST:PORT";
     case KeyType::kStringArray: return "array of strings";
     case KeyType::kStringTable: return "table of strings";
+    case KeyType::kRateTable: return "table of Action = qps or { qps, burst }";
   }
   return "value";
 }

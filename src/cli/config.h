@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "api/rate_limiter.h"
 #include "auth/replay_guard.h"
 #include "cas/orders.h"
 #include "core/result.h"
@@ -15,6 +17,15 @@
 #include "validation/live_checker.h"
 
 namespace certplan::cli {
+
+// [rate_limits]: per account, per Action token buckets (README "Rate limits").
+struct RateLimitConfig {
+  bool enabled = false;
+  std::string preset = "cas";  // "cas": spec's QPS/account table; "none": only `actions`
+  int64_t max_buckets = 100'000;
+  // [rate_limits.actions]: by Action name, over the preset; qps 0 lifts the limit.
+  std::map<std::string, api::RateLimit> actions;
+};
 
 // Everything a command can be told. Precedence: flags > environment > TOML file > defaults
 // (see README "Configuration"). Every key of the file is one row of ConfigKeys().
@@ -66,6 +77,13 @@ struct Config {
   // network the operator vouches for).
   std::string admin_listen;
   bool admin_allow_remote = false;
+  // [server] metrics_listen: HOST:PORT of the /metrics listener, "" for none. At the default
+  // an address in use only logs a warning (another certplan on this host has it); a configured
+  // one that cannot be bound stops serve.
+  std::string metrics_listen = "127.0.0.1:9464";
+  bool metrics_listen_configured = false;
+  bool metrics_per_account = false;  // [metrics] per_account
+  RateLimitConfig rate_limits;
 };
 
 // What a key's value must be. The file must hold exactly this TOML type (an integer is not a
@@ -77,15 +95,17 @@ enum class KeyType {
   kHostPort,     // "HOST:PORT" or "[V6]:PORT", port 0-65535
   kStringArray,  // an array of non-empty strings
   kStringTable,  // a table whose keys are free-form and whose values are strings
+  kRateTable,    // a table of Action = qps (a number) or { qps = N, burst = M }
 };
 
 // A value that passed its key's type and range, handed to the key's setter.
 struct ConfigValue {
   int64_t integer = 0;
   bool boolean = false;
-  std::string text;                                        // kString, kHostPort
-  std::vector<std::string> list;                           // kStringArray
-  std::vector<std::pair<std::string, std::string>> table;  // kStringTable, by key
+  std::string text;                                           // kString, kHostPort
+  std::vector<std::string> list;                              // kStringArray
+  std::vector<std::pair<std::string, std::string>> table;     // kStringTable, by key
+  std::vector<std::pair<std::string, api::RateLimit>> rates;  // kRateTable, by Action
 };
 
 // One known key: the single place that declares it. Adding a key is adding one row to the

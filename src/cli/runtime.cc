@@ -48,6 +48,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.certificate_store = rt.sqlite.get();
     rt.revocation_store = rt.sqlite.get();
     rt.operator_store = rt.sqlite.get();
+    rt.metrics_store = rt.sqlite.get();
     rt.acme_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
@@ -66,6 +67,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.certificate_store = rt.postgres.get();
   rt.revocation_store = rt.postgres.get();
   rt.operator_store = rt.postgres.get();
+  rt.metrics_store = rt.postgres.get();
   rt.acme_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
@@ -144,9 +146,13 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   if (options.key_pool > 0) {
     rt->key_pool = std::make_unique<pki::KeyPool>(*rt->ca, options.key_pool);
   }
-  const pki::Authority& authority =
-      rt->key_pool ? static_cast<const pki::Authority&>(*rt->key_pool) : *rt->ca;
-  rt->orders = std::make_unique<cas::Orders>(*rt->order_store, authority, *rt->box, *rt->clock,
+  const pki::Authority* authority =
+      rt->key_pool ? static_cast<const pki::Authority*>(rt->key_pool.get()) : rt->ca.get();
+  if (options.observe_authority) {
+    rt->observed_authority = options.observe_authority(*authority);
+    authority = rt->observed_authority.get();
+  }
+  rt->orders = std::make_unique<cas::Orders>(*rt->order_store, *authority, *rt->box, *rt->clock,
                                              options.orders);
   rt->orders->InvalidatesCounters(rt->counters.get());
   rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
@@ -155,6 +161,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
       std::make_unique<ops::AdminService>(*rt->identities, *rt->identity_store, *rt->plans,
                                           *rt->counter_audit, *rt->operator_store, *rt->clock);
   return rt;
+}
+
+void Runtime::SetStoreLatencyObserver(ops::StoreLatencyObserver* observer) {
+  if (sqlite) sqlite->SetLatencyObserver(observer);
+  if (postgres) postgres->SetLatencyObserver(observer);
 }
 
 }  // namespace certplan::cli

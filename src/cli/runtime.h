@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,7 @@
 #include "iam/identities.h"
 #include "iam/identity_store.h"
 #include "ops/admin_service.h"
+#include "ops/metrics_store.h"
 #include "ops/operator_store.h"
 #include "pki/builtin_ca.h"
 #include "pki/key_pool.h"
@@ -46,6 +48,8 @@ struct RuntimeOptions {
   // every other command opens an existing one and refuses a missing one, creating nothing.
   bool create = false;
   pki::RevocationUrls revocation_urls;  // what order certificates carry (none when empty)
+  // Wraps the authority orders are issued by (serve counts and times issuance with it).
+  std::function<std::unique_ptr<pki::Authority>(const pki::Authority&)> observe_authority;
 };
 
 // The objects every command works with, opened from one data directory: the store, the
@@ -66,10 +70,12 @@ struct Runtime {
   cas::CertificateStore* certificate_store = nullptr;
   cas::RevocationStore* revocation_store = nullptr;
   ops::OperatorStore* operator_store = nullptr;
+  ops::MetricsStore* metrics_store = nullptr;
   acme::AcmeStore* acme_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
-  std::unique_ptr<pki::KeyPool> key_pool;  // when asked for: in front of `ca`
+  std::unique_ptr<pki::KeyPool> key_pool;              // when asked for: in front of `ca`
+  std::unique_ptr<pki::Authority> observed_authority;  // options.observe_authority's wrapper
   std::unique_ptr<iam::Identities> identities;
   std::unique_ptr<cas::CounterCache> counters;  // before plans and orders, which use it
   std::unique_ptr<cas::Plans> plans;
@@ -88,6 +94,9 @@ struct Runtime {
   // and nothing is written.
   static Result<std::unique_ptr<Runtime>> Open(const std::string& data_dir,
                                                RuntimeOptions options = {});
+
+  // Times every store operation from now on (nullptr: none); before serving.
+  void SetStoreLatencyObserver(ops::StoreLatencyObserver* observer);
 };
 
 }  // namespace certplan::cli

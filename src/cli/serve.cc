@@ -17,13 +17,17 @@
 #include "cas/products.h"
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/observability.h"
 #include "cli/runtime.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "ops/endpoints.h"
+#include "ops/observed.h"
 #include "ops/operator_api.h"
 #include "pki/random.h"
 #include "pki/server_certificate.h"
 #include "revocation/http_endpoints.h"
+#include "rpc/errors.h"
 #include "validation/live_checker.h"
 #include "worker/order_worker.h"
 
@@ -202,19 +206,25 @@ int Serve(const ServeFlags& flags) {
 
   if (config.validation_mode.empty()) config.validation_mode = flags.dev ? "auto" : "live";
   config.orders.auto_approve = config.validation_mode == "auto";
-  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(
-      config.data_dir,
-      RuntimeOptions{
-          config.store_url,
-          auth::ReplayOptions{config.replay_scope, config.timestamp_window_seconds,
-                              config.replay_max_entries, auth::ReplayOptions{}.exact_slice_entries},
-          flags.clock_offset_file, config.ca, config.orders,
-          // Keys are made ahead only where orders are issued.
-          config.validation_worker ? static_cast<size_t>(config.key_pool) : 0,
-          std::chrono::milliseconds(config.counters_cache_milliseconds),
-          /*create=*/true, revocation::UrlsFor(config.public_url)});
+  ops::ServiceMetrics metrics(MetricsOptionsFor(config));
+  RuntimeOptions runtime_options{
+      config.store_url,
+      auth::ReplayOptions{config.replay_scope, config.timestamp_window_seconds,
+                          config.replay_max_entries, auth::ReplayOptions{}.exact_slice_entries},
+      flags.clock_offset_file, config.ca, config.orders,
+      // Keys are made ahead only where orders are issued.
+      config.validation_worker ? static_cast<size_t>(config.key_pool) : 0,
+      std::chrono::milliseconds(config.counters_cache_milliseconds),
+      /*create=*/true, revocation::UrlsFor(config.public_url)};
+  runtime_options.observe_authority = [&metrics](const pki::Authority& inner) {
+    return std::make_unique<ops::ObservedAuthority>(inner, metrics);
+  };
+  Result<std::unique_ptr<Runtime>> rt = Runtime::Open(config.data_dir, runtime_options);
   if (!rt) return ReportFailure(rt.error());
   Runtime& r = **rt;
+  AttachMetrics(metrics, r);
+  api::SteadyTickClock ticks;
+  std::unique_ptr<api::RateLimiter> limiter = RateLimiterFor(config.rate_limits, ticks, metrics);
   // Signatures are judged by the wall clock even when a test moves the domain's clock.
   SystemClock wall_clock;
   auth::Authenticator authenticator(
@@ -222,10 +232,16 @@ int Serve(const ServeFlags& flags) {
       auth::AuthOptions{config.timestamp_window_seconds, config.key_cache_milliseconds});
   api::Services services{*r.plans, *r.orders, *r.certificates};
   iam::Authorizer authorizer(*r.identity_store);
-  api::Gateway gateway(authenticator, authorizer, services, *r.clock);
-  validation::LiveChecker checker(config.checker);
+  api::Gateway gateway(authenticator, authorizer, services, *r.clock, limiter.get());
+  validation::LiveChecker live_checker(config.checker);
+  ops::ObservedChecker checker(live_checker, metrics);
   worker::OrderWorker order_worker(*r.orders, checker,
                                    std::chrono::milliseconds(config.validator_poll_ms));
+  // /healthz and /readyz beside the API (ops/endpoints.h): the CA is ready once loaded.
+  ops::HealthEndpoints health(*r.metrics_store, [&r]() -> Status {
+    if (!r.ca || r.ca->root_pem().empty()) return InternalError("the CA is not loaded");
+    return Ok{};
+  });
   if (config.validation_worker) r.orders->OnNewOrder([&order_worker] { order_worker.Wake(); });
   revocation::Settings revocation_settings;
   revocation_settings.crl_validity_seconds = config.crl_validity_hours * 3600;
@@ -260,7 +276,9 @@ int Serve(const ServeFlags& flags) {
       acme::ServerSettings{config.orders.auto_approve, std::string(acme::kStagingPrefix)});
 
   http::Application app;
-  app.handle = [&gateway, &revocations, &acme_server, &acme_staging](const rpc::Request& request) {
+  app.handle = [&gateway, &health, &metrics, &revocations, &acme_server,
+                &acme_staging](const rpc::Request& request) {
+    if (std::optional<rpc::Response> probe = health.Handle(request)) return std::move(*probe);
     // CRL and OCSP for relying parties: beside the API, unauthenticated, logged by the module.
     if (revocation::IsRevocationPath(request.path)) {
       return revocation::HandleRevocationRequest(revocations, request);
@@ -269,13 +287,17 @@ int Serve(const ServeFlags& flags) {
     if (acme_server.Handles(request.path)) return acme_server.Handle(request);
     const auto start = std::chrono::steady_clock::now();
     api::Answer answer = gateway.Handle(request);
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
-    LogAccess(answer, micros);
+    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+    metrics.ObserveRequest(answer.action, answer.code, nanos);
+    LogAccess(answer, nanos / 1000);
     return std::move(answer.response);
   };
-  app.refuse = [](const Error& error) { return api::RenderTransportError(error); };
+  app.refuse = [&metrics](const Error& error) {
+    metrics.ObserveRefusal(rpc::ToWire(error.code).code);
+    return api::RenderTransportError(error);
+  };
   std::string ca_file;
   if (!config.listen_tls.empty()) {
     Result<http::TlsOptions> tls = PrepareTls(config, *r.ca, wall_clock.NowSeconds(), ca_file);
@@ -311,6 +333,15 @@ int Serve(const ServeFlags& flags) {
     admin_server = std::move(*created);
     if (Status s = admin_server->Listen(); !s) return ReportFailure(s.error());
     log::Line(log::Level::kLifecycle, "operator API listening at " + admin_server->address())
+        .Write();
+  }
+  // Its line comes before "listening on": harnesses that wait for that one find it already.
+  Result<std::unique_ptr<MetricsListener>> metrics_listener =
+      MetricsListener::Start(config, metrics);
+  if (!metrics_listener) return ReportFailure(metrics_listener.error());
+  if (*metrics_listener) {
+    log::Line(log::Level::kLifecycle,
+              "metrics at http://" + (*metrics_listener)->address() + "/metrics")
         .Write();
   }
   if (config.validation_worker) order_worker.Start();
@@ -350,6 +381,7 @@ int Serve(const ServeFlags& flags) {
     admin_server->Stop();
     admin_thread.join();
   }
+  if (*metrics_listener) (*metrics_listener)->Stop();
   order_worker.Stop();
   log::Line(log::Level::kLifecycle, "stopped").Write();
   return 0;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -75,6 +76,9 @@ struct Error {
   std::string message;
   std::string detail;
   std::optional<AccessDenied> access_denied;  // kForbiddenRam only
+  // kThrottling from a rate limit: milliseconds until a retry can pass, sent as the
+  // x-acs-retry-after header (spec §2.2), which the V3 SDK waits before retrying.
+  std::optional<int64_t> retry_after_ms;
 
   Error(ErrorCode c, std::string msg, std::string det = {})
       : code(c), message(std::move(msg)), detail(std::move(det)) {}

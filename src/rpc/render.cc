@@ -110,7 +110,11 @@ Response RenderError(const Error& error, const AnswerMeta& meta) {
                                   {"PolicyType", d.policy_type},
                                   {"NoPermissionType", d.no_permission_type}};
   }
-  return Render("Error", body, meta, wire.status);
+  Response response = Render("Error", body, meta, wire.status);
+  if (error.retry_after_ms) {
+    response.headers.emplace_back("x-acs-retry-after", std::to_string(*error.retry_after_ms));
+  }
+  return response;
 }
 
 }  // namespace certplan::rpc

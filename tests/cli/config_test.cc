@@ -59,6 +59,7 @@ tls_names = ["certplan.internal", "10.0.0.5"]
 counters_cache_milliseconds = 300
 admin_listen = "127.0.0.1:8081"
 admin_allow_remote = true
+metrics_listen = "127.0.0.1:9999"
 [limits]
 header_bytes = 4096
 body_bytes = 2048
@@ -85,9 +86,29 @@ issuing_key = "/etc/certplan/issuing.key"
 key_pool = 0
 public_url = "http://pki.example.com:8080"
 crl_validity_hours = 12
+[metrics]
+per_account = true
+[rate_limits]
+enabled = true
+preset = "none"
+max_buckets = 64
+[rate_limits.actions]
+DescribePackageState = 50
+CreateCertificateRequest = { qps = 2, burst = 5 }
 )");
   ASSERT_TRUE(problems.empty()) << problems.front().ToString();
   EXPECT_EQ(keys_set_, static_cast<int>(ConfigKeys().size()));
+  EXPECT_EQ(config_.metrics_listen, "127.0.0.1:9999");
+  EXPECT_TRUE(config_.metrics_listen_configured);
+  EXPECT_TRUE(config_.metrics_per_account);
+  EXPECT_TRUE(config_.rate_limits.enabled);
+  EXPECT_EQ(config_.rate_limits.preset, "none");
+  EXPECT_EQ(config_.rate_limits.max_buckets, 64);
+  ASSERT_EQ(config_.rate_limits.actions.size(), 2u);
+  EXPECT_EQ(config_.rate_limits.actions.at("DescribePackageState").qps, 50);
+  EXPECT_EQ(config_.rate_limits.actions.at("DescribePackageState").burst, 50);
+  EXPECT_EQ(config_.rate_limits.actions.at("CreateCertificateRequest").qps, 2);
+  EXPECT_EQ(config_.rate_limits.actions.at("CreateCertificateRequest").burst, 5);
   EXPECT_EQ(config_.store_url, "postgresql://certplan@127.0.0.1:5432/certplan");
   EXPECT_EQ(config_.server.host, "::1");
   EXPECT_EQ(config_.server.port, 9090);
@@ -266,6 +287,36 @@ TEST_F(ConfigFileTest, FreeFormChildrenHaveTheirValuesChecked) {
   EXPECT_EQ(both[0].column, 27);
   EXPECT_EQ(both[1].key, "server.tls_names[2]");
   EXPECT_EQ(both[1].why, "a non-empty string is required.");
+}
+
+TEST_F(ConfigFileTest, RateLimitActionsAreCheckedPerAction) {
+  ConfigProblem p = Only("[rate_limits.actions]\nNoSuchAction = 5\n");
+  EXPECT_EQ(p.key, "rate_limits.actions.NoSuchAction");
+  EXPECT_EQ(p.line, 2);
+  EXPECT_EQ(p.why, "not an Action certplan serves.");
+  p = Only("[rate_limits.actions]\nDescribePackageState = -1\n");
+  EXPECT_EQ(p.key, "rate_limits.actions.DescribePackageState");
+  EXPECT_EQ(p.why, "qps must be from 0 to 1000000.");
+  p = Only("[rate_limits.actions]\nDescribePackageState = \"fast\"\n");
+  EXPECT_EQ(p.why, "a number of requests a second, or { qps = N, burst = M }, is required.");
+  p = Only("[rate_limits.actions]\nDescribePackageState = { qps = 1, burst = 0 }\n");
+  EXPECT_EQ(p.why, "burst must be a number from 1 to 1000000.");
+  p = Only("[rate_limits.actions]\nDescribePackageState = { qps = 1, burts = 3 }\n");
+  EXPECT_EQ(p.why, "a table takes qps and burst only.");
+  p = Only("[rate_limits.actions]\nDescribePackageState = { burst = 3 }\n");
+  EXPECT_EQ(p.why, "give qps, a number of requests a second.");
+  p = Only("[rate_limits]\nactions = 5\n");
+  EXPECT_EQ(p.key, "rate_limits.actions");
+  EXPECT_EQ(p.why, "a table of Action = qps is required; an integer was given.");
+  p = Only("[rate_limits]\npreset = \"aws\"\n");
+  EXPECT_EQ(p.key, "rate_limits.preset");
+  p = Only("[server]\nmetrics_listen = \"nowhere\"\n");
+  EXPECT_EQ(p.key, "server.metrics_listen");
+  EXPECT_EQ(p.why, "use HOST:PORT, e.g. 127.0.0.1:9464, or \"\" for none.");
+  // A float qps is a rate (0.5: one request every two seconds).
+  EXPECT_TRUE(Load("[rate_limits.actions]\nDescribePackageState = 0.5\n").empty());
+  EXPECT_EQ(config_.rate_limits.actions.at("DescribePackageState").qps, 0.5);
+  EXPECT_EQ(config_.rate_limits.actions.at("DescribePackageState").burst, 1);
 }
 
 TEST_F(ConfigFileTest, EveryProblemIsReportedAtOnce) {

@@ -11,6 +11,8 @@ const path = require('node:path');
 const { startServer, admin } = require('./lib/server');
 const { Cas, casClient } = require('./lib/clients');
 const { freeLoopbackPort } = require('./lib/peers');
+const { get } = require('./lib/metrics');
+const { eventually } = require('./lib/orders');
 
 const SCRIPT = path.resolve(__dirname, '../../scripts/pg-cluster.sh');
 const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'certplan-pg-outage-'));
@@ -80,6 +82,25 @@ test('dropping mid-run: reads and writes answer 503, nothing half-written, recov
     assert.equal(recovered.body.usedCount, 1, 'the refused Create* took nothing');
     await create();
     assert.equal((await client.describePackageState(new Cas.DescribePackageStateRequest({ productCode: 'geotrust-dv-1-starter' }))).body.usedCount, 2);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('/readyz: 503 naming the store while the database is down, 200 once it is back; /healthz stays 200', async () => {
+  pgStart();
+  const server = await startServer({ dataDir: storeDir(), dev: false });
+  try {
+    const at = { host: server.host, port: server.port };
+    const ready = await get(at, '/readyz');
+    assert.equal(ready.status, 200, ready.body);
+    pgStop();
+    const down = await get(at, '/readyz');
+    assert.equal(down.status, 503);
+    assert.deepEqual(JSON.parse(down.body), { status: 'unavailable', reason: 'store: The store is not available.' });
+    assert.equal((await get(at, '/healthz')).status, 200);
+    pgStart();
+    await eventually(async () => assert.equal((await get(at, '/readyz')).status, 200), 10000);
   } finally {
     await server.stop();
   }

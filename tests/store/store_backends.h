@@ -18,6 +18,7 @@
 #include "cas/plan_store.h"
 #include "cas/revocation_store.h"
 #include "iam/identity_store.h"
+#include "ops/metrics_store.h"
 #include "ops/operator_store.h"
 #include "store/postgres/pg_handles.h"
 #include "store/postgres/postgres_store.h"
@@ -100,6 +101,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
   cas::CertificateStore* certificates_ = nullptr;
   cas::RevocationStore* revocations_ = nullptr;
   ops::OperatorStore* operators_ = nullptr;
+  ops::MetricsStore* metrics_ = nullptr;
   acme::AcmeStore* acme_ = nullptr;
 
  private:
@@ -112,6 +114,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     certificates_ = &backend;
     revocations_ = &backend;
     operators_ = &backend;
+    metrics_ = &backend;
     acme_ = &backend;
   }
 };

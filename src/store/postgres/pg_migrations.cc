@@ -294,6 +294,13 @@ UPDATE certificates c SET product_code = o.product_code, has_key = o.sealed_priv
 DROP INDEX certificates_by_account;
 CREATE INDEX certificates_list ON certificates(account_id, created_at, id, upload, revoked, not_after);
 )sql",
+    // 9: what the metrics read at scrape time: the soonest expiry of live certificates, one index
+    // probe per source (orders by state come from migration 8's order_counts). Partial indexes on
+    // not_after alone: a list query (account first, upload a bound parameter) can never use them.
+    R"sql(
+CREATE INDEX certificates_issued_by_expiry ON certificates(not_after) WHERE NOT revoked AND NOT upload;
+CREATE INDEX certificates_uploaded_by_expiry ON certificates(not_after) WHERE NOT revoked AND upload;
+)sql",
 };
 
 }  // namespace

@@ -23,14 +23,27 @@ using iam::Account;
 using iam::PolicyRecord;
 using iam::User;
 
+namespace {
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+// Returns its connection to the pool when it goes out of scope, and reports the operation's
+// time since Acquire() was called to the latency observer, if any.
 class PostgresStore::Lease {
  public:
-  Lease(PostgresStore* store, std::unique_ptr<PgConnection> conn)
-      : store_(store), conn_(std::move(conn)) {}
+  Lease(PostgresStore* store, std::unique_ptr<PgConnection> conn, int64_t started)
+      : store_(store), conn_(std::move(conn)), started_(started) {}
   Lease(Lease&&) = default;
   ~Lease() {
     // A connection that broke is dropped; the next Acquire() opens a fresh one.
     if (!conn_) return;
+    if (ops::StoreLatencyObserver* o = store_->observer_.load(std::memory_order_relaxed)) {
+      o->OnStoreOperation(ops::StoreLatencyObserver::Path::kConnection, SteadyNanos() - started_);
+    }
     if (conn_->healthy()) {
       store_->Release(std::move(conn_));
     } else {
@@ -44,6 +57,7 @@ class PostgresStore::Lease {
  private:
   PostgresStore* store_;
   std::unique_ptr<PgConnection> conn_;
+  int64_t started_;
 };
 
 namespace {
@@ -233,6 +247,7 @@ Status PostgresStore::EnsureMigrated() {
 }
 
 Result<PostgresStore::Lease> PostgresStore::Acquire() {
+  const int64_t started = observer_.load(std::memory_order_relaxed) ? SteadyNanos() : 0;
   if (!migrated_.load()) {
     if (Status s = EnsureMigrated(); !s) return s.error();
   }
@@ -249,7 +264,7 @@ Result<PostgresStore::Lease> PostgresStore::Acquire() {
     if (!idle_.empty()) {
       std::unique_ptr<PgConnection> conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn));
+      return Lease(this, std::move(conn), started);
     }
     ++open_;
   }
@@ -259,7 +274,7 @@ Result<PostgresStore::Lease> PostgresStore::Acquire() {
     return conn.error();
   }
   // Acknowledge nothing before it is durable, whatever the server's default says.
-  Lease lease(this, std::move(*conn));
+  Lease lease(this, std::move(*conn), started);
   Result<PgResultPtr> set = lease->Exec("SET synchronous_commit = on");
   if (!set) return set.error();
   return lease;
@@ -1687,6 +1702,64 @@ Result<std::optional<int64_t>> PostgresStore::AcmeOrderIdBySerial(std::string_vi
   if (!r) return r.error();
   if (PQntuples(r->get()) == 0) return std::optional<int64_t>();
   return std::optional<int64_t>(Int(r->get(), 0, 0));
+}
+
+Status PostgresStore::Ping() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec("SELECT 1");
+  if (!r) return r.error();
+  return Ok{};
+}
+
+Result<std::vector<ops::StateCount>> PostgresStore::CountOrdersByState() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // Reads the per-(account, state) counts migration 8's triggers keep, not the orders.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT status, SUM(n)::bigint FROM order_counts GROUP BY status HAVING SUM(n) > 0");
+  if (!r) return r.error();
+  std::vector<ops::StateCount> out;
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    out.push_back({Text(r->get(), i, 0), Int(r->get(), i, 1)});
+  }
+  return out;
+}
+
+Result<std::vector<ops::PlanUnits>> PostgresStore::CountPlanUnits(int64_t now, bool per_account) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  const std::string account = per_account ? "account_id" : "0::bigint";
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT " + account +
+          " AS a, product_code, SUM(granted)::bigint, SUM(used)::bigint, "
+          "SUM(issued)::bigint FROM ("
+          " SELECT account_id, product_code, count AS granted, 0 AS used, 0 AS issued FROM plans"
+          "  WHERE expires_at IS NULL OR expires_at > $1"
+          " UNION ALL"
+          " SELECT account_id, product_code, 0, used, issued FROM package_usage"
+          ") u GROUP BY a, product_code ORDER BY a, product_code",
+      {S(now)});
+  if (!r) return r.error();
+  std::vector<ops::PlanUnits> out;
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    out.push_back({Int(r->get(), i, 0), Text(r->get(), i, 1), Int(r->get(), i, 2),
+                   Int(r->get(), i, 3), Int(r->get(), i, 4)});
+  }
+  return out;
+}
+
+Result<ops::SoonestExpiry> PostgresStore::FindSoonestExpiry(int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // One probe per source of its partial index (migration 9).
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT (SELECT MIN(not_after) FROM certificates WHERE NOT upload AND NOT revoked AND "
+      "not_after > $1), (SELECT MIN(not_after) FROM certificates WHERE upload AND NOT revoked "
+      "AND not_after > $1)",
+      {S(now)});
+  if (!r) return r.error();
+  return ops::SoonestExpiry{OptionalInt(r->get(), 0, 0), OptionalInt(r->get(), 0, 1)};
 }
 
 }  // namespace certplan::store::postgres

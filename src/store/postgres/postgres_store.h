@@ -17,6 +17,7 @@
 #include "cas/plan_store.h"
 #include "cas/revocation_store.h"
 #include "iam/identity_store.h"
+#include "ops/metrics_store.h"
 #include "ops/operator_store.h"
 #include "store/postgres/nonce_batcher.h"
 #include "store/postgres/pg_handles.h"
@@ -37,6 +38,7 @@ class PostgresStore final : public iam::IdentityStore,
                             public cas::RevocationStore,
                             public auth::NonceStore,
                             public ops::OperatorStore,
+                            public ops::MetricsStore,
                             public acme::AcmeStore {
  public:
   // Connects, forces synchronous_commit on, applies migrations. When the server cannot be
@@ -140,6 +142,14 @@ class PostgresStore final : public iam::IdentityStore,
                                                    int limit) override;
   Result<std::vector<int64_t>> AcmeAccountOrders(int64_t acme_account_id, int limit) override;
   Result<std::optional<int64_t>> AcmeOrderIdBySerial(std::string_view serial) override;
+  // ops::MetricsStore
+  Status Ping() override;
+  Result<std::vector<ops::StateCount>> CountOrdersByState() override;
+  Result<std::vector<ops::PlanUnits>> CountPlanUnits(int64_t now, bool per_account) override;
+  Result<ops::SoonestExpiry> FindSoonestExpiry(int64_t now) override;
+
+  // Times every operation from now on (nullptr: none); set before serving.
+  void SetLatencyObserver(ops::StoreLatencyObserver* observer) { observer_.store(observer); }
 
  private:
   class Lease;
@@ -165,6 +175,7 @@ class PostgresStore final : public iam::IdentityStore,
   NonceBatcher nonces_{
       [this](const std::vector<const NonceClaim*>& claims) { return RememberNonces(claims); }};
   size_t claimed_since_sweep_ = 0;  // used by the leading caller only (one batch at a time)
+  std::atomic<ops::StoreLatencyObserver*> observer_{nullptr};
 };
 
 }  // namespace certplan::store::postgres

@@ -285,6 +285,13 @@ UPDATE certificates SET
 DROP INDEX certificates_by_account;
 CREATE INDEX certificates_list ON certificates(account_id, created_at, id, upload, revoked, not_after);
 )sql",
+    // 9: what the metrics read at scrape time: the soonest expiry of live certificates, one index
+    // probe per source (orders by state come from migration 8's order_counts). Partial indexes on
+    // not_after alone: a list query (account first, upload a bound parameter) can never use them.
+    R"sql(
+CREATE INDEX certificates_issued_by_expiry ON certificates(not_after) WHERE revoked = 0 AND upload = 0;
+CREATE INDEX certificates_uploaded_by_expiry ON certificates(not_after) WHERE revoked = 0 AND upload = 1;
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <unordered_map>
 #include <variant>
@@ -24,14 +25,27 @@ using iam::Account;
 using iam::PolicyRecord;
 using iam::User;
 
-// Returns its connection to the pool when it goes out of scope.
+namespace {
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+// Returns its connection to the pool when it goes out of scope, and reports the operation's
+// time since Acquire() was called to the latency observer, if any.
 class SqliteStore::Lease {
  public:
-  Lease(SqliteStore* store, std::unique_ptr<Connection> conn)
-      : store_(store), conn_(std::move(conn)) {}
+  Lease(SqliteStore* store, std::unique_ptr<Connection> conn, int64_t started)
+      : store_(store), conn_(std::move(conn)), started_(started) {}
   Lease(Lease&&) = default;
   ~Lease() {
-    if (conn_) store_->Release(std::move(conn_));
+    if (!conn_) return;
+    store_->Release(std::move(conn_));
+    if (ops::StoreLatencyObserver* o = store_->observer_.load(std::memory_order_relaxed)) {
+      o->OnStoreOperation(ops::StoreLatencyObserver::Path::kConnection, SteadyNanos() - started_);
+    }
   }
   Connection* operator->() { return conn_.get(); }
   Connection& operator*() { return *conn_; }
@@ -39,6 +53,7 @@ class SqliteStore::Lease {
  private:
   SqliteStore* store_;
   std::unique_ptr<Connection> conn_;
+  int64_t started_;
 };
 
 namespace {
@@ -179,17 +194,27 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
 }
 
 Result<SqliteStore::Lease> SqliteStore::Acquire() {
+  const int64_t started = observer_.load(std::memory_order_relaxed) ? SteadyNanos() : 0;
   {
     std::scoped_lock lock(mu_);
     if (!idle_.empty()) {
       std::unique_ptr<Connection> conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn));
+      return Lease(this, std::move(conn), started);
     }
   }
   Result<std::unique_ptr<Connection>> conn = Connection::Open(path_);
   if (!conn) return conn.error();
-  return Lease(this, std::move(*conn));
+  return Lease(this, std::move(*conn), started);
+}
+
+Status SqliteStore::Commit(GroupCommitter::Work work) {
+  ops::StoreLatencyObserver* o = observer_.load(std::memory_order_relaxed);
+  if (!o) return committer_->Run(std::move(work));
+  const int64_t started = SteadyNanos();
+  Status s = committer_->Run(std::move(work));
+  o->OnStoreOperation(ops::StoreLatencyObserver::Path::kGroupCommit, SteadyNanos() - started);
+  return s;
 }
 
 void SqliteStore::Release(std::unique_ptr<Connection> conn) {
@@ -397,8 +422,7 @@ Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
 
 Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now) {
   // Group commit: concurrent applications share one transaction and one fsync.
-  Status s =
-      committer_->Run([&](Connection& conn) { return TakeQuotaAndInsert(conn, order, now); });
+  Status s = Commit([&](Connection& conn) { return TakeQuotaAndInsert(conn, order, now); });
   if (!s) return s.error();
   return order;
 }
@@ -449,12 +473,12 @@ Status StoreTransition(Connection& conn, const cas::Transition& t, cas::OrderSta
 Status SqliteStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
   // Through the group committer like every other order write: one writer, no lock waits, and
   // the commit shared with whatever else is queued.
-  return committer_->Run([&](Connection& conn) { return StoreTransition(conn, t, expected); });
+  return Commit([&](Connection& conn) { return StoreTransition(conn, t, expected); });
 }
 
 std::vector<Status> SqliteStore::ApplyTransitions(const std::vector<PendingTransition>& batch) {
   std::vector<Status> results(batch.size(), Status(Ok{}));
-  Status committed = committer_->Run([&](Connection& conn) -> Status {
+  Status committed = Commit([&](Connection& conn) -> Status {
     for (size_t i = 0; i < batch.size(); ++i) {
       Status s = conn.Step("SAVEPOINT step");
       if (s) s = StoreTransition(conn, batch[i].transition, batch[i].expected);
@@ -944,7 +968,7 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPo
 }
 
 Result<cas::Certificate> SqliteStore::InsertUpload(cas::Certificate certificate) {
-  Status s = committer_->Run([&](Connection& conn) -> Status {
+  Status s = Commit([&](Connection& conn) -> Status {
     for (int attempt = 0;; ++attempt) {
       certificate.id = NewUploadCertId();
       certificate.instance_id = cas::UploadInstanceId(certificate.id);
@@ -973,7 +997,7 @@ Result<std::optional<cas::Certificate>> SqliteStore::FindCertificate(int64_t acc
 
 Result<bool> SqliteStore::DeleteCertificate(int64_t account_id, int64_t cert_id) {
   bool deleted = false;
-  Status s = committer_->Run([&](Connection& conn) -> Status {
+  Status s = Commit([&](Connection& conn) -> Status {
     Result<Stmt> stmt = conn.Prepare("DELETE FROM certificates WHERE id = ?1 AND account_id = ?2");
     if (!stmt) return stmt.error();
     BindInt(*stmt, 1, cert_id);
@@ -1575,6 +1599,72 @@ Result<std::vector<std::string>> SqliteStore::ExplainListCertificates(
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   return ExplainAll(**conn, statements);
+}
+
+// --- ops::MetricsStore ------------------------------------------------------------------
+
+Status SqliteStore::Ping() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare("SELECT 1");
+  if (!stmt) return stmt.error();
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return (*conn)->Fail("ping");
+  return Ok{};
+}
+
+Result<std::vector<ops::StateCount>> SqliteStore::CountOrdersByState() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // Reads the per-(account, state) counts migration 8's triggers keep, not the orders.
+  Result<Stmt> stmt =
+      (*conn)->Prepare("SELECT status, SUM(n) FROM order_counts GROUP BY status HAVING SUM(n) > 0");
+  if (!stmt) return stmt.error();
+  std::vector<ops::StateCount> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    out.push_back({ColumnText(*stmt, 0), sqlite3_column_int64(*stmt, 1)});
+  }
+  if (rc != SQLITE_DONE) return (*conn)->Fail("count orders by state");
+  return out;
+}
+
+Result<std::vector<ops::PlanUnits>> SqliteStore::CountPlanUnits(int64_t now, bool per_account) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  const std::string account = per_account ? "account_id" : "0";
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT " + account +
+      " AS a, product_code, SUM(granted), SUM(used), SUM(issued) FROM ("
+      " SELECT account_id, product_code, count AS granted, 0 AS used, 0 AS issued FROM plans"
+      "  WHERE expires_at IS NULL OR expires_at > ?1"
+      " UNION ALL"
+      " SELECT account_id, product_code, 0, used, issued FROM package_usage"
+      ") GROUP BY a, product_code ORDER BY a, product_code");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, now);
+  std::vector<ops::PlanUnits> out;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    out.push_back({sqlite3_column_int64(*stmt, 0), ColumnText(*stmt, 1),
+                   sqlite3_column_int64(*stmt, 2), sqlite3_column_int64(*stmt, 3),
+                   sqlite3_column_int64(*stmt, 4)});
+  }
+  if (rc != SQLITE_DONE) return (*conn)->Fail("count plan units");
+  return out;
+}
+
+Result<ops::SoonestExpiry> SqliteStore::FindSoonestExpiry(int64_t now) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // One probe per source of its partial index (migration 9).
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT (SELECT MIN(not_after) FROM certificates WHERE upload = 0 AND revoked = 0 AND "
+      "not_after > ?1), (SELECT MIN(not_after) FROM certificates WHERE upload = 1 AND "
+      "revoked = 0 AND not_after > ?1)");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, now);
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return (*conn)->Fail("find soonest expiry");
+  return ops::SoonestExpiry{ColumnOptionalInt(*stmt, 0), ColumnOptionalInt(*stmt, 1)};
 }
 
 }  // namespace certplan::store::sqlite

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -12,6 +13,7 @@
 #include "cas/plan_store.h"
 #include "cas/revocation_store.h"
 #include "iam/identity_store.h"
+#include "ops/metrics_store.h"
 #include "ops/operator_store.h"
 #include "store/sqlite/group_commit.h"
 #include "store/sqlite/sqlite_handles.h"
@@ -30,6 +32,7 @@ class SqliteStore final : public iam::IdentityStore,
                           public cas::CertificateStore,
                           public cas::RevocationStore,
                           public ops::OperatorStore,
+                          public ops::MetricsStore,
                           public acme::AcmeStore {
  public:
   // Opens or creates `path` and applies migrations.
@@ -126,16 +129,28 @@ class SqliteStore final : public iam::IdentityStore,
   Result<std::vector<int64_t>> AcmeAccountOrders(int64_t acme_account_id, int limit) override;
   Result<std::optional<int64_t>> AcmeOrderIdBySerial(std::string_view serial) override;
 
+  // ops::MetricsStore
+  Status Ping() override;
+  Result<std::vector<ops::StateCount>> CountOrdersByState() override;
+  Result<std::vector<ops::PlanUnits>> CountPlanUnits(int64_t now, bool per_account) override;
+  Result<ops::SoonestExpiry> FindSoonestExpiry(int64_t now) override;
+
+  // Times every operation from now on (nullptr: none); set before serving.
+  void SetLatencyObserver(ops::StoreLatencyObserver* observer) { observer_.store(observer); }
+
  private:
   class Lease;
   explicit SqliteStore(std::string path) : path_(std::move(path)) {}
   Result<Lease> Acquire();
+  // committer_->Run, timed.
+  Status Commit(GroupCommitter::Work work);
   void Release(std::unique_ptr<Connection> conn);
 
   std::string path_;
   std::unique_ptr<GroupCommitter> committer_;  // the writes that are hot (Create*)
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  std::atomic<ops::StoreLatencyObserver*> observer_{nullptr};
 };
 
 }  // namespace certplan::store::sqlite
