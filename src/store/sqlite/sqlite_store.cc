@@ -1412,7 +1412,7 @@ Result<acme::AcmeAccount> SqliteStore::CreateAcmeAccount(acme::AcmeAccount accou
   // sleeps) and the commit shared with whatever else is queued. The check and the insert run in
   // one transaction under the writer, so a single-use key binds once even when two clients race.
   std::optional<acme::AcmeAccount> found;
-  Status s = committer_->Run([&](Connection& conn) -> Status {
+  Status s = Commit([&](Connection& conn) -> Status {
     Result<Stmt> existing =
         conn.Prepare(std::string(kAcmeAccountColumns) + "WHERE thumbprint = ?1");
     if (!existing) return existing.error();
@@ -1484,7 +1484,7 @@ Result<std::optional<acme::AcmeAccount>> SqliteStore::FindAcmeAccountByThumbprin
 }
 
 Status SqliteStore::UpdateAcmeAccount(const acme::AcmeAccount& a) {
-  return committer_->Run([&](Connection& conn) -> Status {
+  return Commit([&](Connection& conn) -> Status {
     Result<Stmt> stmt = conn.Prepare(
         "UPDATE acme_accounts SET thumbprint = ?2, jwk = ?3, deactivated = ?4, contact = ?5 "
         "WHERE id = ?1");
@@ -1505,7 +1505,7 @@ Status SqliteStore::UpdateAcmeAccount(const acme::AcmeAccount& a) {
 }
 
 Status SqliteStore::InsertAcmeOrder(const acme::AcmeOrder& o) {
-  return committer_->Run([&](Connection& conn) -> Status {
+  return Commit([&](Connection& conn) -> Status {
     Result<Stmt> stmt = conn.Prepare(
         "INSERT INTO acme_orders (order_id, acme_account_id, identifiers, authz, created_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5)");
@@ -1537,7 +1537,7 @@ Result<std::optional<acme::AcmeOrder>> SqliteStore::FindAcmeOrder(int64_t order_
 }
 
 Status SqliteStore::UpdateAcmeOrderAuthz(int64_t order_id, std::string_view authz_json) {
-  return committer_->Run([&](Connection& conn) -> Status {
+  return Commit([&](Connection& conn) -> Status {
     Result<Stmt> stmt = conn.Prepare("UPDATE acme_orders SET authz = ?2 WHERE order_id = ?1");
     if (!stmt) return stmt.error();
     BindInt(*stmt, 1, order_id);
