@@ -32,6 +32,7 @@
 #include "fuzz_key.h"
 #include "http/server.h"
 #include "iam/authorizer.h"
+#include "ops/audit_trail.h"
 #include "pki/builtin_ca.h"
 #include "pki/secret_box.h"
 #include "store/sqlite/sqlite_store.h"
@@ -63,6 +64,7 @@ struct World {
   std::unique_ptr<cas::Certificates> certificates;
   std::unique_ptr<iam::Authorizer> authorizer;
   std::unique_ptr<api::Services> services;
+  std::unique_ptr<ops::AuditTrail> audit;
 
   World() {
     std::string pattern =
@@ -72,21 +74,26 @@ struct World {
     log::SetLevel(log::Level::kError);
     store = Must(store::sqlite::SqliteStore::Open(dir + "/db"), "store");
     box = Must(pki::SecretBox::Create(std::string(32, 'f')), "secret box");
-    Must(store->CreateAccount(kAccountId, "fuzz", kSeedTime), "account");
+    const audit::Actor seed{audit::PrincipalType::kCli, "fuzz", "", "", "", "seed"};
+    Must(store->CreateAccount(kAccountId, "fuzz", kSeedTime,
+                              audit::Succeeded(seed, kSeedTime, kAccountId, "AccountId")),
+         "account");
     iam::AccessKey key;
     key.id = std::string(kAccessKeyId);
     key.account_id = kAccountId;
     key.sealed_secret = box->Seal(kAccessKeySecret, key.id);
     key.created_at = kSeedTime;
-    Must(store->InsertAccessKey(key), "access key");
+    Must(store->InsertAccessKey(key, nullptr), "access key");  // recorded with the account
     ca = Must(pki::BuiltinCa::Open(pki::CaFiles{dir + "/ca"}, kSeedTime), "CA");
     plans = std::make_unique<cas::Plans>(*store, clock);
     orders = std::make_unique<cas::Orders>(*store, *ca, *box, clock, cas::OrderSettings{});
     certificates = std::make_unique<cas::Certificates>(*store, *store, *box, clock);
     authorizer = std::make_unique<iam::Authorizer>(*store);
     services = std::make_unique<api::Services>(api::Services{*plans, *orders, *certificates});
+    audit = std::make_unique<ops::AuditTrail>(*store, clock);
   }
   ~World() {
+    audit.reset();
     certificates.reset();
     orders.reset();
     store.reset();
@@ -143,7 +150,8 @@ int TestOneInput(const uint8_t* data, size_t size) {
   auth::MemoryReplayGuard replay(1000);
   auth::Authenticator authenticator(*world.store, *world.box, replay, world.clock,
                                     auth::AuthOptions{});
-  api::Gateway gateway(authenticator, *world.authorizer, *world.services, world.clock);
+  api::Gateway gateway(authenticator, *world.authorizer, *world.services, *world.audit,
+                       world.clock);
   const http::Limits limits;
 
   std::string_view rest(reinterpret_cast<const char*>(data), size);

@@ -23,17 +23,19 @@ declare -A allowed=(
   [cas]="core pki"                  # its own ports: cas/*_store.h, cas/domain_checker.h
   [validation]="core cas"           # cas's checker interface only (below)
   [worker]="core cas"               # drives cas::Orders with a cas::DomainChecker
-  [acme]="core rpc pki cas auth"    # RFC 8555 front; its own port: acme/acme_store.h
+  [acme]="core rpc pki cas auth ops" # RFC 8555 front; its own port: acme/acme_store.h
   [store]="core cas iam auth ops acme" # the ports it implements only (below)
-  [api]="core rpc auth cas iam"
+  [api]="core rpc auth cas iam ops" # records refusals through ops::AuditTrail
   [revocation]="core rpc pki cas"   # CRL and OCSP of the built-in CA over cas's revocation port
-  [ops]="core rpc pki auth cas iam" # operator service and API, metrics, health; its own ports:
-                                    # ops/operator_store.h, ops/metrics_store.h
+  [ops]="core rpc pki auth cas iam" # operator service and API, metrics, health, the audit trail;
+                                    # its own ports: ops/operator_store.h, ops/metrics_store.h,
+                                    # ops/audit_log.h
   [cli]="core rpc pki http iam auth cas validation worker store api revocation ops acme"
 )
 # Headers a module may include from another one, where the edge alone says too much.
 declare -A only=(
   [validation:cas]="cas/domain_checker.h"
+  [store:ops]="ops/audit_log.h"
 )
 # store/ implements the ports: from cas/, iam/, auth/ and ops/ it may include their port headers
 # (*_store.h) and the domain type headers those ports name (include themselves).
@@ -44,6 +46,8 @@ for m in cas iam auth ops acme; do
     headers+=" $m/$(basename "$port")"
     headers+=" $(grep -hoE "^#include \"$m/[^\"]+\"" "$port" | sed -E 's/#include "(.*)"/\1/' | tr '\n' ' ')"
   done
+  # ops/audit_log.h is a port too, named apart from the *_store.h ones (set above).
+  [ "$m" = ops ] && headers+=" ${only[store:ops]}"
   only[store:$m]=$(tr ' ' '\n' <<<"$headers" | sed '/^$/d' | sort -u | tr '\n' ' ')
 done
 

@@ -17,6 +17,7 @@
 #include "pki/certificate_chain.h"
 #include "pki/der.h"
 #include "pki/jws_crypto.h"
+#include "rpc/request_id.h"
 
 namespace certplan::acme {
 
@@ -176,7 +177,22 @@ struct Server::Call {
   pki::JwkParts key;
   std::optional<AcmeAccount> account;  // kid requests
   std::string problem_type;            // for the access log
+  std::string peer_ip;
+  std::string request_id;  // one per request, in the access log and the audit trail
   rpc::Response response;
+
+  // The caller as the audit trail records it: the ACME account (or, for a revokeCert signed by
+  // the certificate's key, that key), with the EAB key id it was bound with as its AccessKeyId.
+  audit::Actor By(std::string_view action) const {
+    audit::Actor a;
+    a.type = audit::PrincipalType::kAcme;
+    a.principal = account ? "acme-account-" + std::to_string(account->id) : "certificate-key";
+    a.access_key_id = account ? account->eab_key_id : "";
+    a.source_ip = peer_ip;
+    a.request_id = request_id;
+    a.action = std::string(action);
+    return a;
+  }
 
   std::string Url(std::string_view path) const { return base + prefix + std::string(path); }
   std::string AccountUrl(int64_t id) const { return Url("acct/" + std::to_string(id)); }
@@ -217,6 +233,8 @@ rpc::Response Server::Handle(const rpc::Request& request) {
   Call call;
   call.now = clock_.NowSeconds();
   call.prefix = settings_.prefix;
+  call.peer_ip = request.peer_ip;
+  call.request_id = rpc::NewRequestId();
   const std::string host(request.Header("host"));
   call.base = std::string(request.secure ? "https://" : "http://") + host;
   call.url = call.base + request.path + (request.query.empty() ? "" : "?" + request.query);
@@ -234,6 +252,7 @@ rpc::Response Server::Handle(const rpc::Request& request) {
                           .count();
   log::Line(log::Level::kInfo, "request")
       .Str("front", "acme")
+      .Str("request_id", call.request_id)
       .Str("method", request.method)
       .Str("path", request.path)
       .Int("account_id", call.account ? call.account->account_id : 0)
@@ -585,34 +604,39 @@ rpc::Response Server::NewOrder(Call& call) {
       return OrderResource(call, o->id, 201);
     }
   }
-  Result<cas::Order> order = orders_.ApplyAcme(account.account_id, account.product_code, names);
+  Result<cas::Order> order =
+      orders_.ApplyAcme(account.account_id, account.product_code, names, call.By("acme:newOrder"));
   if (!order) {
-    const ErrorCode code = order.error().code;
-    if (code == ErrorCode::kInvalidParameter || code == ErrorCode::kMissingParameter) {
-      return call.Fail(
-          Problem{ProblemType::kRejectedIdentifier,
-                  order.error().message + " (ProductCode " + account.product_code + ")"});
-    }
-    if (code == ErrorCode::kThrottling) {  // the staging directory's per-account rate
-      call.Header("Retry-After", "60");
-      return call.Fail(Problem{ProblemType::kRateLimited, order.error().message});
-    }
-    if (code == ErrorCode::kNotFoundPackage || code == ErrorCode::kNotRemainCount) {
-      // unauthorized, not rateLimited: the plan is an entitlement, not a rate; waiting does not
-      // help until the operator grants more, so clients must not back off and retry.
-      std::string detail = code == ErrorCode::kNotRemainCount
-                               ? "The plan of ProductCode " + account.product_code + " is used up"
-                               : "No plan of ProductCode " + account.product_code +
-                                     " is in force (none granted, or expired)";
-      Result<cas::PackageState> state = plans_.Describe(account.account_id, account.product_code);
-      if (state) {
-        detail += ": TotalCount=" + std::to_string(state->total) +
-                  ", UsedCount=" + std::to_string(state->used) +
-                  ", IssuedCount=" + std::to_string(state->issued);
+    rpc::Response refused = [&] {
+      const ErrorCode code = order.error().code;
+      if (code == ErrorCode::kInvalidParameter || code == ErrorCode::kMissingParameter) {
+        return call.Fail(
+            Problem{ProblemType::kRejectedIdentifier,
+                    order.error().message + " (ProductCode " + account.product_code + ")"});
       }
-      return call.Fail(Unauthorized(detail + "."));
-    }
-    return call.Fail(FromError(order.error()));
+      if (code == ErrorCode::kThrottling) {  // the staging directory's per-account rate
+        call.Header("Retry-After", "60");
+        return call.Fail(Problem{ProblemType::kRateLimited, order.error().message});
+      }
+      if (code == ErrorCode::kNotFoundPackage || code == ErrorCode::kNotRemainCount) {
+        // unauthorized, not rateLimited: the plan is an entitlement, not a rate; waiting does not
+        // help until the operator grants more, so clients must not back off and retry.
+        std::string detail = code == ErrorCode::kNotRemainCount
+                                 ? "The plan of ProductCode " + account.product_code + " is used up"
+                                 : "No plan of ProductCode " + account.product_code +
+                                       " is in force (none granted, or expired)";
+        Result<cas::PackageState> state = plans_.Describe(account.account_id, account.product_code);
+        if (state) {
+          detail += ": TotalCount=" + std::to_string(state->total) +
+                    ", UsedCount=" + std::to_string(state->used) +
+                    ", IssuedCount=" + std::to_string(state->issued);
+        }
+        return call.Fail(Unauthorized(detail + "."));
+      }
+      return call.Fail(FromError(order.error()));
+    }();
+    RecordRefusal(call, "acme:newOrder", account.account_id, 0);
+    return refused;
   }
   AcmeOrder view;
   view.order_id = order->id;
@@ -622,7 +646,8 @@ rpc::Response Server::NewOrder(Call& call) {
   view.created_at = call.now;
   if (Status s = store_.InsertAcmeOrder(view); !s) {
     // The unit comes back at once rather than at the order's expiry.
-    (void)orders_.AcmeAbandon(order->id, "the ACME view could not be stored");
+    (void)orders_.AcmeAbandon(order->id, "the ACME view could not be stored",
+                              call.By("acme:abandon"));
     return call.Fail(FromError(s.error()));
   }
   call.Header("Location", call.OrderUrl(order->id));
@@ -666,7 +691,10 @@ rpc::Response Server::Authorization(Call& call, int64_t order_id, size_t index) 
       states[index].status = "invalid";
       states[index].error = "deactivated by the client";
       (void)store_.UpdateAcmeOrderAuthz(order_id, WriteAuthz(states));
-      if (Pending(*order)) (void)orders_.AcmeAbandon(order_id, "authorization deactivated");
+      if (Pending(*order)) {
+        (void)orders_.AcmeAbandon(order_id, "authorization deactivated",
+                                  call.By("acme:deactivateAuthorization"));
+      }
       (*view)->authz_json = WriteAuthz(states);
       Result<cas::Order> again = orders_.Describe(call.account->account_id, order_id);
       if (again) order = std::move(again);
@@ -756,10 +784,10 @@ rpc::Response Server::Challenge(Call& call, int64_t order_id, size_t index, std:
     }
     if (!checked) {
       // §7.1.6: a failed challenge makes the order invalid; certplan gives its unit back.
-      (void)orders_.AcmeAbandon(order_id, checked.error().message);
+      (void)orders_.AcmeAbandon(order_id, checked.error().message, call.By("acme:abandon"));
     } else if (std::all_of(states.begin(), states.end(),
                            [](const AuthzState& a) { return a.status == "valid"; })) {
-      if (Status s = orders_.AcmeAuthorized(order_id);
+      if (Status s = orders_.AcmeAuthorized(order_id, call.By("acme:authorized"));
           !s && s.error().code != ErrorCode::kOrderStateError) {
         return call.Fail(FromError(s.error()));
       }
@@ -801,16 +829,17 @@ rpc::Response Server::Finalize(Call& call, int64_t order_id) {
     return call.Fail(Problem{ProblemType::kBadCsr, "The csr is not base64url."});
   const std::string pem = "-----BEGIN CERTIFICATE REQUEST-----\n" + Base64Pem(*der) +
                           "-----END CERTIFICATE REQUEST-----\n";
-  Result<cas::Order> issued = orders_.AcmeFinalize(order_id, pem);
+  Result<cas::Order> issued = orders_.AcmeFinalize(order_id, pem, call.By("acme:finalize"));
   if (!issued) {
     const ErrorCode code = issued.error().code;
-    if (code == ErrorCode::kCreateCertificateRequestFailed) {
-      return call.Fail(Problem{ProblemType::kBadCsr, issued.error().message});
-    }
-    if (code == ErrorCode::kOrderStateError) {
-      return call.Fail(Problem{ProblemType::kOrderNotReady, issued.error().message});
-    }
-    return call.Fail(FromError(issued.error()));
+    rpc::Response refused =
+        code == ErrorCode::kCreateCertificateRequestFailed
+            ? call.Fail(Problem{ProblemType::kBadCsr, issued.error().message})
+        : code == ErrorCode::kOrderStateError
+            ? call.Fail(Problem{ProblemType::kOrderNotReady, issued.error().message})
+            : call.Fail(FromError(issued.error()));
+    RecordRefusal(call, "acme:finalize", call.account->account_id, order_id);
+    return refused;
   }
   call.Header("Location", call.OrderUrl(order_id));
   const Json body = OrderJson(
@@ -886,11 +915,13 @@ rpc::Response Server::RevokeCert(Call& call) {
     return call.Fail(Problem{ProblemType::kAlreadyRevoked, "The certificate is already revoked."});
   }
   // The CancelCertificateForPackageRequest rule: the unit comes back within 30 days of issue.
-  if (Status s = orders_.CancelForPackage(order->account_id, order->id); !s) {
-    if (s.error().code == ErrorCode::kOrderStateError) {
-      return call.Fail(Unauthorized(s.error().message));
-    }
-    return call.Fail(FromError(s.error()));
+  if (Status s = orders_.CancelForPackage(order->account_id, order->id, call.By("acme:revokeCert"));
+      !s) {
+    rpc::Response refused = s.error().code == ErrorCode::kOrderStateError
+                                ? call.Fail(Unauthorized(s.error().message))
+                                : call.Fail(FromError(s.error()));
+    RecordRefusal(call, "acme:revokeCert", order->account_id, order->id);
+    return refused;
   }
   call.response.status = 200;
   return std::move(call.response);
@@ -938,6 +969,25 @@ rpc::Response Server::KeyChange(Call& call) {
   call.account = std::move(updated);
   call.Header("Location", call.AccountUrl(call.account->id));
   return call.Json(200, AccountJson(*call.account, call.AccountUrl(call.account->id) + "/orders"));
+}
+
+void Server::RecordRefusal(const Call& call, std::string_view action, int64_t account_id,
+                           int64_t order_id) {
+  if (!settings_.audit) return;
+  // The result is the problem's type without its URN prefix ("unauthorized", "badCSR" …).
+  std::string_view type = call.problem_type;
+  if (const size_t colon = type.rfind(':'); colon != std::string_view::npos) {
+    type.remove_prefix(colon + 1);
+  }
+  Status recorded = settings_.audit->RecordRefusal(
+      call.By(action), account_id, order_id ? "OrderId" : "",
+      order_id ? std::to_string(order_id) : "", type.empty() ? "serverInternal" : type);
+  if (!recorded) {
+    log::Line(log::Level::kWarn, "audit record of a refusal not written")
+        .Str("request_id", call.request_id)
+        .Str("detail", recorded.error().detail)
+        .Write();
+  }
 }
 
 }  // namespace certplan::acme

@@ -13,6 +13,7 @@
 #include "cas/orders.h"
 #include "cas/plans.h"
 #include "core/clock.h"
+#include "ops/audit_trail.h"
 #include "rpc/request.h"
 
 namespace certplan::acme {
@@ -22,6 +23,10 @@ struct ServerSettings {
   // Where the directory lives: "/acme/" (production) or "/acme/staging/" (the staging directory:
   // a Server over a StagingStore and the staging CA).
   std::string prefix = "/acme/";
+  // Where authenticated refusals of newOrder, finalize and revokeCert are recorded (the changes
+  // themselves are recorded by cas::Orders with the change); nullptr: not recorded (staging,
+  // which changes nothing durable).
+  ops::AuditTrail* audit = nullptr;
 };
 
 inline constexpr std::string_view kStagingPrefix = "/acme/staging/";
@@ -73,6 +78,9 @@ class Server {
   rpc::Response Certificate(Call& call, int64_t order_id);
   rpc::Response RevokeCert(Call& call);
   rpc::Response KeyChange(Call& call);
+  // Records an authenticated refusal of `action` (settings_.audit) with the problem's type.
+  void RecordRefusal(const Call& call, std::string_view action, int64_t account_id,
+                     int64_t order_id);
 
   AcmeStore& store_;
   EabKeys& eab_;

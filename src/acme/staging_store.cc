@@ -4,7 +4,8 @@
 
 namespace certplan::acme {
 
-Result<cas::Order> StagingStore::CreateOrder(cas::Order order, int64_t now) {
+Result<cas::Order> StagingStore::CreateOrder(cas::Order order, int64_t now,
+                                             const audit::Record& /*audit*/) {
   std::scoped_lock lock(mu_);
   // The per-account rate: the creation times of the last hour, at most kOrdersPerHour of them.
   std::deque<int64_t>& recent = recent_[order.account_id];

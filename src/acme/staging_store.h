@@ -29,7 +29,9 @@ class StagingStore final : public cas::OrderStore, public AcmeStore {
   explicit StagingStore(AcmeStore& accounts) : accounts_(accounts) {}
 
   // cas::OrderStore: never takes quota; kThrottling over the per-account rate.
-  Result<cas::Order> CreateOrder(cas::Order order, int64_t now) override;
+  // The audit record is dropped with the order: staging changes nothing durable.
+  Result<cas::Order> CreateOrder(cas::Order order, int64_t now,
+                                 const audit::Record& audit) override;
   Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;

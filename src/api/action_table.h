@@ -30,5 +30,11 @@ std::span<const Action> Actions();
 // The action named exactly `name`, or nullptr.
 const Action* FindAction(std::string_view name);
 std::string_view AccessLevelName(AccessLevel level);
+// Whether the action changes state (create, update, delete): its calls are audited, refusals
+// by an authenticated caller included; reads (get, list) never are.
+inline bool ChangesState(const Action& action) {
+  return action.access_level == AccessLevel::kCreate ||
+         action.access_level == AccessLevel::kUpdate || action.access_level == AccessLevel::kDelete;
+}
 
 }  // namespace certplan::api

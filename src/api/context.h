@@ -5,6 +5,7 @@
 #include "cas/certificates.h"
 #include "cas/orders.h"
 #include "cas/plans.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "iam/principal.h"
 
@@ -23,6 +24,8 @@ struct Context {
   std::string_view request_id;
   const Clock& clock;
   Services& services;
+  // The caller as the audit trail records it; state-changing calls pass it to the domain.
+  const audit::Actor& actor;
 };
 
 }  // namespace certplan::api

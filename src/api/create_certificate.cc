@@ -10,7 +10,8 @@ Result<rpc::Reply> Apply(Context& ctx, const rpc::Params& params, cas::OrderOrig
                          std::initializer_list<std::string_view> required) {
   Result<cas::Application> application = DecodeApplication(params, origin, required);
   if (!application) return application.error();
-  Result<cas::Order> order = ctx.services.orders.Apply(ctx.principal.account_id, *application);
+  Result<cas::Order> order =
+      ctx.services.orders.Apply(ctx.principal.account_id, *application, ctx.actor);
   if (!order) return order.error();
   rpc::Reply reply = rpc::Reply::object();
   reply["OrderId"] = order->id;
@@ -39,8 +40,8 @@ Result<rpc::Reply> RenewCertificateOrderForPackageRequest(Context& ctx, const rp
   Result<std::string> tags = DecodeTags(params);
   if (!tags) return tags.error();
   const std::string csr(params.Get("Csr").value_or(""));
-  Result<cas::Order> order =
-      ctx.services.orders.Renew(ctx.principal.account_id, *id, csr, *tags == "[]" ? "" : *tags);
+  Result<cas::Order> order = ctx.services.orders.Renew(ctx.principal.account_id, *id, csr,
+                                                       *tags == "[]" ? "" : *tags, ctx.actor);
   if (!order) return order.error();
   rpc::Reply reply = rpc::Reply::object();
   reply["OrderId"] = order->id;

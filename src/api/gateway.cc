@@ -56,11 +56,19 @@ bool IsJson(const rpc::Request& request) {
   return type.size() >= kJson.size() && EqualsIgnoreCase(type.substr(0, kJson.size()), kJson);
 }
 
+// The object a refused call named, as the audit trail records it.
+std::pair<std::string_view, std::string_view> NamedObject(const rpc::Params& params) {
+  for (std::string_view name : {"OrderId", "CertId"}) {
+    if (std::optional<std::string_view> v = params.Get(name)) return {name, *v};
+  }
+  return {};
+}
+
+}  // namespace
+
 // Everything between the raw request and the handler's reply; `answer` collects log fields.
-Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
-                       const std::optional<Error>& body_error, auth::Authenticator& authenticator,
-                       iam::Authorizer& authorizer, Services& services, const Clock& clock,
-                       RateLimiter* limiter, Answer& answer) {
+Result<rpc::Reply> Gateway::Run(const rpc::Request& request, const rpc::Params& params,
+                                const std::optional<Error>& body_error, Answer& answer) {
   Result<auth::SignedRequest> claim = auth::ParseSignedRequest(request, params);
   if (!claim) return claim.error();
   answer.access_key_id = claim->access_key_id;
@@ -76,27 +84,54 @@ Result<rpc::Reply> Run(const rpc::Request& request, const rpc::Params& params,
     return Error(ErrorCode::kActionNotFound,
                  "Specified api is not found, please check your url and method.");
   }
-  Result<iam::Principal> principal = authenticator.Authenticate(*claim, request, params);
+  Result<iam::Principal> principal = authenticator_.Authenticate(*claim, request, params);
   if (!principal) return principal.error();
   answer.account_id = principal->account_id;
-  // Rate limits (spec §2.3: after the nonce, before RAM): only an authenticated request spends
-  // its account's tokens, so a forged one cannot throttle anyone, and a throttled one costs no
-  // policy evaluation. A RAM-denied call counts, as it does at the real service.
-  if (limiter) {
-    Status admitted =
-        limiter->Admit(principal->account_id, static_cast<size_t>(action - Actions().data()));
-    if (!admitted) return admitted.error();
+  answer.authenticated = true;
+  const audit::Actor actor{
+      principal->is_root() ? audit::PrincipalType::kRoot : audit::PrincipalType::kRamUser,
+      principal->is_root() ? "root" : principal->user_name,
+      principal->access_key_id,
+      request.peer_ip,
+      answer.request_id,
+      std::string(action->name)};
+  auto served = [&]() -> Result<rpc::Reply> {
+    // Rate limits (spec §2.3: after the nonce, before RAM): only an authenticated request spends
+    // its account's tokens, so a forged one cannot throttle anyone, and a throttled one costs no
+    // policy evaluation. A RAM-denied call counts, as it does at the real service.
+    if (limiter_) {
+      Status admitted =
+          limiter_->Admit(principal->account_id, static_cast<size_t>(action - Actions().data()));
+      if (!admitted) return admitted.error();
+    }
+    // Every served operation passes the RAM authorizer (spec §2.3: after the nonce, before the
+    // parameters).
+    Status allowed =
+        authorizer_.Authorize(*principal, iam::RequestContext{action->ram_action, request.peer_ip,
+                                                              request.secure, clock_.NowSeconds()});
+    if (!allowed) return allowed.error();
+    if (body_error) return *body_error;
+    Context ctx{*principal, answer.request_id, clock_, services_, actor};
+    return action->handler(ctx, params);
+  };
+  Result<rpc::Reply> reply = served();
+  // A refusal changed nothing, so nothing recorded it: it is written here, on its own (on
+  // SQLite in the next shared commit). Failing to record it does not change the answer.
+  if (!reply && ChangesState(*action)) {
+    auto [object_type, object_id] = NamedObject(params);
+    Status recorded = audit_.RecordRefusal(actor, principal->account_id, object_type, object_id,
+                                           rpc::ToWire(reply.error().code).code);
+    if (!recorded) {
+      log::Line(log::Level::kWarn, "audit record of a refusal not written")
+          .Str("request_id", answer.request_id)
+          .Str("detail", recorded.error().detail)
+          .Write();
+    }
   }
-  // Every served operation passes the RAM authorizer (spec §2.3: after the nonce, before the
-  // parameters).
-  Status allowed = authorizer.Authorize(
-      *principal,
-      iam::RequestContext{action->ram_action, request.peer_ip, request.secure, clock.NowSeconds()});
-  if (!allowed) return allowed.error();
-  if (body_error) return *body_error;
-  Context ctx{*principal, answer.request_id, clock, services};
-  return action->handler(ctx, params);
+  return reply;
 }
+
+namespace {
 
 // The parameters, and a refusal of the body kept for later: a body certplan does not read (or a
 // JSON body that does not decode) is refused only after the AccessKey, signature, nonce and RAM
@@ -154,6 +189,7 @@ Answer Gateway::Handle(const rpc::Request& request) {
   answer.request_id = rpc::NewRequestId();
   rpc::AnswerMeta meta{answer.request_id, HostIdOf(request), rpc::Format::kJson};
   auto fail = [&](const Error& error) {
+    if (!answer.authenticated) unauthenticated_.fetch_add(1, std::memory_order_relaxed);
     if (error.code == ErrorCode::kInternal) {
       log::Line(log::Level::kError, "internal error")
           .Str("request_id", answer.request_id)
@@ -170,8 +206,7 @@ Answer Gateway::Handle(const rpc::Request& request) {
     Result<rpc::Format> format = FormatOf(decoded->params);
     if (!format) return fail(format.error());
     meta.format = *format;
-    Result<rpc::Reply> reply = Run(request, decoded->params, decoded->body_error, authenticator_,
-                                   authorizer_, services_, clock_, limiter_, answer);
+    Result<rpc::Reply> reply = Run(request, decoded->params, decoded->body_error, answer);
     if (!reply) return fail(reply.error());
     answer.response = rpc::RenderSuccess(answer.action, std::move(*reply), meta);
     return answer;

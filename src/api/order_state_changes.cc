@@ -6,12 +6,12 @@
 namespace certplan::api {
 namespace {
 
-using Change = Status (cas::Orders::*)(int64_t, int64_t);
+using Change = Status (cas::Orders::*)(int64_t, int64_t, const audit::Actor&);
 
 Result<rpc::Reply> ChangeOrder(Context& ctx, const rpc::Params& params, Change change) {
   Result<int64_t> id = DecodeOrderId(params);
   if (!id) return id.error();
-  Status s = (ctx.services.orders.*change)(ctx.principal.account_id, *id);
+  Status s = (ctx.services.orders.*change)(ctx.principal.account_id, *id, ctx.actor);
   if (!s) return s.error();
   return rpc::Reply::object();
 }

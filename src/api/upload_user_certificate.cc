@@ -22,7 +22,7 @@ Result<rpc::Reply> UploadUserCertificate(Context& ctx, const rpc::Params& params
                  "Key.");
   }
   Result<cas::Certificate> stored =
-      ctx.services.certificates.Upload(ctx.principal.account_id, upload);
+      ctx.services.certificates.Upload(ctx.principal.account_id, upload, ctx.actor);
   if (!stored) return stored.error();
   return rpc::Reply{{"CertId", stored->id}, {"ResourceId", stored->instance_id}};
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cas/certificate.h"
+#include "core/audit.h"
 #include "core/result.h"
 
 namespace certplan::cas {
@@ -46,13 +47,16 @@ class CertificateStore {
 
   // Stores an upload, assigning its id (random in the upload range, retried on collision) and
   // its InstanceId (UploadInstanceId).
-  // kParamRepeat when a present entry of the account already has the name.
-  virtual Result<Certificate> InsertUpload(Certificate certificate) = 0;
+  // kParamRepeat when a present entry of the account already has the name. `audit` (object_id:
+  // the CertId) is stored in the same transaction.
+  virtual Result<Certificate> InsertUpload(Certificate certificate, const audit::Record& audit) = 0;
   // The account's entry with this id; nullopt for a missing, deleted or foreign one.
   virtual Result<std::optional<Certificate>> FindCertificate(int64_t account_id,
                                                              int64_t cert_id) = 0;
-  // Deletes the account's entry; false when there was none.
-  virtual Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) = 0;
+  // Deletes the account's entry, with `audit` in the same transaction; false (and nothing
+  // written) when there was none.
+  virtual Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id,
+                                         const audit::Record& audit) = 0;
   // One page of the account's entries matching `query`, and how many match in all. Filtering and
   // paging happen in the store, on an index by account, never on the whole list in memory.
   virtual Result<CertificatePage> ListCertificates(int64_t account_id,

@@ -86,7 +86,8 @@ CertificateStatus StatusOf(const Certificate& entry, int64_t now) {
   return CertificateStatus::kIssued;
 }
 
-Result<Certificate> Certificates::Upload(int64_t account_id, const cas::Upload& upload) {
+Result<Certificate> Certificates::Upload(int64_t account_id, const cas::Upload& upload,
+                                         const audit::Actor& by) {
   if (Status s = CheckName(upload.name); !s) return s.error();
   if (upload.cert_pem.empty()) return MissingParameter("Cert");
   if (upload.key_pem.empty()) return MissingParameter("Key");
@@ -104,7 +105,7 @@ Result<Certificate> Certificates::Upload(int64_t account_id, const cas::Upload& 
   entry.has_key = true;
   CopyFacts(checked->facts, entry);
   entry.created_at = now;
-  return store_.InsertUpload(std::move(entry));
+  return store_.InsertUpload(std::move(entry), audit::Succeeded(by, now, account_id, "CertId"));
 }
 
 Result<CertificateDetail> Certificates::Get(int64_t account_id, int64_t cert_id) {
@@ -136,17 +137,20 @@ Result<CertificateDetail> Certificates::Get(int64_t account_id, int64_t cert_id)
   return detail;
 }
 
-Status Certificates::Delete(int64_t account_id, int64_t cert_id) {
+Status Certificates::Delete(int64_t account_id, int64_t cert_id, const audit::Actor& by) {
   Result<std::optional<Certificate>> found = store_.FindCertificate(account_id, cert_id);
   if (!found) return found.error();
   if (!*found) return NotFoundCertificate();
   const Certificate& e = **found;
-  const CertificateStatus status = StatusOf(e, clock_.NowSeconds());
+  const int64_t now = clock_.NowSeconds();
+  const CertificateStatus status = StatusOf(e, now);
   if (!e.upload && status != CertificateStatus::kRevoked && status != CertificateStatus::kExpired) {
     return Error(ErrorCode::kDeleteFail,
                  "An issued certificate can be deleted once it is revoked or expired.");
   }
-  Result<bool> deleted = store_.DeleteCertificate(account_id, cert_id);
+  Result<bool> deleted = store_.DeleteCertificate(
+      account_id, cert_id,
+      audit::Succeeded(by, now, account_id, "CertId", std::to_string(cert_id)));
   if (!deleted) return deleted.error();
   if (!*deleted) return NotFoundCertificate();  // deleted meanwhile
   return Ok{};

@@ -8,6 +8,7 @@
 #include "cas/certificate_store.h"
 #include "cas/order.h"
 #include "cas/order_store.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "pki/certificate_chain.h"
@@ -34,7 +35,9 @@ struct CertificateDetail {
 
 // The certificate repository (spec/cas-repository.md §7): uploads checked and stored with their
 // key sealed, issued entries read, lists, deletion. An entry of another account is
-// indistinguishable from a missing one (kNotFound). Thread-safe.
+// indistinguishable from a missing one (kNotFound). Thread-safe. Upload and Delete name their
+// caller (`by`); on success its audit record (object: the CertId) is stored with the change, a
+// refusal writes nothing (the caller records it).
 class Certificates {
  public:
   Certificates(CertificateStore& store, OrderStore& orders, const pki::SecretBox& box,
@@ -45,12 +48,12 @@ class Certificates {
   // reserved for issued entries), Cert and Key present (kMissingParameter), then the chain and
   // key (pki::CheckUpload's codes), then the name is free (kParamRepeat). Nothing is stored on
   // any failure. Returns the stored entry (CertId, InstanceId).
-  Result<Certificate> Upload(int64_t account_id, const cas::Upload& upload);
+  Result<Certificate> Upload(int64_t account_id, const cas::Upload& upload, const audit::Actor& by);
   // kNotFound for a missing, deleted or foreign CertId.
   Result<CertificateDetail> Get(int64_t account_id, int64_t cert_id);
   // Uploads, and issued entries that are revoked or expired (§7.5): kDeleteFail for an issued
   // certificate still valid; kNotFound as Get. The order is never touched.
-  Status Delete(int64_t account_id, int64_t cert_id);
+  Status Delete(int64_t account_id, int64_t cert_id, const audit::Actor& by);
   Result<CertificatePage> List(int64_t account_id, CertificateQuery query);
 
   // The repository entry of an order the CA just signed (certificate_pem, chain_pem set): its

@@ -8,6 +8,7 @@
 
 #include "cas/certificate.h"
 #include "cas/revocation.h"
+#include "core/audit.h"
 #include "core/result.h"
 
 namespace certplan::cas {
@@ -94,6 +95,9 @@ struct Transition {
   std::optional<Certificate> certificate;
   // Revocation: the record CRLs and OCSP answers are made from, stored in the same transaction.
   std::optional<Revocation> revocation;
+  // The audit record of the call (or worker step) that made this transition, stored in the same
+  // transaction; unset for steps nobody needs to trace (a validation back-off).
+  std::optional<audit::Record> audit;
 };
 
 // The transitions of spec §4.2 with the counter effects of §3.3, as pure functions. Each

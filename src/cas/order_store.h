@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cas/order.h"
+#include "core/audit.h"
 #include "core/result.h"
 
 namespace certplan::cas {
@@ -57,12 +58,14 @@ class OrderStore {
 
   // Takes one unit of the order's package and stores the order in one transaction, assigning
   // its id (unique, below 2^53): kNotFoundPackage when no plan is in force at `now`,
-  // kNotRemainCount when UsedCount = TotalCount; nothing changes then.
-  virtual Result<Order> CreateOrder(Order order, int64_t now) = 0;
+  // kNotRemainCount when UsedCount = TotalCount; nothing changes then. `audit` (object_id: the
+  // order's id) is stored in the same transaction.
+  virtual Result<Order> CreateOrder(Order order, int64_t now, const audit::Record& audit) = 0;
   // The order if it exists, is not deleted and belongs to `account_id` (0: any account).
   virtual Result<std::optional<Order>> FindOrder(int64_t account_id, int64_t order_id) = 0;
-  // Stores `t.order` and applies `t.delta` to its package counters, atomically, provided the
-  // stored order is still in `expected`; kOrderStateError when it moved meanwhile.
+  // Stores `t.order`, applies `t.delta` to its package counters and appends `t.audit` (when
+  // set), atomically, provided the stored order is still in `expected`; kOrderStateError when
+  // it moved meanwhile (and nothing, the audit record included, is written).
   virtual Status ApplyTransition(const Transition& t, OrderStatus expected) = 0;
   // Applies each as ApplyTransition would, all in one transaction with one durable commit (the
   // background worker's batches): the outcome of each, in order. A step whose order moved

@@ -92,7 +92,7 @@ Result<std::vector<std::string>> Orders::NamesFor(const Application& a, const Pr
   return names;
 }
 
-Result<Order> Orders::Apply(int64_t account_id, const Application& a) {
+Result<Order> Orders::Apply(int64_t account_id, const Application& a, const audit::Actor& by) {
   Result<const Product*> product = ProductFor(a);
   if (!product) return product.error();
   Result<std::vector<std::string>> names = NamesFor(a, **product);
@@ -108,10 +108,10 @@ Result<Order> Orders::Apply(int64_t account_id, const Application& a) {
   order.csr_pem = a.csr_pem;
   order.contact = a.contact;
   order.tags_json = a.tags_json;
-  return Store(std::move(order));
+  return Store(std::move(order), by);
 }
 
-Result<Order> Orders::Store(Order order) {
+Result<Order> Orders::Store(Order order, const audit::Actor& by) {
   const int64_t now = clock_.NowSeconds();
   order.status = OrderStatus::kDomainVerify;
   order.holds_unit = true;
@@ -120,7 +120,8 @@ Result<Order> Orders::Store(Order order) {
   // An ACME order is validated when its client asks (acme/); the worker only expires it.
   order.next_check_at = order.origin == OrderOrigin::kAcme ? order.validation_deadline : now;
   const int64_t account_id = order.account_id;
-  Result<Order> stored = store_.CreateOrder(std::move(order), now);
+  Result<Order> stored =
+      store_.CreateOrder(std::move(order), now, audit::Succeeded(by, now, account_id, "OrderId"));
   if (counters_) counters_->Invalidate(account_id);
   if (stored && on_new_order_) on_new_order_();
   return stored;
@@ -144,37 +145,40 @@ Result<std::string> Orders::PrivateKeyOf(const Order& order) const {
   return box_.Open(order.sealed_private_key, OrderKeyContext(order.id));
 }
 
-Status Orders::Commit(const Result<Transition>& transition, OrderStatus expected) {
+Status Orders::Commit(Result<Transition> transition, OrderStatus expected, const audit::Actor& by) {
   if (!transition) return transition.error();
+  const Order& o = transition->order;
+  transition->audit =
+      audit::Succeeded(by, o.updated_at, o.account_id, "OrderId", std::to_string(o.id));
   Status s = store_.ApplyTransition(*transition, expected);
   if (counters_) counters_->Invalidate(transition->order.account_id);
   if (s && transition->revocation && on_revoked_) on_revoked_();
   return s;
 }
 
-Status Orders::Cancel(int64_t account_id, int64_t order_id) {
+Status Orders::Cancel(int64_t account_id, int64_t order_id, const audit::Actor& by) {
   Result<Order> order = Find(account_id, order_id);
   if (!order) return order.error();
   const OrderStatus was = order->status;
-  return Commit(CancelOrder(std::move(*order), clock_.NowSeconds()), was);
+  return Commit(CancelOrder(std::move(*order), clock_.NowSeconds()), was, by);
 }
 
-Status Orders::Delete(int64_t account_id, int64_t order_id) {
+Status Orders::Delete(int64_t account_id, int64_t order_id, const audit::Actor& by) {
   Result<Order> order = Find(account_id, order_id);
   if (!order) return order.error();
   const OrderStatus was = order->status;
-  return Commit(DeleteOrder(std::move(*order), clock_.NowSeconds()), was);
+  return Commit(DeleteOrder(std::move(*order), clock_.NowSeconds()), was, by);
 }
 
-Status Orders::CancelForPackage(int64_t account_id, int64_t order_id) {
+Status Orders::CancelForPackage(int64_t account_id, int64_t order_id, const audit::Actor& by) {
   Result<Order> order = Find(account_id, order_id);
   if (!order) return order.error();
   const OrderStatus was = order->status;
-  return Commit(cas::CancelForPackage(std::move(*order), clock_.NowSeconds()), was);
+  return Commit(cas::CancelForPackage(std::move(*order), clock_.NowSeconds()), was, by);
 }
 
 Result<Order> Orders::Renew(int64_t account_id, int64_t order_id, const std::string& csr_pem,
-                            const std::string& tags_json) {
+                            const std::string& tags_json, const audit::Actor& by) {
   Result<Order> old = Find(account_id, order_id);
   if (!old) return old.error();
   const Product* product = FindProduct(old->product_code);
@@ -200,7 +204,7 @@ Result<Order> Orders::Renew(int64_t account_id, int64_t order_id, const std::str
     }
     order.csr_pem = csr_pem;
   }
-  return Store(std::move(order));
+  return Store(std::move(order), by);
 }
 
 Result<OrderPage> Orders::List(int64_t account_id, const OrderQuery& query) {
@@ -240,7 +244,8 @@ std::optional<OrderQuery> OrderQueryForListStatus(std::string_view list_status, 
 }
 
 Result<Order> Orders::ApplyAcme(int64_t account_id, std::string_view product_code,
-                                const std::vector<std::string>& identifiers) {
+                                const std::vector<std::string>& identifiers,
+                                const audit::Actor& by) {
   const Product* product = FindProduct(product_code);
   if (!product) return InvalidParameter("ProductCode", "unknown certificate specification.");
   std::string list;
@@ -271,10 +276,10 @@ Result<Order> Orders::ApplyAcme(int64_t account_id, std::string_view product_cod
   order.domains = std::move(*names);
   order.token = NewValidationToken(clock_.NowSeconds());
   order.tags_json = "[]";
-  return Store(std::move(order));
+  return Store(std::move(order), by);
 }
 
-Status Orders::AcmeAuthorized(int64_t order_id) {
+Status Orders::AcmeAuthorized(int64_t order_id, const audit::Actor& by) {
   Result<Order> order = Find(0, order_id);
   if (!order) return order.error();
   const int64_t now = clock_.NowSeconds();
@@ -282,17 +287,20 @@ Status Orders::AcmeAuthorized(int64_t order_id) {
   if (!passed) return passed.error();
   // It waits in process for finalize; the worker looks at it again only at its `expires`.
   passed->order.next_check_at = passed->order.validation_deadline;
+  const Order& o = passed->order;
+  passed->audit = audit::Succeeded(by, now, o.account_id, "OrderId", std::to_string(o.id));
   return store_.ApplyTransition(*passed, OrderStatus::kDomainVerify);
 }
 
-Status Orders::AcmeAbandon(int64_t order_id, std::string reason) {
+Status Orders::AcmeAbandon(int64_t order_id, std::string reason, const audit::Actor& by) {
   Result<Order> order = Find(0, order_id);
   if (!order) return order.error();
   const OrderStatus was = order->status;
-  return Commit(AcmeAbandoned(std::move(*order), clock_.NowSeconds(), std::move(reason)), was);
+  return Commit(AcmeAbandoned(std::move(*order), clock_.NowSeconds(), std::move(reason)), was, by);
 }
 
-Result<Order> Orders::AcmeFinalize(int64_t order_id, const std::string& csr_pem) {
+Result<Order> Orders::AcmeFinalize(int64_t order_id, const std::string& csr_pem,
+                                   const audit::Actor& by) {
   Result<Order> order = Find(0, order_id);
   if (!order) return order.error();
   if (order->origin != OrderOrigin::kAcme || order->status != OrderStatus::kProcess) {
@@ -330,7 +338,12 @@ Result<Order> Orders::AcmeFinalize(int64_t order_id, const std::string& csr_pem)
     // The CA refused: the order stays ready and keeps its unit; its `expires` gives it back.
     return Error(ErrorCode::kCreateCertificateRequestFailed, issued->order.failure_reason);
   }
-  if (Status s = store_.ApplyTransition(*issued, OrderStatus::kProcess); !s) return s.error();
+  issued->audit = audit::Succeeded(by, issued->order.updated_at, issued->order.account_id,
+                                   "OrderId", std::to_string(issued->order.id));
+  Status stored = store_.ApplyTransition(*issued, OrderStatus::kProcess);
+  // IssuedCount moved: this node's cached counters must show it at once.
+  if (counters_) counters_->Invalidate(issued->order.account_id);
+  if (!stored) return stored.error();
   log::Line(log::Level::kInfo, "certificate issued")
       .Int("order_id", issued->order.id)
       .Str("serial", issued->order.serial_hex)
@@ -448,6 +461,20 @@ Result<int> Orders::AdvanceDue(DomainChecker& checker, int limit) {
   for (const Order& order : *due) {
     Result<Transition> step = NextStep(order, checker);
     if (step) {
+      // Issuance and failure are not calls, but an operator asking "what happened to this
+      // order" should find them beside the calls; they ride the batch's one commit.
+      const Order& next = step->order;
+      // An ACME order that reached its `expires` unfinalized is cancelled here (unit back).
+      const bool acme_expired =
+          next.origin == OrderOrigin::kAcme && next.status == OrderStatus::kCancelled;
+      if (next.status == OrderStatus::kCertificate || next.status == OrderStatus::kVerifyFail ||
+          acme_expired) {
+        step->audit = audit::Succeeded(
+            audit::WorkerActor(next.status == OrderStatus::kCertificate ? "worker:issue"
+                               : acme_expired                           ? "worker:acme_expired"
+                                                                        : "worker:verify_fail"),
+            next.updated_at, next.account_id, "OrderId", std::to_string(next.id));
+      }
       batch.push_back({std::move(*step), order.status});
     } else if (step.error().code != ErrorCode::kOrderStateError) {
       if (!first_error) first_error = step.error();

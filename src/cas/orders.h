@@ -11,6 +11,7 @@
 #include "cas/order.h"
 #include "cas/order_store.h"
 #include "cas/products.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "core/result.h"
 #include "pki/authority.h"
@@ -39,6 +40,11 @@ struct OrderSettings {
 // Certificate orders: applying (quota taken atomically), their life through validation and
 // issuance, cancellation, deletion, revocation, renewal (spec §3.3, §4.2). An order of another
 // account is indistinguishable from a missing one (kNotFoundOrder). Thread-safe.
+//
+// Every state-changing call names its caller (`by`: a CAS AccessKey, an ACME account, an
+// operator token …); a call that succeeds stores its audit record (object: the OrderId) in the
+// transaction of the change. A call that fails writes nothing: its caller records the refusal
+// (ops::AuditLog). The worker's issuance and failure are recorded as principal "worker".
 class Orders {
  public:
   Orders(OrderStore& store, const pki::Authority& ca, const pki::SecretBox& box, const Clock& clock,
@@ -55,33 +61,35 @@ class Orders {
 
   // Errors: kMissingParameter/kInvalidParameter (bad input), kCreateCertificateRequestFailed
   // (CSR), kNotFoundPackage/kNotRemainCount (quota) — and then nothing changed.
-  Result<Order> Apply(int64_t account_id, const Application& application);
+  Result<Order> Apply(int64_t account_id, const Application& application, const audit::Actor& by);
   Result<Order> Describe(int64_t account_id, int64_t order_id);
   // The PKCS#8 PEM of a key certplan generated for an issued order, else empty.
   Result<std::string> PrivateKeyOf(const Order& order) const;
-  Status Cancel(int64_t account_id, int64_t order_id);
-  Status Delete(int64_t account_id, int64_t order_id);
-  Status CancelForPackage(int64_t account_id, int64_t order_id);
+  Status Cancel(int64_t account_id, int64_t order_id, const audit::Actor& by);
+  Status Delete(int64_t account_id, int64_t order_id, const audit::Actor& by);
+  Status CancelForPackage(int64_t account_id, int64_t order_id, const audit::Actor& by);
+  // The record names the new order.
   Result<Order> Renew(int64_t account_id, int64_t order_id, const std::string& csr_pem,
-                      const std::string& tags_json);
+                      const std::string& tags_json, const audit::Actor& by);
   Result<OrderPage> List(int64_t account_id, const OrderQuery& query);
 
-  // The ACME front (RFC 8555 orders mapped onto certplan orders). ApplyAcme takes one unit as
-  // Apply does, for the identifiers as sent: at most 5 names, the product's single/wildcard rule
-  // with one allowance (a wildcard product may carry `*.example.com` with its base name
-  // `example.com`). kInvalidParameter (names) or kNotFoundPackage/kNotRemainCount (quota) — and
-  // then nothing changed. The order's validation deadline is its ACME `expires`.
+  // The ACME front (RFC 8555 orders mapped onto certplan orders); `by` is the ACME account
+  // (audit::PrincipalType::kAcme). ApplyAcme takes one unit as Apply does, for the identifiers
+  // as sent: at most 5 names, the product's single/wildcard rule with one allowance (a wildcard
+  // product may carry `*.example.com` with its base name `example.com`). kInvalidParameter
+  // (names) or kNotFoundPackage/kNotRemainCount (quota) — and then nothing changed. The order's
+  // validation deadline is its ACME `expires`.
   Result<Order> ApplyAcme(int64_t account_id, std::string_view product_code,
-                          const std::vector<std::string>& identifiers);
+                          const std::vector<std::string>& identifiers, const audit::Actor& by);
   // Every authorization is valid: domain_verify → process (where it waits for finalize).
-  Status AcmeAuthorized(int64_t order_id);
+  Status AcmeAuthorized(int64_t order_id, const audit::Actor& by);
   // An authorization failed: the pending order is cancelled, unit back.
-  Status AcmeAbandon(int64_t order_id, std::string reason);
+  Status AcmeAbandon(int64_t order_id, std::string reason, const audit::Actor& by);
   // Issues for `csr_pem` (CN optional) when the order is in process: the CSR's names (CN and
   // DNS SANs, lower-cased, without duplicates) must be the order's names.
   // kCreateCertificateRequestFailed for a bad CSR, kOrderStateError when not in process; the
   // order stays as it was then.
-  Result<Order> AcmeFinalize(int64_t order_id, const std::string& csr_pem);
+  Result<Order> AcmeFinalize(int64_t order_id, const std::string& csr_pem, const audit::Actor& by);
 
   // Background work: moves every due pending order one step (validation, issuance).
   // Returns how many orders were looked at.
@@ -89,9 +97,9 @@ class Orders {
 
  private:
   Result<Order> Find(int64_t account_id, int64_t order_id);
-  Status Commit(const Result<Transition>& transition, OrderStatus expected);
+  Status Commit(Result<Transition> transition, OrderStatus expected, const audit::Actor& by);
   Result<std::vector<std::string>> NamesFor(const Application& a, const Product& product);
-  Result<Order> Store(Order order);
+  Result<Order> Store(Order order, const audit::Actor& by);
   Status Validate(const Order& order, DomainChecker& checker);
   // The order's next step, worked out in memory, for the background batch to store: issuance
   // (key made when certplan owns it), or validation followed by issuance, or a back-off.

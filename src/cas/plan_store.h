@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cas/plan.h"
+#include "core/audit.h"
 #include "core/result.h"
 
 namespace certplan::cas {
@@ -19,8 +20,9 @@ class PlanStore {
 
   // Whether the account exists (plans are granted to existing accounts only).
   virtual Result<bool> AccountExists(int64_t account_id) = 0;
-  // Stores the plan (id assigned) and returns it.
-  virtual Result<Plan> GrantPlan(const Plan& plan) = 0;
+  // Stores the plan (id assigned) and returns it, with `audit` (object_id: the plan's id) in
+  // the same transaction.
+  virtual Result<Plan> GrantPlan(const Plan& plan, const audit::Record& audit) = 0;
   virtual Result<std::vector<Plan>> ListPlans(int64_t account_id) = 0;
   // Counters at time `now`: zeros for a code the account never held. Costs the same however
   // many orders exist (counters are rows, not recounts).

@@ -31,10 +31,11 @@ Result<PackageState> Plans::Describe(int64_t account_id, std::string_view produc
 }
 
 Result<Plan> Plans::Grant(int64_t account_id, std::string_view product_code, int64_t count,
-                          std::optional<int64_t> expires_at) {
+                          std::optional<int64_t> expires_at, const audit::Actor& by) {
   Result<Plan> plan = Prepare(account_id, product_code, count, expires_at);
   if (!plan) return plan.error();
-  Result<Plan> granted = store_.GrantPlan(*plan);
+  Result<Plan> granted =
+      store_.GrantPlan(*plan, audit::Succeeded(by, plan->granted_at, account_id, "PlanId"));
   NoteGranted(account_id);
   return granted;
 }

@@ -8,6 +8,7 @@
 #include "cas/counter_cache.h"
 #include "cas/plan.h"
 #include "cas/plan_store.h"
+#include "core/audit.h"
 #include "core/clock.h"
 #include "core/result.h"
 
@@ -34,11 +35,14 @@ class Plans {
   Result<PackageState> Describe(int64_t account_id, std::string_view product_code);
 
   // Grants `count` (1 … 1,000,000) certificates of a known code. kInvalidParameter for a bad
-  // code, count, a past expiry or an unknown account.
+  // code, count, a past expiry or an unknown account. On success the audit record of `by`
+  // (object: the PlanId) is stored with the plan; a refusal writes nothing (the caller records
+  // it).
   Result<Plan> Grant(int64_t account_id, std::string_view product_code, int64_t count,
-                     std::optional<int64_t> expires_at);
+                     std::optional<int64_t> expires_at, const audit::Actor& by);
   // Grant's checks without the write: the plan Grant would store (id 0, granted now), for a
-  // caller that stores it its own way (ops/: once per idempotency key). Same errors as Grant.
+  // caller that stores it its own way (ops/: once per idempotency key, with its audit record).
+  // Same errors as Grant.
   Result<Plan> Prepare(int64_t account_id, std::string_view product_code, int64_t count,
                        std::optional<int64_t> expires_at);
   // A caller that stored a prepared plan itself calls this after the commit, so this node's

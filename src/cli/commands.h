@@ -18,6 +18,7 @@ void AddAdminCommand(CLI::App& app, Runner& run);
 void AddFsckCommand(CLI::App& app, Runner& run);
 void AddInitCommand(CLI::App& app, Runner& run);
 void AddConfigCommand(CLI::App& app, Runner& run);
+void AddAuditCommand(CLI::App& app, Runner& run);
 
 // Prints {"Code":…,"Message":…} to stderr, as every command reports a failure.
 int ReportFailure(const Error& error);

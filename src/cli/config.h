@@ -84,6 +84,9 @@ struct Config {
   bool metrics_listen_configured = false;
   bool metrics_per_account = false;  // [metrics] per_account
   RateLimitConfig rate_limits;
+  // [audit] retention_days: records older than this are pruned (at start, then hourly, in
+  // bounded batches).
+  int64_t audit_retention_days = 365;
 };
 
 // What a key's value must be. The file must hold exactly this TOML type (an integer is not a

@@ -7,8 +7,12 @@
 namespace certplan::cli {
 namespace {
 
-// Recounts every package's UsedCount and IssuedCount from its orders; prints the drift as
-// JSON and exits 1 when there is any (0 when clean).
+// Orders reported without their creating audit record, at most.
+constexpr int64_t kMaxReportedOrders = 1000;
+
+// Recounts every package's UsedCount and IssuedCount from its orders, and checks every order
+// has its creating audit record; prints the drift and the unrecorded orders as JSON and exits 1
+// when there is any (0 when clean). Reports only: it fixes nothing.
 int Fsck(const std::string& data_dir, const std::string& store_url,
          const std::string& config_file) {
   Config config;
@@ -23,8 +27,15 @@ int Fsck(const std::string& data_dir, const std::string& store_url,
   // The same recount and report as the operator API's GET /v1/fsck.
   Result<std::vector<cas::CounterDrift>> drifts = (*rt)->admin->AuditCounters(ops::Actor::Cli());
   if (!drifts) return ReportFailure(drifts.error());
-  std::cout << ops::FsckJson(*drifts).dump(2) << std::endl;
-  return drifts->empty() ? 0 : 1;
+  Result<std::vector<int64_t>> unrecorded =
+      (*rt)->audit_log->OrdersWithoutCreationRecord(kMaxReportedOrders);
+  if (!unrecorded) return ReportFailure(unrecorded.error());
+  ops::Json out = ops::FsckJson(*drifts);
+  const bool clean = drifts->empty() && unrecorded->empty();
+  out["Clean"] = clean;
+  out["OrdersWithoutAuditRecord"] = *unrecorded;
+  std::cout << out.dump(2) << std::endl;
+  return clean ? 0 : 1;
 }
 
 }  // namespace

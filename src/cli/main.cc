@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::AddFsckCommand(app, run);
   cli::AddInitCommand(app, run);
   cli::AddConfigCommand(app, run);
+  cli::AddAuditCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

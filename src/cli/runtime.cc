@@ -49,6 +49,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
     rt.revocation_store = rt.sqlite.get();
     rt.operator_store = rt.sqlite.get();
     rt.metrics_store = rt.sqlite.get();
+    rt.audit_log = rt.sqlite.get();
     rt.acme_store = rt.sqlite.get();
     rt.replay = std::make_unique<auth::MemoryReplayGuard>(options.replay);
     return Ok{};
@@ -68,6 +69,7 @@ Status OpenStore(Runtime& rt, const std::string& data_dir, const RuntimeOptions&
   rt.revocation_store = rt.postgres.get();
   rt.operator_store = rt.postgres.get();
   rt.metrics_store = rt.postgres.get();
+  rt.audit_log = rt.postgres.get();
   rt.acme_store = rt.postgres.get();
   rt.replay = std::make_unique<auth::SharedReplayGuard>(*rt.postgres);
   return Ok{};
@@ -157,9 +159,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   rt->orders->InvalidatesCounters(rt->counters.get());
   rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
                                                          *rt->box, *rt->clock);
-  rt->admin =
-      std::make_unique<ops::AdminService>(*rt->identities, *rt->identity_store, *rt->plans,
-                                          *rt->counter_audit, *rt->operator_store, *rt->clock);
+  rt->audit = std::make_unique<ops::AuditTrail>(*rt->audit_log, *rt->clock);
+  rt->admin = std::make_unique<ops::AdminService>(*rt->identities, *rt->identity_store, *rt->plans,
+                                                  *rt->counter_audit, *rt->operator_store,
+                                                  *rt->audit, *rt->clock);
   return rt;
 }
 

@@ -19,6 +19,8 @@
 #include "iam/identities.h"
 #include "iam/identity_store.h"
 #include "ops/admin_service.h"
+#include "ops/audit_log.h"
+#include "ops/audit_trail.h"
 #include "ops/metrics_store.h"
 #include "ops/operator_store.h"
 #include "pki/builtin_ca.h"
@@ -71,6 +73,7 @@ struct Runtime {
   cas::RevocationStore* revocation_store = nullptr;
   ops::OperatorStore* operator_store = nullptr;
   ops::MetricsStore* metrics_store = nullptr;
+  ops::AuditLog* audit_log = nullptr;
   acme::AcmeStore* acme_store = nullptr;
   std::unique_ptr<pki::SecretBox> box;
   std::unique_ptr<pki::BuiltinCa> ca;
@@ -81,6 +84,7 @@ struct Runtime {
   std::unique_ptr<cas::Plans> plans;
   std::unique_ptr<cas::Orders> orders;
   std::unique_ptr<cas::Certificates> certificates;
+  std::unique_ptr<ops::AuditTrail> audit;
   // What `certplan admin`, `certplan fsck` and the operator API call.
   std::unique_ptr<ops::AdminService> admin;
   // In process memory on SQLite (one node per file); in the database on PostgreSQL, so every

@@ -52,6 +52,7 @@ constexpr int64_t kDemoPlanCount = 20;
 // so a newcomer can point the SDK at the service straight away.
 Status SeedDemo(Runtime& rt, const std::string& endpoint, const std::string& tls_endpoint,
                 const std::string& ca_file) {
+  const audit::Actor by{audit::PrincipalType::kCli, "cli", "", "", "", "serve --dev"};
   Result<std::optional<iam::Account>> found = rt.identity_store->FindAccountByName(kDemoAccount);
   if (!found) return found.error();
   int64_t account_id;
@@ -63,7 +64,7 @@ Status SeedDemo(Runtime& rt, const std::string& endpoint, const std::string& tls
     auto key = std::find_if(keys->begin(), keys->end(),
                             [](auto& k) { return k.enabled && k.user_name.empty(); });
     if (key == keys->end()) {
-      Result<iam::IssuedKey> issued = rt.identities->CreateKey(account_id);
+      Result<iam::IssuedKey> issued = rt.identities->CreateKey(account_id, "", by);
       if (!issued) return issued.error();
       key_id = issued->access_key_id, secret = issued->access_key_secret;
     } else {
@@ -72,7 +73,7 @@ Status SeedDemo(Runtime& rt, const std::string& endpoint, const std::string& tls
       key_id = key->id, secret = *revealed;
     }
   } else {
-    Result<iam::NewAccount> created = rt.identities->CreateAccount(kDemoAccount);
+    Result<iam::NewAccount> created = rt.identities->CreateAccount(kDemoAccount, by);
     if (!created) return created.error();
     account_id = created->account.id;
     key_id = created->root_key.access_key_id, secret = created->root_key.access_key_secret;
@@ -85,7 +86,7 @@ Status SeedDemo(Runtime& rt, const std::string& endpoint, const std::string& tls
     });
     if (held) continue;
     Result<cas::Plan> granted =
-        rt.plans->Grant(account_id, product.code, kDemoPlanCount, std::nullopt);
+        rt.plans->Grant(account_id, product.code, kDemoPlanCount, std::nullopt, by);
     if (!granted) return granted.error();
   }
   nlohmann::ordered_json demo = {{"AccountId", account_id},
@@ -232,7 +233,9 @@ int Serve(const ServeFlags& flags) {
       auth::AuthOptions{config.timestamp_window_seconds, config.key_cache_milliseconds});
   api::Services services{*r.plans, *r.orders, *r.certificates};
   iam::Authorizer authorizer(*r.identity_store);
-  api::Gateway gateway(authenticator, authorizer, services, *r.clock, limiter.get());
+  api::Gateway gateway(authenticator, authorizer, services, *r.audit, *r.clock, limiter.get());
+  // Records older than [audit] retention_days go at start and then hourly, in bounded batches.
+  ops::AuditPruner audit_pruner(*r.audit, config.audit_retention_days, std::chrono::hours(1));
   validation::LiveChecker live_checker(config.checker);
   ops::ObservedChecker checker(live_checker, metrics);
   worker::OrderWorker order_worker(*r.orders, checker,
@@ -262,8 +265,9 @@ int Serve(const ServeFlags& flags) {
   acme::NonceIssuer acme_nonces([&r] { return AcmeNonceKey(r); }, acme_nonce_guard, wall_clock,
                                 config.timestamp_window_seconds);
   acme::EabKeys eab_keys(*r.acme_store, *r.box, *r.clock);
-  acme::Server acme_server(*r.acme_store, eab_keys, acme_nonces, *r.orders, *r.plans, checker,
-                           *r.clock, acme::ServerSettings{config.orders.auto_approve, "/acme/"});
+  acme::Server acme_server(
+      *r.acme_store, eab_keys, acme_nonces, *r.orders, *r.plans, checker, *r.clock,
+      acme::ServerSettings{config.orders.auto_approve, "/acme/", r.audit.get()});
   // The staging directory: the same EAB keys and accounts, orders in memory only (no unit
   // spent), certificates from its own test CA under DATA_DIR/ca-staging (trusted by nobody).
   Result<std::unique_ptr<pki::BuiltinCa>> staging_ca =
@@ -346,6 +350,7 @@ int Serve(const ServeFlags& flags) {
   }
   if (config.validation_worker) order_worker.Start();
   revocations.Start();
+  audit_pruner.Start();
   // Readiness: the demo account is printed and the port accepts before this line is written;
   // harnesses wait for it (never for the port alone).
   if (Status s = (*server)->Listen(); !s) return ReportFailure(s.error());
@@ -383,6 +388,7 @@ int Serve(const ServeFlags& flags) {
   }
   if (*metrics_listener) (*metrics_listener)->Stop();
   order_worker.Stop();
+  audit_pruner.Stop();
   log::Line(log::Level::kLifecycle, "stopped").Write();
   return 0;
 }

@@ -13,16 +13,21 @@
 #include "core/result.h"
 #include "iam/identities.h"
 #include "iam/identity_store.h"
+#include "ops/audit_trail.h"
 #include "ops/operator_store.h"
 
 namespace certplan::ops {
 
 // Who asks for an operator action: the CLI on the data directory, or a holder of an operator
-// token over the operator API. Every service call takes one, so the audit trail can record it.
+// token over the operator API. Every service call takes one; the audit trail records it with
+// each change (principal type cli or operator, the token id as principal).
 struct Actor {
   enum class Kind { kCli, kOperatorToken };
   Kind kind = Kind::kCli;
   std::string token_id;  // kOperatorToken: the token's public id
+  // The operator API's request: where it came from and the RequestId it is answered with.
+  std::string source_ip;
+  std::string request_id;
 
   static Actor Cli() { return Actor{}; }
   static Actor Token(std::string id) { return Actor{Kind::kOperatorToken, std::move(id)}; }
@@ -53,15 +58,21 @@ struct NewOperatorTokenInfo {
 // recount and operator tokens — in one place, called by both `certplan admin` and the operator
 // API, so the two cannot drift apart. Errors are those of the domain services (iam::Identities,
 // cas::Plans) plus the ones named below. Thread-safe (the services and stores are).
+//
+// Audit: every call that changes state is recorded in the transaction of its change, as action
+// "admin <object> <verb>" ("admin plan grant"); one refused for an account that exists (bad
+// parameters, a name taken …) is recorded on its own with the wire Code. Reads are not recorded.
 class AdminService {
  public:
   AdminService(iam::Identities& identities, iam::IdentityStore& identity_store, cas::Plans& plans,
-               cas::CounterAuditStore& counters, OperatorStore& operators, const Clock& clock)
+               cas::CounterAuditStore& counters, OperatorStore& operators, AuditTrail& audit,
+               const Clock& clock)
       : identities_(identities),
         identity_store_(identity_store),
         plans_(plans),
         counters_(counters),
         operators_(operators),
+        audit_(audit),
         clock_(clock) {}
 
   // kAccountNotFound when no account has this id (the operator API resolves each account in a
@@ -105,13 +116,21 @@ class AdminService {
   Result<Actor> AuthenticateOperator(std::string_view token);
 
  private:
+  Result<GrantOutcome> GrantPlanOnce(const Actor& who, const GrantRequest& request);
   Result<GrantOutcome> Replay(const PlanGrantRecord& record, std::string_view request_hash);
+  // `who` as the audit trail records it, doing `action`.
+  static audit::Actor By(const Actor& who, std::string_view action);
+  // Records `status`'s refusal of `action` on `account_id` when it is a refusal of the request
+  // (not a storage failure) and the account exists; returns `status` unchanged.
+  Status Refused(const Actor& who, std::string_view action, int64_t account_id,
+                 std::string_view object_type, std::string_view object_id, Status status);
 
   iam::Identities& identities_;
   iam::IdentityStore& identity_store_;
   cas::Plans& plans_;
   cas::CounterAuditStore& counters_;
   OperatorStore& operators_;
+  AuditTrail& audit_;
   const Clock& clock_;
 };
 

@@ -27,6 +27,9 @@ class ObservedAuthority final : public pki::Authority {
   Result<pki::CsrFacts> InspectCsr(const std::string& csr_pem) const override {
     return inner_.InspectCsr(csr_pem);
   }
+  Result<pki::CsrFacts> InspectCsrNamesInSan(const std::string& csr_pem) const override {
+    return inner_.InspectCsrNamesInSan(csr_pem);
+  }
   Result<pki::GeneratedKey> GenerateKey() const override { return inner_.GenerateKey(); }
   Result<pki::IssuedCertificate> Issue(const pki::IssueRequest& request) const override;
   const std::string& root_pem() const override { return inner_.root_pem(); }

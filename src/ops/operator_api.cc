@@ -358,7 +358,8 @@ struct Outcome {
   std::string code;
 };
 
-Result<Reply> Run(AdminService& service, const rpc::Request& request, Outcome& outcome) {
+Result<Reply> Run(AdminService& service, const rpc::Request& request, const std::string& request_id,
+                  Outcome& outcome) {
   // The token first: without one, nothing about routes or accounts is answered.
   std::string_view authorization = request.Header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
@@ -371,6 +372,9 @@ Result<Reply> Run(AdminService& service, const rpc::Request& request, Outcome& o
   Result<Actor> who = service.AuthenticateOperator(token);
   if (!who) return who.error();
   outcome.token_id = who->token_id;
+  // The audit trail records the call with where it came from and its RequestId.
+  who->source_ip = request.peer_ip;
+  who->request_id = request_id;
 
   const RouteEntry* entry = nullptr;
   bool path_known = false;
@@ -433,7 +437,7 @@ rpc::Response OperatorApi::Handle(const rpc::Request& request) {
   } else {
     Result<Reply> reply = InternalError("not run");
     try {
-      reply = Run(service_, request, outcome);
+      reply = Run(service_, request, request_id, outcome);
     } catch (const std::exception& e) {
       reply = InternalError(std::string("exception: ") + e.what());
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cas/plan.h"
+#include "core/audit.h"
 #include "core/result.h"
 
 namespace certplan::ops {
@@ -43,23 +44,28 @@ class OperatorStore {
  public:
   virtual ~OperatorStore() = default;
 
+  // Every write below stores `audit` (ops/audit_log.h) in the transaction of its change, and
+  // only when something changed.
   // kInvalidParameter when the id is taken or a token that is not revoked has the name.
-  virtual Status InsertOperatorToken(const OperatorTokenRecord& token) = 0;
+  virtual Status InsertOperatorToken(const OperatorTokenRecord& token,
+                                     const audit::Record& audit) = 0;
   virtual Result<std::optional<OperatorTokenRecord>> FindOperatorToken(std::string_view id) = 0;
   // Every token, revoked ones included, oldest first.
   virtual Result<std::vector<OperatorTokenRecord>> ListOperatorTokens() = 0;
   // Sets last_used_at (no-op for an unknown id).
   virtual Status TouchOperatorToken(std::string_view id, int64_t now) = 0;
   // Revokes the token (a revoked one keeps its first revoked_at); false when no such token.
-  virtual Result<bool> RevokeOperatorToken(std::string_view id, int64_t now) = 0;
+  virtual Result<bool> RevokeOperatorToken(std::string_view id, int64_t now,
+                                           const audit::Record& audit) = 0;
 
   // The grant recorded under `key`, if any.
   virtual Result<std::optional<PlanGrantRecord>> FindPlanGrant(std::string_view key) = 0;
   // In one transaction: when `key` is not recorded yet, stores `plan` (id assigned), its usage
   // row and the key with `request_hash`; otherwise stores nothing and returns what the key
-  // recorded. Concurrent calls with one key grant at most one plan.
+  // recorded. Concurrent calls with one key grant at most one plan. `audit` names the new plan.
   virtual Result<PlanGrantOnce> GrantPlanOnce(const cas::Plan& plan, std::string_view key,
-                                              std::string_view request_hash) = 0;
+                                              std::string_view request_hash,
+                                              const audit::Record& audit) = 0;
 };
 
 }  // namespace certplan::ops

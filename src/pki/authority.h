@@ -64,11 +64,9 @@ class Authority {
   // RSA < 2048 or a curve other than P-256/P-384, no CN.
   virtual Result<CsrFacts> InspectCsr(const std::string& csr_pem) const = 0;
   // The same checks with the CN optional (ACME finalize: certbot sends no CN, the names are in
-  // the SAN; issue #12's one CA rule places them). Authorities that do not override it require
-  // the CN as InspectCsr does.
-  virtual Result<CsrFacts> InspectCsrNamesInSan(const std::string& csr_pem) const {
-    return InspectCsr(csr_pem);
-  }
+  // the SAN; issue #12's one CA rule places them). Pure, like every method here: a wrapper
+  // (key pool, metrics) that forgot to forward it would silently require a CN again.
+  virtual Result<CsrFacts> InspectCsrNamesInSan(const std::string& csr_pem) const = 0;
   // A fresh RSA-2048 key. Slow (tens to hundreds of ms): call it off the request threads.
   virtual Result<GeneratedKey> GenerateKey() const = 0;
   // Signs a leaf certificate: SANs, serverAuth EKU, random 128-bit serial, AKI/SKI; CN and O

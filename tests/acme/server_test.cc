@@ -15,6 +15,7 @@
 #include "pki/jws_crypto.h"
 #include "pki/secret_box.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 
 namespace certplan::acme {
@@ -77,9 +78,11 @@ class AcmeServerTest : public ::testing::Test {
       store_ = std::move(*store::sqlite::SqliteStore::Open(dir_.File("db")));
       box_ = std::move(*pki::SecretBox::Create(std::string(32, 'k')));
       ca_ = std::move(*pki::BuiltinCa::Open(pki::CaFiles{dir_.File("ca")}, clock_.NowSeconds()));
-      ASSERT_TRUE(static_cast<iam::IdentityStore&>(*store_).CreateAccount(kAccount, "acme", 1));
+      ASSERT_TRUE(static_cast<iam::IdentityStore&>(*store_).CreateAccount(
+          kAccount, "acme", 1, certplan::testing::TestRecord(kAccount)));
       plans_ = std::make_unique<cas::Plans>(*store_, clock_);
-      ASSERT_TRUE(plans_->Grant(kAccount, kProduct, 2, std::nullopt));
+      ASSERT_TRUE(
+          plans_->Grant(kAccount, kProduct, 2, std::nullopt, certplan::testing::TestActor()));
       eab_ = std::make_unique<EabKeys>(*store_, *box_, clock_);
       nonces_ = std::make_unique<NonceIssuer>("nonce key", guard_, clock_, 900);
     }
@@ -221,7 +224,8 @@ TEST_F(AcmeServerTest, FailedChallengeCancelsTheOrderAndGivesTheUnitBack) {
 
 TEST_F(AcmeServerTest, Dns01DigestGoesToTheBaseNameOfAWildcard) {
   Build(/*auto_approve=*/false);
-  ASSERT_TRUE(plans_->Grant(kAccount, "geotrust-dv-w-starter", 1, std::nullopt));
+  ASSERT_TRUE(plans_->Grant(kAccount, "geotrust-dv-w-starter", 1, std::nullopt,
+                            certplan::testing::TestActor()));
   Result<NewEabKey> key = eab_->Create(kAccount, "geotrust-dv-w-starter", false, "");
   ASSERT_TRUE(key);
   const std::string prot = Base64UrlEncode(

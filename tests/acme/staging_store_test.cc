@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 
 namespace certplan::acme {
@@ -27,15 +28,15 @@ class StagingStoreTest : public ::testing::Test {
 TEST_F(StagingStoreTest, OrdersTakeNoUnitAndAreRateLimitedPerAccount) {
   StagingStore staging(*real_);
   for (size_t i = 0; i < StagingStore::kOrdersPerHour; ++i) {
-    Result<cas::Order> o = staging.CreateOrder(Order(1), 1000);
+    Result<cas::Order> o = staging.CreateOrder(Order(1), 1000, testing::TestRecord());
     ASSERT_TRUE(o);
     EXPECT_FALSE(o->holds_unit);
   }
-  Result<cas::Order> over = staging.CreateOrder(Order(1), 1000);
+  Result<cas::Order> over = staging.CreateOrder(Order(1), 1000, testing::TestRecord());
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().code, ErrorCode::kThrottling);
-  EXPECT_TRUE(staging.CreateOrder(Order(2), 1000));  // another account
-  EXPECT_TRUE(staging.CreateOrder(Order(1), 4600));  // an hour later
+  EXPECT_TRUE(staging.CreateOrder(Order(2), 1000, testing::TestRecord()));  // another account
+  EXPECT_TRUE(staging.CreateOrder(Order(1), 4600, testing::TestRecord()));  // an hour later
   // Nothing reached the real store's orders.
   EXPECT_EQ(real_->ListOrders(1, cas::OrderQuery{})->total, 0);
 }
@@ -44,7 +45,8 @@ TEST_F(StagingStoreTest, HoldsAtMostTheBoundDroppingTheOldest) {
   StagingStore staging(*real_);
   int64_t first = 0;
   for (size_t i = 0; i < StagingStore::kMaxOrders + 5; ++i) {
-    Result<cas::Order> o = staging.CreateOrder(Order(static_cast<int64_t>(i)), 1000);
+    Result<cas::Order> o =
+        staging.CreateOrder(Order(static_cast<int64_t>(i)), 1000, testing::TestRecord());
     ASSERT_TRUE(o);
     if (i == 0) first = o->id;
   }

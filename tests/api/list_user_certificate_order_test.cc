@@ -5,6 +5,7 @@
 
 #include "api/order_actions.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 
 namespace certplan::api {
@@ -16,6 +17,9 @@ constexpr const char* kCode = "geotrust-dv-1-starter";
 class NoCa : public pki::Authority {
  public:
   Result<pki::CsrFacts> InspectCsr(const std::string&) const override { return pki::CsrFacts{}; }
+  Result<pki::CsrFacts> InspectCsrNamesInSan(const std::string&) const override {
+    return pki::CsrFacts{};
+  }
   Result<pki::GeneratedKey> GenerateKey() const override { return InternalError("unused"); }
   Result<pki::IssuedCertificate> Issue(const pki::IssueRequest&) const override {
     return InternalError("unused");
@@ -28,8 +32,9 @@ class ListUserCertificateOrderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(*store::sqlite::SqliteStore::Open(dir_.File("db")));
-    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0));
-    ASSERT_TRUE(store_->GrantPlan(cas::Plan{0, kAccount, kCode, 10, 0, std::nullopt}));
+    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0, testing::TestRecord()));
+    ASSERT_TRUE(store_->GrantPlan(cas::Plan{0, kAccount, kCode, 10, 0, std::nullopt},
+                                  testing::TestRecord()));
     box_ = std::move(*pki::SecretBox::Create(std::string(32, 'k')));
     orders_ = std::make_unique<cas::Orders>(*store_, ca_, *box_, clock_, cas::OrderSettings{});
     plans_ = std::make_unique<cas::Plans>(*store_, clock_);
@@ -37,7 +42,7 @@ class ListUserCertificateOrderTest : public ::testing::Test {
       cas::Application a;
       a.product_code = kCode;
       a.domain = "n" + std::to_string(i) + ".example.com";
-      ASSERT_TRUE(orders_->Apply(kAccount, a));
+      ASSERT_TRUE(orders_->Apply(kAccount, a, testing::TestActor()));
     }
   }
   Result<rpc::Reply> List(const std::string& query) {
@@ -46,7 +51,8 @@ class ListUserCertificateOrderTest : public ::testing::Test {
     cas::Certificates certificates(*store_, *store_, *box_, clock_);
     Services services{*plans_, *orders_, certificates};
     iam::Principal principal{kAccount, "", "AK"};
-    Context ctx{principal, "req", clock_, services};
+    const audit::Actor actor = testing::TestActor();
+    Context ctx{principal, "req", clock_, services, actor};
     return ListUserCertificateOrder(ctx, *params);
   }
   void ExpectInvalid(const std::string& query, const std::string& name) {

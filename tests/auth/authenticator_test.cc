@@ -8,6 +8,7 @@
 #include "iam/identities.h"
 #include "rpc/percent.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 
 namespace certplan::auth {
@@ -21,7 +22,7 @@ class AuthenticatorTest : public ::testing::Test {
     store_ = std::move(*store::sqlite::SqliteStore::Open(dir_.File("db")));
     box_ = std::move(*pki::SecretBox::Create(std::string(32, 'm')));
     identities_ = std::make_unique<iam::Identities>(*store_, *box_, clock_);
-    Result<iam::NewAccount> acct = identities_->CreateAccount("team");
+    Result<iam::NewAccount> acct = identities_->CreateAccount("team", testing::TestActor());
     ASSERT_TRUE(acct);
     account_id_ = acct->account.id;
     key_ = acct->root_key;
@@ -90,13 +91,13 @@ TEST_F(AuthenticatorTest, UnknownKey) {
 }
 
 TEST_F(AuthenticatorTest, DisabledKey) {
-  ASSERT_TRUE(identities_->SetKeyEnabled(key_.access_key_id, false));
+  ASSERT_TRUE(identities_->SetKeyEnabled(key_.access_key_id, false, testing::TestActor()));
   ExpectCode(Run(SignedV1("n1", FormatIso8601Utc(kNow))), ErrorCode::kAccessKeyInactive);
 }
 
 TEST_F(AuthenticatorTest, KeyCacheBoundsHowLateADisabledKeyIsAccepted) {
   ASSERT_TRUE(Run(SignedV1("n1", FormatIso8601Utc(kNow))));
-  ASSERT_TRUE(identities_->SetKeyEnabled(key_.access_key_id, false));
+  ASSERT_TRUE(identities_->SetKeyEnabled(key_.access_key_id, false, testing::TestActor()));
   // Within the cache's lifetime the key is still known as enabled …
   EXPECT_TRUE(Run(SignedV1("n2", FormatIso8601Utc(kNow))));
   // … and with no cache the change is seen at once.

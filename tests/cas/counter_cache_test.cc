@@ -8,6 +8,7 @@
 #include "cas/orders.h"
 #include "cas/plans.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 #include "testing/test_certificate.h"
 
@@ -121,7 +122,7 @@ class CachedCountersTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(*store::sqlite::SqliteStore::Open(dir_.File("db")));
-    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0));
+    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0, testing::TestRecord(kAccount)));
     box_ = std::move(*pki::SecretBox::Create(std::string(32, 'k')));
     plans_ = std::make_unique<Plans>(*store_, clock_, &cache_);
     orders_ = std::make_unique<Orders>(*store_, ca_, *box_, clock_, OrderSettings{});
@@ -131,7 +132,7 @@ class CachedCountersTest : public ::testing::Test {
     Application a;
     a.product_code = kCode;
     a.domain = domain;
-    return orders_->Apply(kAccount, a);
+    return orders_->Apply(kAccount, a, testing::TestActor());
   }
   testing::TempDir dir_;
   FakeClock clock_{1'800'000'000};
@@ -144,21 +145,22 @@ class CachedCountersTest : public ::testing::Test {
 };
 
 TEST_F(CachedCountersTest, ThisNodesChangesAreSeenByTheNextRead) {
-  ASSERT_TRUE(plans_->Grant(kAccount, kCode, 3, std::nullopt));
+  ASSERT_TRUE(plans_->Grant(kAccount, kCode, 3, std::nullopt, testing::TestActor()));
   EXPECT_EQ(plans_->Describe(kAccount, kCode)->total, 3);  // now cached
   Result<Order> order = Apply("a.example.com");
   ASSERT_TRUE(order) << order.error().message;
   EXPECT_EQ(plans_->Describe(kAccount, kCode)->used, 1);
-  ASSERT_TRUE(orders_->CancelForPackage(kAccount, order->id));  // unit back
+  ASSERT_TRUE(orders_->CancelForPackage(kAccount, order->id, testing::TestActor()));  // unit back
   EXPECT_EQ(plans_->Describe(kAccount, kCode)->used, 0);
-  ASSERT_TRUE(plans_->Grant(kAccount, kCode, 2, std::nullopt));
+  ASSERT_TRUE(plans_->Grant(kAccount, kCode, 2, std::nullopt, testing::TestActor()));
   EXPECT_EQ(plans_->Describe(kAccount, kCode)->total, 5);
 }
 
 TEST_F(CachedCountersTest, AnotherProcessesChangeIsSeenInTheNextSecond) {
   EXPECT_EQ(plans_->Describe(kAccount, kCode)->total, 0);
   // The admin CLI's grant on the same file: straight to the store, no invalidation here.
-  ASSERT_TRUE(store_->GrantPlan(Plan{0, kAccount, kCode, 4, 0, std::nullopt}));
+  ASSERT_TRUE(store_->GrantPlan(Plan{0, kAccount, kCode, 4, 0, std::nullopt},
+                                testing::TestRecord(kAccount)));
   EXPECT_EQ(plans_->Describe(kAccount, kCode)->total, 0);  // the bound: same second
   clock_.Advance(1);
   EXPECT_EQ(plans_->Describe(kAccount, kCode)->total, 4);

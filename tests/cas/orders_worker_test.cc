@@ -10,6 +10,7 @@
 
 #include "cas/orders.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 #include "testing/test_certificate.h"
 
@@ -37,8 +38,9 @@ class OrdersWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(*store::sqlite::SqliteStore::Open(dir_.File("db")));
-    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0));
-    ASSERT_TRUE(store_->GrantPlan(Plan{0, kAccount, kCode, 10, 0, std::nullopt}));
+    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0, testing::TestRecord()));
+    ASSERT_TRUE(
+        store_->GrantPlan(Plan{0, kAccount, kCode, 10, 0, std::nullopt}, testing::TestRecord()));
     box_ = std::move(*pki::SecretBox::Create(std::string(32, 'k')));
   }
   Orders MakeOrders(bool auto_approve) {
@@ -50,7 +52,7 @@ class OrdersWorkerTest : public ::testing::Test {
     Application a;
     a.product_code = kCode;
     a.domain = domain;
-    Result<Order> o = orders.Apply(kAccount, a);
+    Result<Order> o = orders.Apply(kAccount, a, testing::TestActor());
     EXPECT_TRUE(o) << o.error().message;
     return o ? o->id : 0;
   }
@@ -129,7 +131,7 @@ TEST_F(OrdersWorkerTest, AnOrderCancelledDuringTheBatchLosesAloneAndKeepsItsCoun
   // The owner cancels while the worker is checking: the worker's step for it must not land.
   checker_.during = [&](const std::string& domain) {
     if (domain == "raced.example.com") {
-      ASSERT_TRUE(orders.CancelForPackage(kAccount, raced));
+      ASSERT_TRUE(orders.CancelForPackage(kAccount, raced, testing::TestActor()));
     }
   };
   Result<int> moved = orders.AdvanceDue(checker_, 32);

@@ -4,6 +4,7 @@
 
 #include "cas/products.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 
 namespace certplan::cas {
@@ -13,7 +14,7 @@ class PlansTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(*store::sqlite::SqliteStore::Open(dir_.File("db")));
-    ASSERT_TRUE(store_->CreateAccount(7, "acct", 0));
+    ASSERT_TRUE(store_->CreateAccount(7, "acct", 0, testing::TestRecord()));
     plans_ = std::make_unique<Plans>(*store_, clock_);
   }
   testing::TempDir dir_;
@@ -31,7 +32,7 @@ TEST(Catalog, HasTheFifteenSeedCodes) {
 }
 
 TEST_F(PlansTest, EmptyCodeMeansDefault) {
-  ASSERT_TRUE(plans_->Grant(7, "digicert-free-1-free", 20, std::nullopt));
+  ASSERT_TRUE(plans_->Grant(7, "digicert-free-1-free", 20, std::nullopt, testing::TestActor()));
   Result<PackageState> s = plans_->Describe(7, "");
   ASSERT_TRUE(s);
   EXPECT_EQ(s->product_code, "digicert-free-1-free");
@@ -54,7 +55,8 @@ TEST_F(PlansTest, UnknownCodeIsInvalidParameter) {
 }
 
 TEST_F(PlansTest, ExpiredPlanLeavesTotal) {
-  ASSERT_TRUE(plans_->Grant(7, "geotrust-dv-1-starter", 3, clock_.NowSeconds() + 60));
+  ASSERT_TRUE(
+      plans_->Grant(7, "geotrust-dv-1-starter", 3, clock_.NowSeconds() + 60, testing::TestActor()));
   EXPECT_EQ(plans_->Describe(7, "geotrust-dv-1-starter")->total, 3);
   clock_.Advance(60);
   EXPECT_EQ(plans_->Describe(7, "geotrust-dv-1-starter")->total, 0);
@@ -72,7 +74,7 @@ TEST_F(PlansTest, GrantValidatesEverything) {
                                                    {7, "digicert-free-1-free", -3, std::nullopt},
                                                    {7, "digicert-free-1-free", 1, 1'700'000'000},
                                                    {8, "digicert-free-1-free", 1, std::nullopt}}) {
-    Result<Plan> r = plans_->Grant(c.account, c.code, c.count, c.expires);
+    Result<Plan> r = plans_->Grant(c.account, c.code, c.count, c.expires, testing::TestActor());
     ASSERT_FALSE(r) << c.code << " " << c.count;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidParameter);
   }
@@ -86,7 +88,7 @@ TEST_F(PlansTest, ListOfAnUnknownAccountSaysSo) {
   Result<std::vector<Plan>> empty = plans_->List(7);
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->empty());
-  ASSERT_TRUE(plans_->Grant(7, "digicert-free-1-free", 2, std::nullopt));
+  ASSERT_TRUE(plans_->Grant(7, "digicert-free-1-free", 2, std::nullopt, testing::TestActor()));
   EXPECT_EQ(plans_->List(7)->size(), 1u);
 }
 

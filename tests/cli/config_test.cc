@@ -86,6 +86,8 @@ issuing_key = "/etc/certplan/issuing.key"
 key_pool = 0
 public_url = "http://pki.example.com:8080"
 crl_validity_hours = 12
+[audit]
+retention_days = 90
 [metrics]
 per_account = true
 [rate_limits]
@@ -101,6 +103,7 @@ CreateCertificateRequest = { qps = 2, burst = 5 }
   EXPECT_EQ(config_.metrics_listen, "127.0.0.1:9999");
   EXPECT_TRUE(config_.metrics_listen_configured);
   EXPECT_TRUE(config_.metrics_per_account);
+  EXPECT_EQ(config_.audit_retention_days, 90);
   EXPECT_TRUE(config_.rate_limits.enabled);
   EXPECT_EQ(config_.rate_limits.preset, "none");
   EXPECT_EQ(config_.rate_limits.max_buckets, 64);

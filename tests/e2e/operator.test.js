@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { startServer, sql, BIN } = require('./lib/server');
+const { startServer, sql, storeUrlOf, BIN } = require('./lib/server');
 const { Cas, casClient } = require('./lib/clients');
 const { counters, eventually } = require('./lib/orders');
 
@@ -115,6 +115,33 @@ test('billing flow: account, AccessKey and an idempotent grant through the API; 
   assertRefusal(clash, 409, 'IdempotentParameterMismatch', 'idempotency conflict');
   assert.equal(planRows(id), 1);
   assert.equal((await counters(client, PRODUCT)).total, 3);
+
+  // Who did what (issue #15's audit trail): `certplan audit` on the account, oldest first.
+  const url = storeUrlOf(server.dataDir);
+  const audit = spawnSync(BIN, ['audit', '--data-dir', server.dataDir, '--account', String(id), '--since', '0'],
+    { encoding: 'utf8', env: { ...process.env, ...(url ? { CERTPLAN_STORE_URL: url } : {}) } });
+  assert.equal(audit.status, 0, audit.stderr);
+  const trail = audit.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.deepEqual(trail.map((r) => [r.PrincipalType, r.Action, r.Result]), [
+    ['operator', 'admin account create', 'OK'],
+    ['operator', 'admin key create', 'OK'],
+    ['operator', 'admin plan grant', 'OK'],  // the retries granted nothing and left nothing
+    ['cli', 'admin plan grant', 'IdempotentParameterMismatch'],
+    ['root', 'CreateCertificateForPackageRequest', 'OK'],
+    ['worker', 'worker:issue', 'OK'],
+    ['operator', 'admin plan grant', 'IdempotentParameterMismatch'],
+  ]);
+  const tokenId = token.split('_')[1];
+  for (const r of trail.filter((x) => x.PrincipalType === 'operator')) {
+    assert.equal(r.Principal, tokenId);
+    assert.equal(r.SourceIp, '127.0.0.1');
+    assert.match(r.RequestId, /^[0-9A-F-]{36}$/);
+  }
+  assert.equal(trail[2].ObjectType, 'PlanId');
+  assert.equal(trail[2].ObjectId, String(first.json.PlanId));
+  assert.equal(trail[4].AccessKeyId, key.json.AccessKeyId);
+  assert.equal(trail[4].ObjectId, String(order.body.orderId));
+  assert.equal(trail[5].ObjectId, String(order.body.orderId));
 
   const fsck = await op('GET', '/v1/fsck');
   assert.equal(fsck.status, 200, fsck.body);

@@ -24,8 +24,9 @@ class AdminServiceTest : public ::testing::Test {
     box_ = std::move(*box);
     identities_ = std::make_unique<iam::Identities>(*store_, *box_, clock_);
     plans_ = std::make_unique<cas::Plans>(*store_, clock_);
-    service_ =
-        std::make_unique<AdminService>(*identities_, *store_, *plans_, *store_, *store_, clock_);
+    audit_ = std::make_unique<AuditTrail>(*store_, clock_);
+    service_ = std::make_unique<AdminService>(*identities_, *store_, *plans_, *store_, *store_,
+                                              *audit_, clock_);
     Result<iam::NewAccount> account = service_->CreateAccount(Actor::Cli(), "billing-test");
     ASSERT_TRUE(account);
     account_ = account->account.id;
@@ -42,6 +43,7 @@ class AdminServiceTest : public ::testing::Test {
   std::unique_ptr<pki::SecretBox> box_;
   std::unique_ptr<iam::Identities> identities_;
   std::unique_ptr<cas::Plans> plans_;
+  std::unique_ptr<AuditTrail> audit_;
   std::unique_ptr<AdminService> service_;
   int64_t account_ = 0;
 };
@@ -222,6 +224,55 @@ TEST_F(AdminServiceTest, RequireAccountNamesAMissingAccount) {
   Status missing = service_->RequireAccount(42);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kAccountNotFound);
+}
+
+// Audit (issue #15 item 2): each change leaves one record in its transaction, naming the actor;
+// a refusal for an existing account leaves one with its Code; reads leave none.
+TEST_F(AdminServiceTest, EveryChangeIsRecordedOnceWithItsActorAndRefusalsWithTheirCode) {
+  auto records = [&] {
+    Result<AuditPage> page = audit_->Read(account_, 0, clock_.NowSeconds() + 1, std::nullopt, 100);
+    EXPECT_TRUE(page);
+    return page ? page->records : std::vector<audit::Record>{};
+  };
+  const size_t before = records().size();  // the account's creation
+  ASSERT_EQ(before, 1u);
+  Actor billing = Actor::Token("tok1");
+  billing.source_ip = "10.0.0.7";
+  billing.request_id = "REQ-1";
+  Result<GrantOutcome> granted = service_->GrantPlan(billing, Grant("inv-1"));
+  ASSERT_TRUE(granted);
+  ASSERT_TRUE(service_->GrantPlan(billing, Grant("inv-1")));  // a replay grants nothing …
+  ASSERT_TRUE(service_->ListPlans(billing, account_));        // … and reads are not recorded
+  std::vector<audit::Record> r = records();
+  ASSERT_EQ(r.size(), before + 1);
+  EXPECT_EQ(r.back().actor.type, audit::PrincipalType::kOperator);
+  EXPECT_EQ(r.back().actor.principal, "tok1");
+  EXPECT_EQ(r.back().actor.source_ip, "10.0.0.7");
+  EXPECT_EQ(r.back().actor.request_id, "REQ-1");
+  EXPECT_EQ(r.back().actor.action, "admin plan grant");
+  EXPECT_EQ(r.back().object_type, "PlanId");
+  EXPECT_EQ(r.back().object_id, std::to_string(granted->plan.id));
+  EXPECT_EQ(r.back().result, "OK");
+  // A refused grant (Count 0) for this account: one record with the wire Code, no plan.
+  EXPECT_FALSE(service_->GrantPlan(Actor::Cli(), Grant("inv-2", 0)));
+  r = records();
+  ASSERT_EQ(r.size(), before + 2);
+  EXPECT_EQ(r.back().actor.type, audit::PrincipalType::kCli);
+  EXPECT_EQ(r.back().result, "InvalidParameter");
+  // A user, a key for it, a policy attached: one record each.
+  ASSERT_TRUE(service_->CreateUser(Actor::Cli(), account_, "alice"));
+  ASSERT_TRUE(service_->CreateKey(Actor::Cli(), account_, "alice"));
+  ASSERT_TRUE(
+      service_->AttachPolicy(Actor::Cli(), account_, "alice", "AliyunYundunCertFullAccess"));
+  r = records();
+  ASSERT_EQ(r.size(), before + 5);
+  EXPECT_EQ(r[before + 2].actor.action, "admin user create");
+  EXPECT_EQ(r[before + 3].actor.action, "admin key create");
+  EXPECT_EQ(r[before + 4].actor.action, "admin policy attach");
+  // A taken user name: refused, recorded once.
+  EXPECT_FALSE(service_->CreateUser(Actor::Cli(), account_, "alice"));
+  ASSERT_EQ(records().size(), before + 6);
+  EXPECT_NE(records().back().result, "OK");
 }
 
 }  // namespace

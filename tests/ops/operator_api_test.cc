@@ -73,8 +73,9 @@ class OperatorApiTest : public ::testing::Test {
     box_ = std::move(*pki::SecretBox::Create(std::string(32, 'k')));
     identities_ = std::make_unique<iam::Identities>(*store_, *box_, clock_);
     plans_ = std::make_unique<cas::Plans>(*store_, clock_);
-    service_ =
-        std::make_unique<AdminService>(*identities_, *store_, *plans_, *store_, *store_, clock_);
+    audit_ = std::make_unique<AuditTrail>(*store_, clock_);
+    service_ = std::make_unique<AdminService>(*identities_, *store_, *plans_, *store_, *store_,
+                                              *audit_, clock_);
     api_ = std::make_unique<OperatorApi>(*service_);
     Result<NewOperatorTokenInfo> token = service_->CreateOperatorToken(Actor::Cli(), "test");
     ASSERT_TRUE(token);
@@ -123,6 +124,7 @@ class OperatorApiTest : public ::testing::Test {
   std::unique_ptr<pki::SecretBox> box_;
   std::unique_ptr<iam::Identities> identities_;
   std::unique_ptr<cas::Plans> plans_;
+  std::unique_ptr<AuditTrail> audit_;
   std::unique_ptr<AdminService> service_;
   std::unique_ptr<OperatorApi> api_;
   std::string token_;

@@ -136,6 +136,44 @@ rpc::Request Get(std::string path, std::string method = "GET") {
   return r;
 }
 
+// Each method answers differently, so a wrapper that routes one to another is caught.
+class DistinctAuthority final : public pki::Authority {
+ public:
+  Result<pki::CsrFacts> InspectCsr(const std::string&) const override {
+    return Error(ErrorCode::kCreateCertificateRequestFailed, "the subject has no CN.");
+  }
+  Result<pki::CsrFacts> InspectCsrNamesInSan(const std::string&) const override {
+    pki::CsrFacts facts;
+    facts.dns_names = {"www.example.com"};
+    return facts;
+  }
+  Result<pki::GeneratedKey> GenerateKey() const override {
+    return pki::GeneratedKey{"private", "public"};
+  }
+  Result<pki::IssuedCertificate> Issue(const pki::IssueRequest&) const override {
+    return pki::IssuedCertificate{};
+  }
+  const std::string& root_pem() const override { return root_; }
+  std::string root_ = "root";
+};
+
+// The ACME finalize path (CN optional) must reach the inner authority's own check: a wrapper
+// that fell back to InspectCsr refused every certbot CSR ("the subject has no CN").
+TEST(ServiceMetrics, ObservedAuthorityForwardsEveryMethodToItsOwnCounterpart) {
+  DistinctAuthority inner;
+  ServiceMetrics metrics(Options());
+  ObservedAuthority observed(inner, metrics);
+  Result<pki::CsrFacts> san = observed.InspectCsrNamesInSan("csr");
+  ASSERT_TRUE(san);
+  EXPECT_EQ(san->dns_names, std::vector<std::string>{"www.example.com"});
+  Result<pki::CsrFacts> cn = observed.InspectCsr("csr");
+  ASSERT_FALSE(cn);
+  EXPECT_EQ(cn.error().code, ErrorCode::kCreateCertificateRequestFailed);
+  EXPECT_EQ(observed.GenerateKey()->private_key_pem, "private");
+  EXPECT_TRUE(observed.Issue(pki::IssueRequest{}));
+  EXPECT_EQ(&observed.root_pem(), &inner.root_);
+}
+
 TEST(HealthEndpoints, LivenessReadinessAndTheirRefusals) {
   FakeMetricsStore store;
   bool ca_loaded = true;

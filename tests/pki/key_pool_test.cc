@@ -14,6 +14,7 @@ namespace {
 class NumberedKeys : public Authority {
  public:
   Result<CsrFacts> InspectCsr(const std::string&) const override { return CsrFacts{}; }
+  Result<CsrFacts> InspectCsrNamesInSan(const std::string&) const override { return CsrFacts{}; }
   Result<GeneratedKey> GenerateKey() const override {
     const int n = ++made_;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -5,6 +5,7 @@
 
 #include "store/query_plans.h"
 #include "store/store_backends.h"
+#include "testing/audit_for_test.h"
 
 namespace certplan::store {
 namespace {
@@ -37,7 +38,8 @@ cas::Certificate Upload(int64_t account, std::string name, int64_t not_after = k
 }
 
 TEST_P(CertificateStoreContract, UploadsRoundTripWithUniqueNamesPerAccount) {
-  Result<cas::Certificate> a = certificates_->InsertUpload(Upload(1001, "site"));
+  Result<cas::Certificate> a =
+      certificates_->InsertUpload(Upload(1001, "site"), testing::TestRecord());
   ASSERT_TRUE(a) << a.error().detail;
   EXPECT_GE(a->id, cas::kFirstUploadCertId);
   EXPECT_LT(a->id, int64_t{1} << 53);
@@ -51,22 +53,27 @@ TEST_P(CertificateStoreContract, UploadsRoundTripWithUniqueNamesPerAccount) {
   EXPECT_EQ(f.not_after, a->not_after);
   EXPECT_EQ(f.serial, "00ff");
   EXPECT_TRUE(f.upload);
-  Result<cas::Certificate> twice = certificates_->InsertUpload(Upload(1001, "site"));
+  Result<cas::Certificate> twice =
+      certificates_->InsertUpload(Upload(1001, "site"), testing::TestRecord());
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().code, ErrorCode::kParamRepeat);
-  EXPECT_TRUE(certificates_->InsertUpload(Upload(2002, "site")));  // another account's name
+  EXPECT_TRUE(certificates_->InsertUpload(Upload(2002, "site"),
+                                          testing::TestRecord()));  // another account's name
   // Tenancy: another account sees nothing and deletes nothing.
   EXPECT_FALSE(*certificates_->FindCertificate(2002, a->id));
-  EXPECT_FALSE(*certificates_->DeleteCertificate(2002, a->id));
-  EXPECT_TRUE(*certificates_->DeleteCertificate(1001, a->id));
-  EXPECT_FALSE(*certificates_->DeleteCertificate(1001, a->id));
+  EXPECT_FALSE(*certificates_->DeleteCertificate(2002, a->id, testing::TestRecord()));
+  EXPECT_TRUE(*certificates_->DeleteCertificate(1001, a->id, testing::TestRecord()));
+  EXPECT_FALSE(*certificates_->DeleteCertificate(1001, a->id, testing::TestRecord()));
   EXPECT_FALSE(*certificates_->FindCertificate(1001, a->id));
-  EXPECT_TRUE(certificates_->InsertUpload(Upload(1001, "site")));  // the name is free again
+  EXPECT_TRUE(certificates_->InsertUpload(Upload(1001, "site"),
+                                          testing::TestRecord()));  // the name is free again
 }
 
 TEST_P(CertificateStoreContract, IssuedEntriesLandWithTheIssuanceAndLearnOfRevocation) {
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt}));
-  Result<cas::Order> order = orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt},
+                                testing::TestRecord()));
+  Result<cas::Order> order =
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
   ASSERT_TRUE(order);
   Result<cas::Transition> passed = cas::ValidationPassed(*order, 200);
   ASSERT_TRUE(orders_->ApplyTransition(*passed, cas::OrderStatus::kDomainVerify));
@@ -111,11 +118,12 @@ TEST_P(CertificateStoreContract, ListsFilterAndPageInTheStore) {
   for (int i = 0; i < 3; ++i) {
     cas::Certificate c = Upload(1001, "valid-" + std::to_string(i));
     c.created_at = kNow + i;  // newest first: valid-2, valid-1, valid-0
-    ASSERT_TRUE(certificates_->InsertUpload(c));
+    ASSERT_TRUE(certificates_->InsertUpload(c, testing::TestRecord()));
   }
-  ASSERT_TRUE(certificates_->InsertUpload(Upload(1001, "soon", kNow + 10 * kDay)));
-  ASSERT_TRUE(certificates_->InsertUpload(Upload(1001, "old", kNow - kDay)));
-  ASSERT_TRUE(certificates_->InsertUpload(Upload(2002, "foreign")));
+  ASSERT_TRUE(
+      certificates_->InsertUpload(Upload(1001, "soon", kNow + 10 * kDay), testing::TestRecord()));
+  ASSERT_TRUE(certificates_->InsertUpload(Upload(1001, "old", kNow - kDay), testing::TestRecord()));
+  ASSERT_TRUE(certificates_->InsertUpload(Upload(2002, "foreign"), testing::TestRecord()));
   cas::CertificateQuery q;
   q.now = kNow;
   q.limit = 2;

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "store/store_backends.h"
+#include "testing/audit_for_test.h"
 
 namespace certplan::store {
 namespace {
@@ -42,11 +43,16 @@ TEST_P(MetricsStoreContract, PingAnswers) { EXPECT_TRUE(metrics_->Ping()); }
 
 TEST_P(MetricsStoreContract, CountsOrdersByStateAcrossAccounts) {
   EXPECT_TRUE(metrics_->CountOrdersByState()->empty());
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt}));
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 2002, "geotrust-dv-1-starter", 5, 1, std::nullopt}));
-  Result<cas::Order> a = orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(2002, "geotrust-dv-1-starter"), 100));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt},
+                                testing::TestRecord()));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 2002, "geotrust-dv-1-starter", 5, 1, std::nullopt},
+                                testing::TestRecord()));
+  Result<cas::Order> a =
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
+  ASSERT_TRUE(
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord()));
+  ASSERT_TRUE(
+      orders_->CreateOrder(NewOrder(2002, "geotrust-dv-1-starter"), 100, testing::TestRecord()));
   ASSERT_TRUE(a);
   Result<cas::Transition> passed = cas::ValidationPassed(*a, 200);
   ASSERT_TRUE(orders_->ApplyTransition(*passed, cas::OrderStatus::kDomainVerify));
@@ -58,13 +64,20 @@ TEST_P(MetricsStoreContract, CountsOrdersByStateAcrossAccounts) {
 }
 
 TEST_P(MetricsStoreContract, PlanUnitsSumPlansInForceAndCounters) {
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt}));
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 3, 1, kNow + kDay}));
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 7, 1, kNow - 1}));
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 2002, "geotrust-dv-1-starter", 2, 1, std::nullopt}));
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 2002, "digicert-free-1-free", 4, 1, std::nullopt}));
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(2002, "geotrust-dv-1-starter"), 100));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt},
+                                testing::TestRecord()));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 3, 1, kNow + kDay},
+                                testing::TestRecord()));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 7, 1, kNow - 1},
+                                testing::TestRecord()));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 2002, "geotrust-dv-1-starter", 2, 1, std::nullopt},
+                                testing::TestRecord()));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 2002, "digicert-free-1-free", 4, 1, std::nullopt},
+                                testing::TestRecord()));
+  ASSERT_TRUE(
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord()));
+  ASSERT_TRUE(
+      orders_->CreateOrder(NewOrder(2002, "geotrust-dv-1-starter"), 100, testing::TestRecord()));
 
   Result<std::vector<ops::PlanUnits>> total = metrics_->CountPlanUnits(kNow, false);
   ASSERT_TRUE(total);
@@ -94,13 +107,18 @@ TEST_P(MetricsStoreContract, SoonestExpirySkipsExpiredAndRevokedBySource) {
   ASSERT_TRUE(none);
   EXPECT_FALSE(none->issued);
   EXPECT_FALSE(none->uploaded);
-  ASSERT_TRUE(certificates_->InsertUpload(Entry(1001, "later", true, kNow + 90 * kDay)));
-  ASSERT_TRUE(certificates_->InsertUpload(Entry(2002, "soon", true, kNow + 10 * kDay)));
-  ASSERT_TRUE(certificates_->InsertUpload(Entry(1001, "gone", true, kNow - kDay)));
+  ASSERT_TRUE(certificates_->InsertUpload(Entry(1001, "later", true, kNow + 90 * kDay),
+                                          testing::TestRecord()));
+  ASSERT_TRUE(certificates_->InsertUpload(Entry(2002, "soon", true, kNow + 10 * kDay),
+                                          testing::TestRecord()));
+  ASSERT_TRUE(
+      certificates_->InsertUpload(Entry(1001, "gone", true, kNow - kDay), testing::TestRecord()));
   // An issued entry, then revoked: it no longer counts.
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt}));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt},
+                                testing::TestRecord()));
   auto issue = [&](int64_t not_after) -> cas::Order {
-    Result<cas::Order> order = orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+    Result<cas::Order> order =
+        orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
     EXPECT_TRUE(order);
     Result<cas::Transition> passed = cas::ValidationPassed(*order, 200);
     EXPECT_TRUE(orders_->ApplyTransition(*passed, cas::OrderStatus::kDomainVerify));
@@ -143,8 +161,10 @@ TEST_P(MetricsStoreContract, LatencyObserverSeesEveryOperation) {
   if (postgres_) postgres_->SetLatencyObserver(&observer);
   ASSERT_TRUE(metrics_->Ping());
   EXPECT_EQ(observer.connection.load(), 1);
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt}));
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt},
+                                testing::TestRecord()));
+  ASSERT_TRUE(
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord()));
   // SQLite writes the order through its group commit; PostgreSQL on a pooled connection.
   EXPECT_EQ(observer.connection + observer.group_commit, 3);
   EXPECT_EQ(observer.group_commit.load(), sqlite_ ? 1 : 0);

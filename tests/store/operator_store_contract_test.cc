@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "store/store_backends.h"
+#include "testing/audit_for_test.h"
 
 namespace certplan::store {
 namespace {
@@ -20,8 +21,9 @@ cas::Plan NewPlan(int64_t account, int64_t count) {
 }
 
 TEST_P(OperatorStoreContract, TokensAreFoundByIdAndListedOldestFirst) {
-  ASSERT_TRUE(operators_->InsertOperatorToken(Token("bbbb", "billing", 20)));
-  ASSERT_TRUE(operators_->InsertOperatorToken(Token("aaaa", "provisioning", 10)));
+  ASSERT_TRUE(operators_->InsertOperatorToken(Token("bbbb", "billing", 20), testing::TestRecord()));
+  ASSERT_TRUE(
+      operators_->InsertOperatorToken(Token("aaaa", "provisioning", 10), testing::TestRecord()));
   Result<std::optional<ops::OperatorTokenRecord>> found = operators_->FindOperatorToken("bbbb");
   ASSERT_TRUE(found);
   ASSERT_TRUE(found->has_value());
@@ -39,44 +41,46 @@ TEST_P(OperatorStoreContract, TokensAreFoundByIdAndListedOldestFirst) {
 }
 
 TEST_P(OperatorStoreContract, ActiveNamesAreUniqueAndFreedByRevocation) {
-  ASSERT_TRUE(operators_->InsertOperatorToken(Token("aaaa", "billing")));
-  Status twin = operators_->InsertOperatorToken(Token("bbbb", "billing"));
+  ASSERT_TRUE(operators_->InsertOperatorToken(Token("aaaa", "billing"), testing::TestRecord()));
+  Status twin = operators_->InsertOperatorToken(Token("bbbb", "billing"), testing::TestRecord());
   ASSERT_FALSE(twin);
   EXPECT_EQ(twin.error().code, ErrorCode::kInvalidParameter);
-  Status same_id = operators_->InsertOperatorToken(Token("aaaa", "other"));
+  Status same_id = operators_->InsertOperatorToken(Token("aaaa", "other"), testing::TestRecord());
   ASSERT_FALSE(same_id);
   EXPECT_EQ(same_id.error().code, ErrorCode::kInvalidParameter);
   EXPECT_EQ(operators_->ListOperatorTokens()->size(), 1u);  // nothing half-written
-  ASSERT_TRUE(*operators_->RevokeOperatorToken("aaaa", 50));
-  EXPECT_TRUE(operators_->InsertOperatorToken(Token("bbbb", "billing")));
+  ASSERT_TRUE(*operators_->RevokeOperatorToken("aaaa", 50, testing::TestRecord()));
+  EXPECT_TRUE(operators_->InsertOperatorToken(Token("bbbb", "billing"), testing::TestRecord()));
 }
 
 TEST_P(OperatorStoreContract, TouchAndRevokeRecordTheirTimes) {
-  ASSERT_TRUE(operators_->InsertOperatorToken(Token("aaaa", "billing")));
+  ASSERT_TRUE(operators_->InsertOperatorToken(Token("aaaa", "billing"), testing::TestRecord()));
   ASSERT_TRUE(operators_->TouchOperatorToken("aaaa", 33));
   ASSERT_TRUE(operators_->TouchOperatorToken("zzzz", 33));  // unknown: no-op
   EXPECT_EQ(*(*operators_->FindOperatorToken("aaaa"))->last_used_at, 33);
-  Result<bool> revoked = operators_->RevokeOperatorToken("aaaa", 40);
+  Result<bool> revoked = operators_->RevokeOperatorToken("aaaa", 40, testing::TestRecord());
   ASSERT_TRUE(revoked);
   EXPECT_TRUE(*revoked);
   // Revoking again keeps the first time; an unknown id is false.
-  EXPECT_TRUE(*operators_->RevokeOperatorToken("aaaa", 90));
+  EXPECT_TRUE(*operators_->RevokeOperatorToken("aaaa", 90, testing::TestRecord()));
   EXPECT_EQ(*(*operators_->FindOperatorToken("aaaa"))->revoked_at, 40);
-  Result<bool> unknown = operators_->RevokeOperatorToken("zzzz", 40);
+  Result<bool> unknown = operators_->RevokeOperatorToken("zzzz", 40, testing::TestRecord());
   ASSERT_TRUE(unknown);
   EXPECT_FALSE(*unknown);
 }
 
 TEST_P(OperatorStoreContract, GrantPlanOnceGrantsOncePerKey) {
   EXPECT_FALSE(operators_->FindPlanGrant("k1")->has_value());
-  Result<ops::PlanGrantOnce> first = operators_->GrantPlanOnce(NewPlan(1001, 5), "k1", "h1");
+  Result<ops::PlanGrantOnce> first =
+      operators_->GrantPlanOnce(NewPlan(1001, 5), "k1", "h1", testing::TestRecord(1001));
   ASSERT_TRUE(first) << first.error().detail;
   EXPECT_TRUE(first->granted);
   EXPECT_GT(first->record.plan.id, 0);
   EXPECT_EQ(first->record.request_hash, "h1");
   // The second call with the key stores nothing (even with another plan and hash) and returns
   // what the key recorded.
-  Result<ops::PlanGrantOnce> again = operators_->GrantPlanOnce(NewPlan(1001, 9), "k1", "h2");
+  Result<ops::PlanGrantOnce> again =
+      operators_->GrantPlanOnce(NewPlan(1001, 9), "k1", "h2", testing::TestRecord(1001));
   ASSERT_TRUE(again);
   EXPECT_FALSE(again->granted);
   EXPECT_EQ(again->record.plan.id, first->record.plan.id);
@@ -90,12 +94,14 @@ TEST_P(OperatorStoreContract, GrantPlanOnceGrantsOncePerKey) {
   EXPECT_EQ((*found)->plan.account_id, 1001);
   EXPECT_EQ((*found)->plan.product_code, "geotrust-dv-1-starter");
   // Another key is another grant.
-  ASSERT_TRUE(operators_->GrantPlanOnce(NewPlan(1001, 2), "k2", "h3")->granted);
+  ASSERT_TRUE(
+      operators_->GrantPlanOnce(NewPlan(1001, 2), "k2", "h3", testing::TestRecord(1001))->granted);
   EXPECT_EQ(plans_->GetPackageCounters(1001, "geotrust-dv-1-starter", 200)->total, 7);
 }
 
 TEST_P(OperatorStoreContract, GrantPlanOnceForAnUnknownAccountWritesNothing) {
-  Result<ops::PlanGrantOnce> r = operators_->GrantPlanOnce(NewPlan(9, 5), "k1", "h1");
+  Result<ops::PlanGrantOnce> r =
+      operators_->GrantPlanOnce(NewPlan(9, 5), "k1", "h1", testing::TestRecord(1001));
   EXPECT_FALSE(r);
   EXPECT_FALSE(operators_->FindPlanGrant("k1")->has_value());
   EXPECT_EQ(plans_->ListPlans(9)->size(), 0u);
@@ -106,8 +112,10 @@ TEST_P(OperatorStoreContract, ConcurrentFirstAttemptsWithOneKeyGrantOnce) {
   std::vector<std::thread> threads;
   std::vector<Result<ops::PlanGrantOnce>> results(kThreads, InternalError("not run"));
   for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back(
-        [&, i] { results[i] = operators_->GrantPlanOnce(NewPlan(1001, 4), "race", "h"); });
+    threads.emplace_back([&, i] {
+      results[i] =
+          operators_->GrantPlanOnce(NewPlan(1001, 4), "race", "h", testing::TestRecord(1001));
+    });
   }
   for (std::thread& t : threads) t.join();
   int granted = 0;

@@ -8,6 +8,7 @@
 #include "cas/orders.h"
 #include "store/query_plans.h"
 #include "store/store_backends.h"
+#include "testing/audit_for_test.h"
 
 namespace certplan::store {
 namespace {
@@ -15,16 +16,21 @@ namespace {
 using OrderStoreContract = StoreBackendTest;
 
 TEST_P(OrderStoreContract, CreateOrderTakesQuotaAtomicallyAndRoundTrips) {
-  Result<cas::Order> none = orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  Result<cas::Order> none =
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, ErrorCode::kNotFoundPackage);
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt}));
-  Result<cas::Order> one = orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt},
+                                testing::TestRecord()));
+  Result<cas::Order> one =
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
   ASSERT_TRUE(one) << one.error().detail;
   EXPECT_GT(one->id, 0);
   EXPECT_LT(one->id, int64_t{1} << 53);
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));
-  Result<cas::Order> third = orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  ASSERT_TRUE(
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord()));
+  Result<cas::Order> third =
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
   ASSERT_FALSE(third);
   EXPECT_EQ(third.error().code, ErrorCode::kNotRemainCount);
   EXPECT_EQ(plans_->GetPackageCounters(1001, "geotrust-dv-1-starter", 100)->used, 2);
@@ -43,8 +49,10 @@ TEST_P(OrderStoreContract, CreateOrderTakesQuotaAtomicallyAndRoundTrips) {
 }
 
 TEST_P(OrderStoreContract, TransitionsAreCompareAndSetAndMoveCounters) {
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt}));
-  Result<cas::Order> order = orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt},
+                                testing::TestRecord()));
+  Result<cas::Order> order =
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
   ASSERT_TRUE(order);
   Result<cas::Transition> cancel = cas::CancelForPackage(*order, 200);
   ASSERT_TRUE(orders_->ApplyTransition(*cancel, cas::OrderStatus::kDomainVerify));
@@ -58,10 +66,12 @@ TEST_P(OrderStoreContract, TransitionsAreCompareAndSetAndMoveCounters) {
 // A batch is one transaction of independent compare-and-sets: the step whose order moved
 // meanwhile fails alone, the others land with their counter changes.
 TEST_P(OrderStoreContract, BatchedTransitionsApplyEachOrFailAlone) {
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt}));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt},
+                                testing::TestRecord()));
   std::vector<cas::Order> orders;
   for (int i = 0; i < 3; ++i) {
-    Result<cas::Order> o = orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100);
+    Result<cas::Order> o =
+        orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
     ASSERT_TRUE(o);
     orders.push_back(*o);
   }
@@ -92,8 +102,10 @@ TEST_P(OrderStoreContract, BatchedTransitionsApplyEachOrFailAlone) {
 }
 
 TEST_P(OrderStoreContract, DueOrdersAreThePendingOnesWhoseTimeCame) {
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt}));
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 5, 1, std::nullopt},
+                                testing::TestRecord()));
+  ASSERT_TRUE(
+      orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord()));
   EXPECT_EQ(orders_->DueOrders(99, 10)->size(), 0u);
   EXPECT_EQ(orders_->DueOrders(100, 10)->size(), 1u);
 }
@@ -104,18 +116,21 @@ TEST_P(OrderStoreContract, DueOrdersAreThePendingOnesWhoseTimeCame) {
 TEST_P(OrderStoreContract, ListsFilterAndPageInTheStore) {
   constexpr int64_t kNow = 1'800'000'000;
   constexpr int64_t kDay = 86'400;
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 50, 1, std::nullopt}));
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 2002, "geotrust-dv-1-starter", 5, 1, std::nullopt}));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 50, 1, std::nullopt},
+                                testing::TestRecord()));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 2002, "geotrust-dv-1-starter", 5, 1, std::nullopt},
+                                testing::TestRecord()));
   std::vector<cas::Order> made;
   for (int i = 0; i < 14; ++i) {
     cas::Order o = NewOrder(1001, "geotrust-dv-1-starter");
     o.created_at = 100 + i / 2;  // two per second: the id breaks the tie
     o.domains = {"n" + std::to_string(i) + ".example.com"};
-    Result<cas::Order> stored = orders_->CreateOrder(o, 100);
+    Result<cas::Order> stored = orders_->CreateOrder(o, 100, testing::TestRecord());
     ASSERT_TRUE(stored) << stored.error().detail;
     made.push_back(*stored);
   }
-  ASSERT_TRUE(orders_->CreateOrder(NewOrder(2002, "geotrust-dv-1-starter"), 100));  // foreign
+  ASSERT_TRUE(orders_->CreateOrder(NewOrder(2002, "geotrust-dv-1-starter"), 100,
+                                   testing::TestRecord()));  // foreign
   auto apply = [&](size_t i, const Result<cas::Transition>& t) {
     ASSERT_TRUE(t);
     const cas::OrderStatus was = made[i].status;

@@ -1,6 +1,7 @@
 // The contract of cas::PlanStore: plans and the TotalCount they give.
 // Runs over SQLite and PostgreSQL (tests/store/store_backends.h).
 #include "store/store_backends.h"
+#include "testing/audit_for_test.h"
 
 namespace certplan::store {
 namespace {
@@ -8,8 +9,10 @@ namespace {
 using PlanStoreContract = StoreBackendTest;
 
 TEST_P(PlanStoreContract, TotalCountsPlansInForceOnly) {
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 3, 1, std::nullopt}));
-  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 4, 1, 500}));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 3, 1, std::nullopt},
+                                testing::TestRecord()));
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 4, 1, 500},
+                                testing::TestRecord()));
   cas::PackageCounters before = *plans_->GetPackageCounters(1001, "geotrust-dv-1-starter", 499);
   EXPECT_EQ(before.total, 7);
   EXPECT_EQ(before.used, 0);

@@ -3,6 +3,7 @@
 // certificate expires, and issued certificates are found by serial. Runs over SQLite and
 // PostgreSQL (tests/store/store_backends.h).
 #include "store/store_backends.h"
+#include "testing/audit_for_test.h"
 
 namespace certplan::store {
 namespace {
@@ -16,10 +17,12 @@ class RevocationStoreContract : public StoreBackendTest {
   // An order of account 1001 issued at kNow with `serial` (and its repository entry).
   cas::Order Issue(const std::string& serial) {
     if (!granted_) {
-      EXPECT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 10, 1, std::nullopt}));
+      EXPECT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 10, 1, std::nullopt},
+                                    testing::TestRecord()));
       granted_ = true;
     }
-    Result<cas::Order> order = orders_->CreateOrder(NewOrder(1001, kProduct), 100);
+    Result<cas::Order> order =
+        orders_->CreateOrder(NewOrder(1001, kProduct), 100, testing::TestRecord());
     EXPECT_TRUE(order);
     Result<cas::Transition> passed = cas::ValidationPassed(*order, 200);
     EXPECT_TRUE(orders_->ApplyTransition(*passed, cas::OrderStatus::kDomainVerify));
@@ -113,7 +116,7 @@ TEST_P(RevocationStoreContract, TheRecordOutlivesTheRepositoryEntry) {
   const cas::Order order = Issue("0B01");
   ASSERT_TRUE(Revoke(order, kNow + 10, "issuer-a"));
   // A revoked issued entry may be deleted from the repository (DeleteUserCertificate) …
-  ASSERT_TRUE(*certificates_->DeleteCertificate(1001, order.id));
+  ASSERT_TRUE(*certificates_->DeleteCertificate(1001, order.id, testing::TestRecord()));
   // … and stays revoked for relying parties.
   Result<std::vector<cas::Revocation>> listed = revocations_->ListRevocations("issuer-a", kNow);
   ASSERT_TRUE(listed);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 
 namespace certplan::store::sqlite {
@@ -26,13 +27,13 @@ class SqliteStoreTest : public ::testing::Test {
 
 TEST_F(SqliteStoreTest, KeyForMissingAccountIsRefused) {
   iam::AccessKey key{"LTAIabc", 4242, "", "x", true, 5};
-  Status s = store_->InsertAccessKey(key);
+  Status s = store_->InsertAccessKey(key, nullptr);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kInternal);
 }
 
 TEST_F(SqliteStoreTest, ReopeningKeepsDataAndSchema) {
-  ASSERT_TRUE(store_->CreateAccount(1001, "team-a", 100));
+  ASSERT_TRUE(store_->CreateAccount(1001, "team-a", 100, testing::TestRecord()));
   store_.reset();
   Result<std::unique_ptr<SqliteStore>> again = SqliteStore::Open(dir_.File("certplan.db"));
   ASSERT_TRUE(again);
@@ -40,13 +41,14 @@ TEST_F(SqliteStoreTest, ReopeningKeepsDataAndSchema) {
 }
 
 TEST_F(SqliteStoreTest, ConcurrentReadersAndWriters) {
-  ASSERT_TRUE(store_->CreateAccount(1001, "team-a", 100));
+  ASSERT_TRUE(store_->CreateAccount(1001, "team-a", 100, testing::TestRecord()));
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
         ASSERT_TRUE(
-            store_->GrantPlan(cas::Plan{0, 1001, "digicert-free-1-free", 1, 100, std::nullopt}));
+            store_->GrantPlan(cas::Plan{0, 1001, "digicert-free-1-free", 1, 100, std::nullopt},
+                              testing::TestRecord()));
         ASSERT_TRUE(store_->GetPackageCounters(1001, "digicert-free-1-free", 100));
       }
     });

@@ -18,12 +18,14 @@
 #include "cas/plan_store.h"
 #include "cas/revocation_store.h"
 #include "iam/identity_store.h"
+#include "ops/audit_log.h"
 #include "ops/metrics_store.h"
 #include "ops/operator_store.h"
 #include "store/postgres/pg_handles.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_handles.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 
 namespace certplan::store {
@@ -52,8 +54,8 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
       postgres_ = std::move(*s);
       Wire(*postgres_);
     }
-    ASSERT_TRUE(identities_->CreateAccount(1001, "a", 1));
-    ASSERT_TRUE(identities_->CreateAccount(2002, "b", 1));
+    ASSERT_TRUE(identities_->CreateAccount(1001, "a", 1, testing::TestRecord()));
+    ASSERT_TRUE(identities_->CreateAccount(2002, "b", 1, testing::TestRecord()));
   }
 
   void TearDown() override {
@@ -102,6 +104,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
   cas::RevocationStore* revocations_ = nullptr;
   ops::OperatorStore* operators_ = nullptr;
   ops::MetricsStore* metrics_ = nullptr;
+  ops::AuditLog* audit_log_ = nullptr;
   acme::AcmeStore* acme_ = nullptr;
 
  private:
@@ -115,6 +118,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     revocations_ = &backend;
     operators_ = &backend;
     metrics_ = &backend;
+    audit_log_ = &backend;
     acme_ = &backend;
   }
 };

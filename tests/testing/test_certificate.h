@@ -41,6 +41,9 @@ inline std::string SelfSignedPem(const std::string& name, int64_t not_before, in
 class StampingCa : public pki::Authority {
  public:
   Result<pki::CsrFacts> InspectCsr(const std::string&) const override { return pki::CsrFacts{}; }
+  Result<pki::CsrFacts> InspectCsrNamesInSan(const std::string&) const override {
+    return pki::CsrFacts{};
+  }
   Result<pki::GeneratedKey> GenerateKey() const override {
     ++keys_made;
     return pki::GeneratedKey{"private", "public"};

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "store/sqlite/sqlite_store.h"
+#include "testing/audit_for_test.h"
 #include "testing/temp_dir.h"
 #include "testing/test_certificate.h"
 
@@ -60,8 +61,9 @@ class OrderWorkerTest : public ::testing::Test {
         store::sqlite::SqliteStore::Open(dir_.File("db"));
     ASSERT_TRUE(s) << s.error().detail;
     store_ = std::move(*s);
-    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0));
-    ASSERT_TRUE(store_->GrantPlan(cas::Plan{0, kAccount, kCode, 10, 0, std::nullopt}));
+    ASSERT_TRUE(store_->CreateAccount(kAccount, "acct", 0, testing::TestRecord()));
+    ASSERT_TRUE(store_->GrantPlan(cas::Plan{0, kAccount, kCode, 10, 0, std::nullopt},
+                                  testing::TestRecord()));
     box_ = std::move(*pki::SecretBox::Create(std::string(32, 'k')));
     orders_ = std::make_unique<cas::Orders>(*store_, ca_, *box_, clock_, cas::OrderSettings{});
   }
@@ -69,7 +71,7 @@ class OrderWorkerTest : public ::testing::Test {
     cas::Application a;
     a.product_code = kCode;
     a.domain = domain;
-    Result<cas::Order> o = orders_->Apply(kAccount, a);
+    Result<cas::Order> o = orders_->Apply(kAccount, a, testing::TestActor());
     EXPECT_TRUE(o) << o.error().message;
     return o ? o->id : 0;
   }

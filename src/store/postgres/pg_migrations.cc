@@ -182,7 +182,8 @@ CREATE TABLE plan_grant_keys (
   created_at      BIGINT NOT NULL
 );
 )sql",
-    // 7: the ACME (RFC 8555) front: EAB keys bound to (account, ProductCode), ACME accounts, the ACME
+    // 7: the ACME (RFC 8555) front: EAB keys bound to (account, ProductCode), ACME accounts, the
+    // ACME
     // view of certplan orders, and shared secrets (the nonce key every node uses).
     R"sql(
 CREATE TABLE acme_secrets (
@@ -300,6 +301,30 @@ CREATE INDEX certificates_list ON certificates(account_id, created_at, id, uploa
     R"sql(
 CREATE INDEX certificates_issued_by_expiry ON certificates(not_after) WHERE NOT revoked AND NOT upload;
 CREATE INDEX certificates_uploaded_by_expiry ON certificates(not_after) WHERE NOT revoked AND upload;
+)sql",
+    // 10: the audit trail: one row per state-changing call, written in the transaction of the
+    // change (ops/audit_log.h). Read by account and time, pruned by time; never updated.
+    R"sql(
+CREATE TABLE audit_log (
+  id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  time           BIGINT NOT NULL,
+  request_id     TEXT NOT NULL DEFAULT '',
+  account_id     BIGINT NOT NULL,
+  principal_type TEXT NOT NULL,
+  principal      TEXT NOT NULL DEFAULT '',
+  access_key_id  TEXT NOT NULL DEFAULT '',
+  source_ip      TEXT NOT NULL DEFAULT '',
+  action         TEXT NOT NULL,
+  object_type    TEXT NOT NULL DEFAULT '',
+  object_id      TEXT NOT NULL DEFAULT '',
+  result         TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_account ON audit_log(account_id, time, id);
+CREATE INDEX audit_log_by_time ON audit_log(time);
+CREATE FUNCTION audit_log_refuse_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_update();
 )sql",
 };
 

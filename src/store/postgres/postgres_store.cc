@@ -227,6 +227,37 @@ Result<std::optional<ops::PlanGrantRecord>> ReadPlanGrant(PgConnection& conn,
 constexpr const char* kKeyColumns =
     "SELECT id, account_id, user_name, sealed_secret, enabled, created_at FROM access_keys ";
 
+constexpr const char* kAuditColumns =
+    "time, request_id, account_id, principal_type, principal, access_key_id, source_ip, action, "
+    "object_type, object_id, result";
+
+// The parameters of kAuditColumns, in order.
+std::vector<Param> AuditParams(const audit::Record& r) {
+  return {S(r.time),         r.actor.request_id,
+          S(r.account_id),   std::string(audit::PrincipalTypeName(r.actor.type)),
+          r.actor.principal, r.actor.access_key_id,
+          r.actor.source_ip, r.actor.action,
+          r.object_type,     r.object_id,
+          r.result};
+}
+
+// Appends `r` inside the caller's transaction (or on its own, outside one).
+Status InsertAuditRow(PgConnection& conn, const audit::Record& r) {
+  Result<PgResultPtr> inserted = conn.Exec(std::string("INSERT INTO audit_log (") + kAuditColumns +
+                                               ") VALUES ($1::bigint, $2, $3::bigint, $4, $5, $6, "
+                                               "$7, $8, $9, $10, $11)",
+                                           AuditParams(r));
+  if (!inserted) return inserted.error();
+  return Ok{};
+}
+
+// `audit` naming `object_id`.
+audit::Record Naming(const audit::Record& audit, int64_t object_id) {
+  audit::Record r = audit;
+  r.object_id = std::to_string(object_id);
+  return r;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
@@ -311,13 +342,16 @@ Status PostgresStore::InTransaction(const std::function<Status(PgConnection&)>& 
   return Ok{};
 }
 
-Result<Account> PostgresStore::CreateAccount(int64_t id, std::string_view name, int64_t now) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<PgResultPtr> r =
-      (*conn)->Exec("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)",
-                    {S(id), std::string(name), S(now)});
-  if (!r) return Clash(**conn, r.error(), "An account with this name already exists.");
+Result<Account> PostgresStore::CreateAccount(int64_t id, std::string_view name, int64_t now,
+                                             const audit::Record& audit) {
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    Result<PgResultPtr> r =
+        conn.Exec("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)",
+                  {S(id), std::string(name), S(now)});
+    if (!r) return Clash(conn, r.error(), "An account with this name already exists.");
+    return InsertAuditRow(conn, Naming(audit, id));
+  });
+  if (!s) return s.error();
   return Account{id, std::string(name), now};
 }
 
@@ -343,16 +377,16 @@ Result<std::optional<Account>> PostgresStore::FindAccountByName(std::string_view
       Account{Int(r->get(), 0, 0), Text(r->get(), 0, 1), Int(r->get(), 0, 2)});
 }
 
-Status PostgresStore::InsertAccessKey(const AccessKey& key) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "INSERT INTO access_keys (id, account_id, user_name, sealed_secret, enabled, created_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6)",
-      {key.id, S(key.account_id), key.user_name, HexEncode(key.sealed_secret), B(key.enabled),
-       S(key.created_at)});
-  if (!r) return r.error();
-  return Ok{};
+Status PostgresStore::InsertAccessKey(const AccessKey& key, const audit::Record* audit) {
+  return InTransaction([&](PgConnection& conn) -> Status {
+    Result<PgResultPtr> r = conn.Exec(
+        "INSERT INTO access_keys (id, account_id, user_name, sealed_secret, enabled, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        {key.id, S(key.account_id), key.user_name, HexEncode(key.sealed_secret), B(key.enabled),
+         S(key.created_at)});
+    if (!r) return r.error();
+    return audit ? InsertAuditRow(conn, *audit) : Status(Ok{});
+  });
 }
 
 Result<std::optional<AccessKey>> PostgresStore::FindAccessKey(std::string_view id) {
@@ -376,13 +410,18 @@ Result<std::vector<AccessKey>> PostgresStore::ListAccessKeys(int64_t account_id)
   return keys;
 }
 
-Result<bool> PostgresStore::SetAccessKeyEnabled(std::string_view id, bool enabled) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec("UPDATE access_keys SET enabled = $2 WHERE id = $1",
-                                        {std::string(id), B(enabled)});
-  if (!r) return r.error();
-  return std::string(PQcmdTuples(r->get())) != "0";
+Result<bool> PostgresStore::SetAccessKeyEnabled(std::string_view id, bool enabled,
+                                                const audit::Record& audit) {
+  bool found = false;
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    Result<PgResultPtr> r = conn.Exec("UPDATE access_keys SET enabled = $2 WHERE id = $1",
+                                      {std::string(id), B(enabled)});
+    if (!r) return r.error();
+    found = std::string(PQcmdTuples(r->get())) != "0";
+    return found ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return found;
 }
 
 Result<bool> PostgresStore::AccountExists(int64_t account_id) {
@@ -392,13 +431,13 @@ Result<bool> PostgresStore::AccountExists(int64_t account_id) {
   return account->has_value();
 }
 
-Result<Plan> PostgresStore::GrantPlan(const Plan& plan) {
+Result<Plan> PostgresStore::GrantPlan(const Plan& plan, const audit::Record& audit) {
   Plan stored;
   Status s = InTransaction([&](PgConnection& conn) -> Status {
     Result<Plan> inserted = InsertPlanRows(conn, plan);
     if (!inserted) return inserted.error();
     stored = std::move(*inserted);
-    return Ok{};
+    return InsertAuditRow(conn, Naming(audit, stored.id));
   });
   if (!s) return s.error();
   return stored;
@@ -432,27 +471,35 @@ Result<PackageCounters> PostgresStore::GetPackageCounters(int64_t account_id,
   return PackageCounters{Int(r->get(), 0, 0), Int(r->get(), 0, 1), Int(r->get(), 0, 2)};
 }
 
-Result<cas::Order> PostgresStore::CreateOrder(cas::Order order, int64_t now) {
+Result<cas::Order> PostgresStore::CreateOrder(cas::Order order, int64_t now,
+                                              const audit::Record& audit) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   // One statement, one round trip, one commit: the quota take and the order insert succeed or
-  // fail together. UsedCount never passes TotalCount: the UPDATE's WHERE clause is the check,
+  // fail together, and the audit record is inserted by the same statement from the inserted
+  // order. UsedCount never passes TotalCount: the UPDATE's WHERE clause is the check,
   // re-evaluated on the latest row version when another node's take commits first.
   static const std::string kTakeAndInsert =
       std::string(
           "WITH take AS (UPDATE package_usage SET used = used + 1 WHERE account_id = $2 "
           "AND product_code = $3 AND used < (SELECT COALESCE(SUM(count), 0) FROM plans "
           "WHERE account_id = $2 AND product_code = $3 AND (expires_at IS NULL OR "
-          "expires_at > $31::bigint)) RETURNING 1) INSERT INTO orders (") +
+          "expires_at > $31::bigint)) RETURNING 1), ins AS (INSERT INTO orders (") +
       kOrderColumns +
       ") SELECT $1::bigint, $2::bigint, $3, $4::integer, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
       "$14::bigint, $15::bigint, $16::bigint, $17::boolean, $18::boolean, $19, $20, $21, $22, $23, "
       "$24::bigint, $25::bigint, $26::bigint, $27::bigint, $28::bigint, $29::bigint, $30 FROM take "
-      "RETURNING id";
+      "RETURNING id), aud AS (INSERT INTO audit_log (" +
+      kAuditColumns +
+      ") SELECT $32::bigint, $33, $34::bigint, $35, $36, $37, $38, $39, $40, id::text, $41 FROM "
+      "ins) SELECT id FROM ins";
   for (int attempt = 0; attempt < 4; ++attempt) {
     order.id = NewOrderId();
     std::vector<Param> params = OrderParams(order);
     params.push_back(S(now));
+    std::vector<Param> record = AuditParams(audit);
+    record.erase(record.begin() + 9);                        // object_id: the inserted order's id
+    for (Param& p : record) params.push_back(std::move(p));  // $32 … $41
     Result<PgResultPtr> r = (*conn)->Exec(kTakeAndInsert, params);
     // A random id clash (astronomically rare) fails the whole statement; try another id.
     if (!r && (*conn)->sqlstate() == "23505") continue;
@@ -911,6 +958,9 @@ Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderS
                    S(static_cast<int64_t>(r.reason)), S(r.not_after)});
     if (!recorded) return recorded.error();
   }
+  if (t.audit) {
+    if (Status s = InsertAuditRow(conn, *t.audit); !s) return s;
+  }
   if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
   Result<PgResultPtr> delta = conn.Exec(
       "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
@@ -1003,14 +1053,14 @@ Result<std::vector<CounterDrift>> PostgresStore::AuditCounters() {
   return drifts;
 }
 
-Status PostgresStore::CreateUser(const User& user) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<PgResultPtr> r =
-      (*conn)->Exec("INSERT INTO users (account_id, name, created_at) VALUES ($1, $2, $3)",
-                    {S(user.account_id), user.name, S(user.created_at)});
-  if (!r) return Clash(**conn, r.error(), "A user with this name already exists.");
-  return Ok{};
+Status PostgresStore::CreateUser(const User& user, const audit::Record& audit) {
+  return InTransaction([&](PgConnection& conn) -> Status {
+    Result<PgResultPtr> r =
+        conn.Exec("INSERT INTO users (account_id, name, created_at) VALUES ($1, $2, $3)",
+                  {S(user.account_id), user.name, S(user.created_at)});
+    if (!r) return Clash(conn, r.error(), "A user with this name already exists.");
+    return InsertAuditRow(conn, audit);
+  });
 }
 
 Result<std::vector<User>> PostgresStore::ListUsers(int64_t account_id) {
@@ -1036,7 +1086,8 @@ Result<bool> PostgresStore::UserExists(int64_t account_id, std::string_view name
   return PQntuples(r->get()) > 0;
 }
 
-Status PostgresStore::DeleteUser(int64_t account_id, std::string_view name) {
+Status PostgresStore::DeleteUser(int64_t account_id, std::string_view name,
+                                 const audit::Record& audit) {
   return InTransaction([&](PgConnection& conn) -> Status {
     std::vector<Param> params = {S(account_id), std::string(name)};
     for (const char* sql :
@@ -1050,18 +1101,18 @@ Status PostgresStore::DeleteUser(int64_t account_id, std::string_view name) {
     if (!r) return r.error();
     if (std::string(PQcmdTuples(r->get())) == "0")
       return Error(ErrorCode::kInvalidParameter, "No such user.");
-    return Ok{};
+    return InsertAuditRow(conn, audit);
   });
 }
 
-Status PostgresStore::CreatePolicy(const PolicyRecord& policy) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "INSERT INTO policies (account_id, name, document, created_at) VALUES ($1, $2, $3, $4)",
-      {S(policy.account_id), policy.name, policy.document, S(policy.created_at)});
-  if (!r) return Clash(**conn, r.error(), "A policy with this name already exists.");
-  return Ok{};
+Status PostgresStore::CreatePolicy(const PolicyRecord& policy, const audit::Record& audit) {
+  return InTransaction([&](PgConnection& conn) -> Status {
+    Result<PgResultPtr> r = conn.Exec(
+        "INSERT INTO policies (account_id, name, document, created_at) VALUES ($1, $2, $3, $4)",
+        {S(policy.account_id), policy.name, policy.document, S(policy.created_at)});
+    if (!r) return Clash(conn, r.error(), "A policy with this name already exists.");
+    return InsertAuditRow(conn, audit);
+  });
 }
 
 Result<std::vector<PolicyRecord>> PostgresStore::ListPolicies(int64_t account_id) {
@@ -1081,35 +1132,40 @@ Result<std::vector<PolicyRecord>> PostgresStore::ListPolicies(int64_t account_id
 }
 
 Status PostgresStore::AttachPolicy(int64_t account_id, std::string_view user,
-                                   std::string_view policy, bool system) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  if (!system) {
-    Result<PgResultPtr> exists =
-        (*conn)->Exec("SELECT 1 FROM policies WHERE account_id = $1 AND name = $2",
-                      {S(account_id), std::string(policy)});
-    if (!exists) return exists.error();
-    if (PQntuples(exists->get()) == 0)
-      return Error(ErrorCode::kInvalidParameter, "No such policy.");
-  }
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) VALUES ($1, $2, "
-      "$3, $4)",
-      {S(account_id), std::string(user), std::string(policy), B(system)});
-  if (!r) return Clash(**conn, r.error(), "The policy is already attached.");
-  return Ok{};
+                                   std::string_view policy, bool system,
+                                   const audit::Record& audit) {
+  return InTransaction([&](PgConnection& conn) -> Status {
+    if (!system) {
+      Result<PgResultPtr> exists =
+          conn.Exec("SELECT 1 FROM policies WHERE account_id = $1 AND name = $2",
+                    {S(account_id), std::string(policy)});
+      if (!exists) return exists.error();
+      if (PQntuples(exists->get()) == 0)
+        return Error(ErrorCode::kInvalidParameter, "No such policy.");
+    }
+    Result<PgResultPtr> r = conn.Exec(
+        "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) VALUES ($1, "
+        "$2, $3, $4)",
+        {S(account_id), std::string(user), std::string(policy), B(system)});
+    if (!r) return Clash(conn, r.error(), "The policy is already attached.");
+    return InsertAuditRow(conn, audit);
+  });
 }
 
 Result<bool> PostgresStore::DetachPolicy(int64_t account_id, std::string_view user,
-                                         std::string_view policy) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "DELETE FROM policy_attachments WHERE account_id = $1 AND user_name = $2 AND policy_name = "
-      "$3",
-      {S(account_id), std::string(user), std::string(policy)});
-  if (!r) return r.error();
-  return std::string(PQcmdTuples(r->get())) != "0";
+                                         std::string_view policy, const audit::Record& audit) {
+  bool detached = false;
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    Result<PgResultPtr> r = conn.Exec(
+        "DELETE FROM policy_attachments WHERE account_id = $1 AND user_name = $2 AND "
+        "policy_name = $3",
+        {S(account_id), std::string(user), std::string(policy)});
+    if (!r) return r.error();
+    detached = std::string(PQcmdTuples(r->get())) != "0";
+    return detached ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return detached;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> PostgresStore::AttachedPolicies(
@@ -1216,16 +1272,22 @@ std::vector<Status> PostgresStore::RememberNonces(const std::vector<const NonceC
   return outcomes;
 }
 
-Result<cas::Certificate> PostgresStore::InsertUpload(cas::Certificate certificate) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
+Result<cas::Certificate> PostgresStore::InsertUpload(cas::Certificate certificate,
+                                                     const audit::Record& audit) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     certificate.id = NewUploadCertId();
     certificate.instance_id = cas::UploadInstanceId(certificate.id);
-    Status s = InsertCertificateRow(**conn, certificate);
+    bool clash = false;
+    Status s = InTransaction([&](PgConnection& conn) -> Status {
+      Status inserted = InsertCertificateRow(conn, certificate);
+      // A random id clash (astronomically rare): try another id, in a new transaction.
+      clash = !inserted && conn.sqlstate() == "23505" &&
+              inserted.error().code != ErrorCode::kParamRepeat;
+      if (!inserted) return inserted;
+      return InsertAuditRow(conn, Naming(audit, certificate.id));
+    });
     if (s) return certificate;
-    // A random id clash (astronomically rare): try another id.
-    if ((*conn)->sqlstate() == "23505" && s.error().code != ErrorCode::kParamRepeat) continue;
+    if (clash) continue;
     return s.error();
   }
   return InternalError("could not allocate a certificate id");
@@ -1243,13 +1305,18 @@ Result<std::optional<cas::Certificate>> PostgresStore::FindCertificate(int64_t a
   return std::optional<cas::Certificate>(ReadCertificate(r->get(), 0));
 }
 
-Result<bool> PostgresStore::DeleteCertificate(int64_t account_id, int64_t cert_id) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "DELETE FROM certificates WHERE id = $1 AND account_id = $2", {S(cert_id), S(account_id)});
-  if (!r) return r.error();
-  return std::string(PQcmdTuples(r->get())) == "1";
+Result<bool> PostgresStore::DeleteCertificate(int64_t account_id, int64_t cert_id,
+                                              const audit::Record& audit) {
+  bool deleted = false;
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    Result<PgResultPtr> r = conn.Exec("DELETE FROM certificates WHERE id = $1 AND account_id = $2",
+                                      {S(cert_id), S(account_id)});
+    if (!r) return r.error();
+    deleted = std::string(PQcmdTuples(r->get())) == "1";
+    return deleted ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return deleted;
 }
 
 Result<cas::CertificatePage> PostgresStore::ListCertificates(int64_t account_id,
@@ -1327,18 +1394,19 @@ Result<std::optional<cas::IssuedSerial>> PostgresStore::FindIssuedSerial(
   return std::optional<cas::IssuedSerial>(std::move(found));
 }
 
-Status PostgresStore::InsertOperatorToken(const ops::OperatorTokenRecord& token) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "INSERT INTO operator_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
-      {token.id, token.name, token.token_hash, S(token.created_at)});
-  if (!r) {
-    return Clash(
-        **conn, r.error(),
-        InvalidParameter("Name", "an operator token that is not revoked has this name.").message);
-  }
-  return Ok{};
+Status PostgresStore::InsertOperatorToken(const ops::OperatorTokenRecord& token,
+                                          const audit::Record& audit) {
+  return InTransaction([&](PgConnection& conn) -> Status {
+    Result<PgResultPtr> r = conn.Exec(
+        "INSERT INTO operator_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+        {token.id, token.name, token.token_hash, S(token.created_at)});
+    if (!r) {
+      return Clash(
+          conn, r.error(),
+          InvalidParameter("Name", "an operator token that is not revoked has this name.").message);
+    }
+    return InsertAuditRow(conn, audit);
+  });
 }
 
 Result<std::optional<ops::OperatorTokenRecord>> PostgresStore::FindOperatorToken(
@@ -1371,15 +1439,20 @@ Status PostgresStore::TouchOperatorToken(std::string_view id, int64_t now) {
   return Ok{};
 }
 
-Result<bool> PostgresStore::RevokeOperatorToken(std::string_view id, int64_t now) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  // COALESCE keeps the first revocation time when a revoked token is revoked again.
-  Result<PgResultPtr> r = (*conn)->Exec(
-      "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
-      {std::string(id), S(now)});
-  if (!r) return r.error();
-  return std::string(PQcmdTuples(r->get())) == "1";
+Result<bool> PostgresStore::RevokeOperatorToken(std::string_view id, int64_t now,
+                                                const audit::Record& audit) {
+  bool revoked = false;
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    // COALESCE keeps the first revocation time when a revoked token is revoked again.
+    Result<PgResultPtr> r =
+        conn.Exec("UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+                  {std::string(id), S(now)});
+    if (!r) return r.error();
+    revoked = std::string(PQcmdTuples(r->get())) == "1";
+    return revoked ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return revoked;
 }
 
 Result<std::optional<ops::PlanGrantRecord>> PostgresStore::FindPlanGrant(std::string_view key) {
@@ -1389,7 +1462,8 @@ Result<std::optional<ops::PlanGrantRecord>> PostgresStore::FindPlanGrant(std::st
 }
 
 Result<ops::PlanGrantOnce> PostgresStore::GrantPlanOnce(const Plan& plan, std::string_view key,
-                                                        std::string_view request_hash) {
+                                                        std::string_view request_hash,
+                                                        const audit::Record& audit) {
   ops::PlanGrantOnce out;
   bool lost = false;
   Status s = InTransaction([&](PgConnection& conn) -> Status {
@@ -1412,6 +1486,7 @@ Result<ops::PlanGrantOnce> PostgresStore::GrantPlanOnce(const Plan& plan, std::s
       lost = true;
       return InternalError("idempotency key taken by a concurrent grant");  // rolls back
     }
+    if (Status a = InsertAuditRow(conn, Naming(audit, stored->id)); !a) return a;
     out = ops::PlanGrantOnce{
         ops::PlanGrantRecord{std::string(key), std::string(request_hash), std::move(*stored)},
         true};
@@ -1760,6 +1835,71 @@ Result<ops::SoonestExpiry> PostgresStore::FindSoonestExpiry(int64_t now) {
       {S(now)});
   if (!r) return r.error();
   return ops::SoonestExpiry{OptionalInt(r->get(), 0, 0), OptionalInt(r->get(), 0, 1)};
+}
+
+Status PostgresStore::AppendAudit(const audit::Record& record) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  return InsertAuditRow(**conn, record);
+}
+
+Result<std::vector<audit::Record>> PostgresStore::ReadAudit(const ops::AuditQuery& q) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // The (account_id, time, id) index serves the range and the order; the cursor is a row value
+  // so a page never repeats or skips records that share a second.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      std::string("SELECT id, ") + kAuditColumns +
+          " FROM audit_log WHERE account_id = $1 AND time >= $2 AND time < $3 AND (time, id) > "
+          "($4::bigint, $5::bigint) ORDER BY time, id LIMIT $6",
+      {S(q.account_id), S(q.since), S(q.until), S(q.after_time), S(q.after_id), S(q.limit)});
+  if (!r) return r.error();
+  std::vector<audit::Record> out;
+  const PGresult* res = r->get();
+  for (int i = 0; i < PQntuples(res); ++i) {
+    audit::Record rec;
+    rec.id = Int(res, i, 0);
+    rec.time = Int(res, i, 1);
+    rec.actor.request_id = Text(res, i, 2);
+    rec.account_id = Int(res, i, 3);
+    rec.actor.type = audit::ParsePrincipalTypeName(Text(res, i, 4));
+    rec.actor.principal = Text(res, i, 5);
+    rec.actor.access_key_id = Text(res, i, 6);
+    rec.actor.source_ip = Text(res, i, 7);
+    rec.actor.action = Text(res, i, 8);
+    rec.object_type = Text(res, i, 9);
+    rec.object_id = Text(res, i, 10);
+    rec.result = Text(res, i, 11);
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+Result<int64_t> PostgresStore::PruneAudit(int64_t before, int64_t max_rows) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < $1 ORDER BY time "
+      "LIMIT $2)",
+      {S(before), S(max_rows)});
+  if (!r) return r.error();
+  return static_cast<int64_t>(std::stoll(PQcmdTuples(r->get())));
+}
+
+Result<std::vector<int64_t>> PostgresStore::OrdersWithoutCreationRecord(int64_t limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // An anti-join (one pass over each table). Orders older than the oldest record kept (written
+  // before the trail existed, or pruned) have nothing to be checked against.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "SELECT o.id FROM orders o WHERE o.created_at >= (SELECT MIN(time) FROM audit_log) AND NOT "
+      "EXISTS (SELECT 1 FROM audit_log a WHERE a.object_type = 'OrderId' AND a.object_id = "
+      "o.id::text AND a.result = 'OK') ORDER BY o.id LIMIT $1",
+      {S(limit)});
+  if (!r) return r.error();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < PQntuples(r->get()); ++i) ids.push_back(Int(r->get(), i, 0));
+  return ids;
 }
 
 }  // namespace certplan::store::postgres

@@ -9,6 +9,7 @@
 #include "core/checked.h"
 #include "store/order_codec.h"
 #include "store/order_list.h"
+#include "store/sqlite/audit_rows.h"
 #include "store/sqlite/certificate_rows.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/order_rows.h"
@@ -222,21 +223,28 @@ void SqliteStore::Release(std::unique_ptr<Connection> conn) {
   idle_.push_back(std::move(conn));
 }
 
-Result<Account> SqliteStore::CreateAccount(int64_t id, std::string_view name, int64_t now) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt =
-      (*conn)->Prepare("INSERT INTO accounts (id, name, created_at) VALUES (?1, ?2, ?3)");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, id);
-  BindText(*stmt, 2, name);
-  BindInt(*stmt, 3, now);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) {
-    if (sqlite3_extended_errcode((*conn)->db()) == SQLITE_CONSTRAINT_UNIQUE) {
-      return Error(ErrorCode::kInvalidParameter, "An account with this name already exists.");
+Result<Account> SqliteStore::CreateAccount(int64_t id, std::string_view name, int64_t now,
+                                           const audit::Record& audit) {
+  // Every write goes through the group committer: the change and its audit record in one
+  // transaction, the commit shared with whatever else is queued.
+  Status s = Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt =
+        conn.Prepare("INSERT INTO accounts (id, name, created_at) VALUES (?1, ?2, ?3)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, id);
+    BindText(*stmt, 2, name);
+    BindInt(*stmt, 3, now);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) {
+      if (sqlite3_extended_errcode(conn.db()) == SQLITE_CONSTRAINT_UNIQUE) {
+        return Error(ErrorCode::kInvalidParameter, "An account with this name already exists.");
+      }
+      return conn.Fail("insert account");
     }
-    return (*conn)->Fail("insert account");
-  }
+    audit::Record record = audit;
+    record.object_id = std::to_string(id);
+    return InsertAuditRow(conn, record);
+  });
+  if (!s) return s.error();
   return Account{id, std::string(name), now};
 }
 
@@ -264,21 +272,21 @@ Result<std::optional<Account>> SqliteStore::FindAccountByName(std::string_view n
   return (*conn)->Fail("find account by name");
 }
 
-Status SqliteStore::InsertAccessKey(const AccessKey& key) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "INSERT INTO access_keys (id, account_id, user_name, sealed_secret, enabled, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  if (!stmt) return stmt.error();
-  BindText(*stmt, 1, key.id);
-  BindInt(*stmt, 2, key.account_id);
-  BindText(*stmt, 3, key.user_name);
-  BindBlob(*stmt, 4, key.sealed_secret);
-  BindInt(*stmt, 5, key.enabled ? 1 : 0);
-  BindInt(*stmt, 6, key.created_at);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("insert access key");
-  return Ok{};
+Status SqliteStore::InsertAccessKey(const AccessKey& key, const audit::Record* audit) {
+  return Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "INSERT INTO access_keys (id, account_id, user_name, sealed_secret, enabled, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!stmt) return stmt.error();
+    BindText(*stmt, 1, key.id);
+    BindInt(*stmt, 2, key.account_id);
+    BindText(*stmt, 3, key.user_name);
+    BindBlob(*stmt, 4, key.sealed_secret);
+    BindInt(*stmt, 5, key.enabled ? 1 : 0);
+    BindInt(*stmt, 6, key.created_at);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("insert access key");
+    return audit ? InsertAuditRow(conn, *audit) : Status(Ok{});
+  });
 }
 
 Result<std::optional<AccessKey>> SqliteStore::FindAccessKey(std::string_view id) {
@@ -307,15 +315,20 @@ Result<std::vector<AccessKey>> SqliteStore::ListAccessKeys(int64_t account_id) {
   return keys;
 }
 
-Result<bool> SqliteStore::SetAccessKeyEnabled(std::string_view id, bool enabled) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare("UPDATE access_keys SET enabled = ?2 WHERE id = ?1");
-  if (!stmt) return stmt.error();
-  BindText(*stmt, 1, id);
-  BindInt(*stmt, 2, enabled ? 1 : 0);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("update access key");
-  return sqlite3_changes((*conn)->db()) > 0;
+Result<bool> SqliteStore::SetAccessKeyEnabled(std::string_view id, bool enabled,
+                                              const audit::Record& audit) {
+  bool found = false;
+  Status s = Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare("UPDATE access_keys SET enabled = ?2 WHERE id = ?1");
+    if (!stmt) return stmt.error();
+    BindText(*stmt, 1, id);
+    BindInt(*stmt, 2, enabled ? 1 : 0);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("update access key");
+    found = sqlite3_changes(conn.db()) > 0;
+    return found ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return found;
 }
 
 Result<bool> SqliteStore::AccountExists(int64_t account_id) {
@@ -325,7 +338,7 @@ Result<bool> SqliteStore::AccountExists(int64_t account_id) {
   return account->has_value();
 }
 
-Result<Plan> SqliteStore::GrantPlan(const Plan& plan) {
+Result<Plan> SqliteStore::GrantPlan(const Plan& plan, const audit::Record& audit) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   WriteTransaction txn(**conn);
@@ -333,6 +346,9 @@ Result<Plan> SqliteStore::GrantPlan(const Plan& plan) {
   if (!begun) return begun.error();
   Result<Plan> stored = InsertPlanRows(**conn, plan);
   if (!stored) return stored.error();
+  audit::Record record = audit;
+  record.object_id = std::to_string(stored->id);
+  if (Status s = InsertAuditRow(**conn, record); !s) return s.error();
   Status committed = txn.Commit();
   if (!committed) return committed.error();
   return stored;
@@ -420,9 +436,16 @@ Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
 
 }  // namespace
 
-Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now) {
-  // Group commit: concurrent applications share one transaction and one fsync.
-  Status s = Commit([&](Connection& conn) { return TakeQuotaAndInsert(conn, order, now); });
+Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now,
+                                            const audit::Record& audit) {
+  // Group commit: concurrent applications share one transaction and one fsync; the audit row
+  // rides in it (a refused take rolls back to the job's savepoint, audit row and all).
+  Status s = Commit([&](Connection& conn) -> Status {
+    if (Status taken = TakeQuotaAndInsert(conn, order, now); !taken) return taken;
+    audit::Record record = audit;
+    record.object_id = std::to_string(order.id);
+    return InsertAuditRow(conn, record);
+  });
   if (!s) return s.error();
   return order;
 }
@@ -464,6 +487,9 @@ Status StoreTransition(Connection& conn, const cas::Transition& t, cas::OrderSta
   }
   if (t.revocation) {
     if (Status s = InsertRevocationRow(conn, *t.revocation); !s) return s;
+  }
+  if (t.audit) {
+    if (Status s = InsertAuditRow(conn, *t.audit); !s) return s;
   }
   return ApplyDelta(conn, t.order.account_id, t.order.product_code, t.delta);
 }
@@ -816,16 +842,17 @@ Status RunWrite(Connection& conn, sqlite3_stmt* stmt, std::string_view what,
 
 }  // namespace
 
-Status SqliteStore::CreateUser(const User& user) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt =
-      (*conn)->Prepare("INSERT INTO users (account_id, name, created_at) VALUES (?1, ?2, ?3)");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, user.account_id);
-  BindText(*stmt, 2, user.name);
-  BindInt(*stmt, 3, user.created_at);
-  return RunWrite(**conn, *stmt, "insert user", "A user with this name already exists.");
+Status SqliteStore::CreateUser(const User& user, const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt =
+        conn.Prepare("INSERT INTO users (account_id, name, created_at) VALUES (?1, ?2, ?3)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, user.account_id);
+    BindText(*stmt, 2, user.name);
+    BindInt(*stmt, 3, user.created_at);
+    Status s = RunWrite(conn, *stmt, "insert user", "A user with this name already exists.");
+    return s ? InsertAuditRow(conn, audit) : s;
+  });
 }
 
 Result<std::vector<User>> SqliteStore::ListUsers(int64_t account_id) {
@@ -857,37 +884,39 @@ Result<bool> SqliteStore::UserExists(int64_t account_id, std::string_view name) 
   return rc == SQLITE_ROW;
 }
 
-Status SqliteStore::DeleteUser(int64_t account_id, std::string_view name) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  WriteTransaction txn(**conn);
-  if (Status s = txn.Begin(); !s) return s;
-  for (const char* sql : {"DELETE FROM access_keys WHERE account_id = ?1 AND user_name = ?2",
-                          "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2",
-                          "DELETE FROM users WHERE account_id = ?1 AND name = ?2"}) {
-    Result<Stmt> stmt = (*conn)->Prepare(sql);
-    if (!stmt) return stmt.error();
-    BindInt(*stmt, 1, account_id);
-    BindText(*stmt, 2, name);
-    if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("delete user");
-  }
-  if (sqlite3_changes((*conn)->db()) == 0) {
-    return Error(ErrorCode::kInvalidParameter, "No such user.");
-  }
-  return txn.Commit();
+Status SqliteStore::DeleteUser(int64_t account_id, std::string_view name,
+                               const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    for (const char* sql :
+         {"DELETE FROM access_keys WHERE account_id = ?1 AND user_name = ?2",
+          "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2",
+          "DELETE FROM users WHERE account_id = ?1 AND name = ?2"}) {
+      Result<Stmt> stmt = conn.Prepare(sql);
+      if (!stmt) return stmt.error();
+      BindInt(*stmt, 1, account_id);
+      BindText(*stmt, 2, name);
+      if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("delete user");
+    }
+    // The job's savepoint undoes the key and attachment deletes with this refusal.
+    if (sqlite3_changes(conn.db()) == 0) {
+      return Error(ErrorCode::kInvalidParameter, "No such user.");
+    }
+    return InsertAuditRow(conn, audit);
+  });
 }
 
-Status SqliteStore::CreatePolicy(const PolicyRecord& policy) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "INSERT INTO policies (account_id, name, document, created_at) VALUES (?1, ?2, ?3, ?4)");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, policy.account_id);
-  BindText(*stmt, 2, policy.name);
-  BindText(*stmt, 3, policy.document);
-  BindInt(*stmt, 4, policy.created_at);
-  return RunWrite(**conn, *stmt, "insert policy", "A policy with this name already exists.");
+Status SqliteStore::CreatePolicy(const PolicyRecord& policy, const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "INSERT INTO policies (account_id, name, document, created_at) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, policy.account_id);
+    BindText(*stmt, 2, policy.name);
+    BindText(*stmt, 3, policy.document);
+    BindInt(*stmt, 4, policy.created_at);
+    Status s = RunWrite(conn, *stmt, "insert policy", "A policy with this name already exists.");
+    return s ? InsertAuditRow(conn, audit) : s;
+  });
 }
 
 Result<std::vector<PolicyRecord>> SqliteStore::ListPolicies(int64_t account_id) {
@@ -909,43 +938,48 @@ Result<std::vector<PolicyRecord>> SqliteStore::ListPolicies(int64_t account_id) 
 }
 
 Status SqliteStore::AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
-                                 bool system) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  if (!system) {
-    Result<Stmt> exists =
-        (*conn)->Prepare("SELECT 1 FROM policies WHERE account_id = ?1 AND name = ?2");
-    if (!exists) return exists.error();
-    BindInt(*exists, 1, account_id);
-    BindText(*exists, 2, policy);
-    if (sqlite3_step(*exists) != SQLITE_ROW) {
-      return Error(ErrorCode::kInvalidParameter, "No such policy.");
+                                 bool system, const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    if (!system) {
+      Result<Stmt> exists =
+          conn.Prepare("SELECT 1 FROM policies WHERE account_id = ?1 AND name = ?2");
+      if (!exists) return exists.error();
+      BindInt(*exists, 1, account_id);
+      BindText(*exists, 2, policy);
+      if (sqlite3_step(*exists) != SQLITE_ROW) {
+        return Error(ErrorCode::kInvalidParameter, "No such policy.");
+      }
     }
-  }
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) "
-      "VALUES (?1, ?2, ?3, ?4)");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, account_id);
-  BindText(*stmt, 2, user);
-  BindText(*stmt, 3, policy);
-  BindInt(*stmt, 4, system ? 1 : 0);
-  return RunWrite(**conn, *stmt, "attach policy", "The policy is already attached.");
+    Result<Stmt> stmt = conn.Prepare(
+        "INSERT INTO policy_attachments (account_id, user_name, policy_name, system) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, account_id);
+    BindText(*stmt, 2, user);
+    BindText(*stmt, 3, policy);
+    BindInt(*stmt, 4, system ? 1 : 0);
+    Status s = RunWrite(conn, *stmt, "attach policy", "The policy is already attached.");
+    return s ? InsertAuditRow(conn, audit) : s;
+  });
 }
 
 Result<bool> SqliteStore::DetachPolicy(int64_t account_id, std::string_view user,
-                                       std::string_view policy) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2 AND policy_name = "
-      "?3");
-  if (!stmt) return stmt.error();
-  BindInt(*stmt, 1, account_id);
-  BindText(*stmt, 2, user);
-  BindText(*stmt, 3, policy);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("detach policy");
-  return sqlite3_changes((*conn)->db()) > 0;
+                                       std::string_view policy, const audit::Record& audit) {
+  bool detached = false;
+  Status s = Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "DELETE FROM policy_attachments WHERE account_id = ?1 AND user_name = ?2 AND "
+        "policy_name = ?3");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, account_id);
+    BindText(*stmt, 2, user);
+    BindText(*stmt, 3, policy);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("detach policy");
+    detached = sqlite3_changes(conn.db()) > 0;
+    return detached ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return detached;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPolicies(
@@ -967,14 +1001,19 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPo
   return out;
 }
 
-Result<cas::Certificate> SqliteStore::InsertUpload(cas::Certificate certificate) {
+Result<cas::Certificate> SqliteStore::InsertUpload(cas::Certificate certificate,
+                                                   const audit::Record& audit) {
   Status s = Commit([&](Connection& conn) -> Status {
     for (int attempt = 0;; ++attempt) {
       certificate.id = NewUploadCertId();
       certificate.instance_id = cas::UploadInstanceId(certificate.id);
       Status inserted = InsertCertificateRow(conn, certificate);
-      if (inserted || !IsIdCollision(conn) || attempt == 3) return inserted;
+      if (inserted) break;
+      if (!IsIdCollision(conn) || attempt == 3) return inserted;
     }
+    audit::Record record = audit;
+    record.object_id = std::to_string(certificate.id);
+    return InsertAuditRow(conn, record);
   });
   if (!s) return s.error();
   return certificate;
@@ -995,7 +1034,8 @@ Result<std::optional<cas::Certificate>> SqliteStore::FindCertificate(int64_t acc
   return (*conn)->Fail("find certificate");
 }
 
-Result<bool> SqliteStore::DeleteCertificate(int64_t account_id, int64_t cert_id) {
+Result<bool> SqliteStore::DeleteCertificate(int64_t account_id, int64_t cert_id,
+                                            const audit::Record& audit) {
   bool deleted = false;
   Status s = Commit([&](Connection& conn) -> Status {
     Result<Stmt> stmt = conn.Prepare("DELETE FROM certificates WHERE id = ?1 AND account_id = ?2");
@@ -1004,7 +1044,7 @@ Result<bool> SqliteStore::DeleteCertificate(int64_t account_id, int64_t cert_id)
     BindInt(*stmt, 2, account_id);
     if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("delete certificate");
     deleted = sqlite3_changes(conn.db()) > 0;
-    return Ok{};
+    return deleted ? InsertAuditRow(conn, audit) : Status(Ok{});
   });
   if (!s) return s.error();
   return deleted;
@@ -1156,24 +1196,25 @@ Result<std::optional<cas::IssuedSerial>> SqliteStore::FindIssuedSerial(
   return std::optional<cas::IssuedSerial>(std::move(found));
 }
 
-Status SqliteStore::InsertOperatorToken(const ops::OperatorTokenRecord& token) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "INSERT INTO operator_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
-  if (!stmt) return stmt.error();
-  BindText(*stmt, 1, token.id);
-  BindText(*stmt, 2, token.name);
-  BindText(*stmt, 3, token.token_hash);
-  BindInt(*stmt, 4, token.created_at);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) {
-    const int code = sqlite3_extended_errcode((*conn)->db());
-    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
-      return InvalidParameter("Name", "an operator token that is not revoked has this name.");
+Status SqliteStore::InsertOperatorToken(const ops::OperatorTokenRecord& token,
+                                        const audit::Record& audit) {
+  return Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "INSERT INTO operator_tokens (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)");
+    if (!stmt) return stmt.error();
+    BindText(*stmt, 1, token.id);
+    BindText(*stmt, 2, token.name);
+    BindText(*stmt, 3, token.token_hash);
+    BindInt(*stmt, 4, token.created_at);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) {
+      const int code = sqlite3_extended_errcode(conn.db());
+      if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return InvalidParameter("Name", "an operator token that is not revoked has this name.");
+      }
+      return conn.Fail("insert operator token");
     }
-    return (*conn)->Fail("insert operator token");
-  }
-  return Ok{};
+    return InsertAuditRow(conn, audit);
+  });
 }
 
 Result<std::optional<ops::OperatorTokenRecord>> SqliteStore::FindOperatorToken(
@@ -1213,17 +1254,22 @@ Status SqliteStore::TouchOperatorToken(std::string_view id, int64_t now) {
   return Ok{};
 }
 
-Result<bool> SqliteStore::RevokeOperatorToken(std::string_view id, int64_t now) {
-  Result<Lease> conn = Acquire();
-  if (!conn) return conn.error();
-  // COALESCE keeps the first revocation time when a revoked token is revoked again.
-  Result<Stmt> stmt = (*conn)->Prepare(
-      "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1");
-  if (!stmt) return stmt.error();
-  BindText(*stmt, 1, id);
-  BindInt(*stmt, 2, now);
-  if (sqlite3_step(*stmt) != SQLITE_DONE) return (*conn)->Fail("revoke operator token");
-  return sqlite3_changes((*conn)->db()) == 1;
+Result<bool> SqliteStore::RevokeOperatorToken(std::string_view id, int64_t now,
+                                              const audit::Record& audit) {
+  bool revoked = false;
+  Status s = Commit([&](Connection& conn) -> Status {
+    // COALESCE keeps the first revocation time when a revoked token is revoked again.
+    Result<Stmt> stmt = conn.Prepare(
+        "UPDATE operator_tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1");
+    if (!stmt) return stmt.error();
+    BindText(*stmt, 1, id);
+    BindInt(*stmt, 2, now);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("revoke operator token");
+    revoked = sqlite3_changes(conn.db()) == 1;
+    return revoked ? InsertAuditRow(conn, audit) : Status(Ok{});
+  });
+  if (!s) return s.error();
+  return revoked;
 }
 
 Result<std::optional<ops::PlanGrantRecord>> SqliteStore::FindPlanGrant(std::string_view key) {
@@ -1233,7 +1279,8 @@ Result<std::optional<ops::PlanGrantRecord>> SqliteStore::FindPlanGrant(std::stri
 }
 
 Result<ops::PlanGrantOnce> SqliteStore::GrantPlanOnce(const Plan& plan, std::string_view key,
-                                                      std::string_view request_hash) {
+                                                      std::string_view request_hash,
+                                                      const audit::Record& audit) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
   WriteTransaction txn(**conn);
@@ -1254,6 +1301,9 @@ Result<ops::PlanGrantOnce> SqliteStore::GrantPlanOnce(const Plan& plan, std::str
   BindInt(*record, 3, stored->id);
   BindInt(*record, 4, plan.granted_at);
   if (sqlite3_step(*record) != SQLITE_DONE) return (*conn)->Fail("insert plan grant key");
+  audit::Record named = audit;
+  named.object_id = std::to_string(stored->id);
+  if (Status a = InsertAuditRow(**conn, named); !a) return a.error();
   Status committed = txn.Commit();
   if (!committed) return committed.error();
   return ops::PlanGrantOnce{
@@ -1665,6 +1715,56 @@ Result<ops::SoonestExpiry> SqliteStore::FindSoonestExpiry(int64_t now) {
   BindInt(*stmt, 1, now);
   if (sqlite3_step(*stmt) != SQLITE_ROW) return (*conn)->Fail("find soonest expiry");
   return ops::SoonestExpiry{ColumnOptionalInt(*stmt, 0), ColumnOptionalInt(*stmt, 1)};
+}
+
+// --- ops::AuditLog ----------------------------------------------------------------------
+
+Status SqliteStore::AppendAudit(const audit::Record& record) {
+  // A refusal changes nothing else: its row joins the next shared commit.
+  return Commit([&](Connection& conn) { return InsertAuditRow(conn, record); });
+}
+
+Result<std::vector<audit::Record>> SqliteStore::ReadAudit(const ops::AuditQuery& query) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  return ReadAuditRows(**conn, query);
+}
+
+Result<int64_t> SqliteStore::PruneAudit(int64_t before, int64_t max_rows) {
+  int64_t deleted = 0;
+  // Through the group committer, so a prune batch is one more job between requests' writes.
+  Status s = Commit([&](Connection& conn) -> Status {
+    Result<Stmt> stmt = conn.Prepare(
+        "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time < ?1 "
+        "ORDER BY time LIMIT ?2)");
+    if (!stmt) return stmt.error();
+    BindInt(*stmt, 1, before);
+    BindInt(*stmt, 2, max_rows);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("prune audit records");
+    deleted = sqlite3_changes(conn.db());
+    return Ok{};
+  });
+  if (!s) return s.error();
+  return deleted;
+}
+
+Result<std::vector<int64_t>> SqliteStore::OrdersWithoutCreationRecord(int64_t limit) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // NOT IN over an uncorrelated subquery: SQLite builds the set of named orders once, so the
+  // check is one pass over each table. Orders older than the oldest record kept (written before
+  // the trail existed, or pruned) have nothing to be checked against.
+  Result<Stmt> stmt = (*conn)->Prepare(
+      "SELECT id FROM orders WHERE created_at >= (SELECT MIN(time) FROM audit_log) AND id NOT IN "
+      "(SELECT CAST(object_id AS INTEGER) FROM audit_log WHERE object_type = 'OrderId' AND "
+      "result = 'OK') ORDER BY id LIMIT ?1");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, limit);
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(*stmt, 0));
+  if (rc != SQLITE_DONE) return (*conn)->Fail("orders without creation record");
+  return ids;
 }
 
 }  // namespace certplan::store::sqlite

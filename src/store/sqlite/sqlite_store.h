@@ -13,6 +13,7 @@
 #include "cas/plan_store.h"
 #include "cas/revocation_store.h"
 #include "iam/identity_store.h"
+#include "ops/audit_log.h"
 #include "ops/metrics_store.h"
 #include "ops/operator_store.h"
 #include "store/sqlite/group_commit.h"
@@ -33,41 +34,45 @@ class SqliteStore final : public iam::IdentityStore,
                           public cas::RevocationStore,
                           public ops::OperatorStore,
                           public ops::MetricsStore,
+                          public ops::AuditLog,
                           public acme::AcmeStore {
  public:
   // Opens or creates `path` and applies migrations.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 
   // iam::IdentityStore
-  Result<iam::Account> CreateAccount(int64_t id, std::string_view name, int64_t now) override;
+  Result<iam::Account> CreateAccount(int64_t id, std::string_view name, int64_t now,
+                                     const audit::Record& audit) override;
   Result<std::optional<iam::Account>> FindAccount(int64_t id) override;
   Result<std::optional<iam::Account>> FindAccountByName(std::string_view name) override;
-  Status InsertAccessKey(const iam::AccessKey& key) override;
+  Status InsertAccessKey(const iam::AccessKey& key, const audit::Record* audit) override;
   Result<std::optional<iam::AccessKey>> FindAccessKey(std::string_view id) override;
   Result<std::vector<iam::AccessKey>> ListAccessKeys(int64_t account_id) override;
-  Result<bool> SetAccessKeyEnabled(std::string_view id, bool enabled) override;
-  Status CreateUser(const iam::User& user) override;
+  Result<bool> SetAccessKeyEnabled(std::string_view id, bool enabled,
+                                   const audit::Record& audit) override;
+  Status CreateUser(const iam::User& user, const audit::Record& audit) override;
   Result<std::vector<iam::User>> ListUsers(int64_t account_id) override;
   Result<bool> UserExists(int64_t account_id, std::string_view name) override;
-  Status DeleteUser(int64_t account_id, std::string_view name) override;
-  Status CreatePolicy(const iam::PolicyRecord& policy) override;
+  Status DeleteUser(int64_t account_id, std::string_view name, const audit::Record& audit) override;
+  Status CreatePolicy(const iam::PolicyRecord& policy, const audit::Record& audit) override;
   Result<std::vector<iam::PolicyRecord>> ListPolicies(int64_t account_id) override;
   Status AttachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
-                      bool system) override;
-  Result<bool> DetachPolicy(int64_t account_id, std::string_view user,
-                            std::string_view policy) override;
+                      bool system, const audit::Record& audit) override;
+  Result<bool> DetachPolicy(int64_t account_id, std::string_view user, std::string_view policy,
+                            const audit::Record& audit) override;
   Result<std::vector<std::pair<std::string, std::string>>> AttachedPolicies(
       int64_t account_id, std::string_view user) override;
 
   // cas::PlanStore
   Result<bool> AccountExists(int64_t account_id) override;
-  Result<cas::Plan> GrantPlan(const cas::Plan& plan) override;
+  Result<cas::Plan> GrantPlan(const cas::Plan& plan, const audit::Record& audit) override;
   Result<std::vector<cas::Plan>> ListPlans(int64_t account_id) override;
   Result<cas::PackageCounters> GetPackageCounters(int64_t account_id, std::string_view product_code,
                                                   int64_t now) override;
 
   // cas::OrderStore
-  Result<cas::Order> CreateOrder(cas::Order order, int64_t now) override;
+  Result<cas::Order> CreateOrder(cas::Order order, int64_t now,
+                                 const audit::Record& audit) override;
   Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
@@ -84,10 +89,12 @@ class SqliteStore final : public iam::IdentityStore,
   Result<std::vector<cas::CounterDrift>> AuditCounters() override;
 
   // cas::CertificateStore
-  Result<cas::Certificate> InsertUpload(cas::Certificate certificate) override;
+  Result<cas::Certificate> InsertUpload(cas::Certificate certificate,
+                                        const audit::Record& audit) override;
   Result<std::optional<cas::Certificate>> FindCertificate(int64_t account_id,
                                                           int64_t cert_id) override;
-  Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id) override;
+  Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id,
+                                 const audit::Record& audit) override;
   Result<cas::CertificatePage> ListCertificates(int64_t account_id,
                                                 const cas::CertificateQuery& query) override;
   // As ExplainListOrders, for ListCertificates.
@@ -101,14 +108,17 @@ class SqliteStore final : public iam::IdentityStore,
   Result<cas::RevocationsVersion> VersionOfRevocations(std::string_view issuer_key_id) override;
   Result<std::optional<cas::IssuedSerial>> FindIssuedSerial(std::string_view serial_hex) override;
   // ops::OperatorStore
-  Status InsertOperatorToken(const ops::OperatorTokenRecord& token) override;
+  Status InsertOperatorToken(const ops::OperatorTokenRecord& token,
+                             const audit::Record& audit) override;
   Result<std::optional<ops::OperatorTokenRecord>> FindOperatorToken(std::string_view id) override;
   Result<std::vector<ops::OperatorTokenRecord>> ListOperatorTokens() override;
   Status TouchOperatorToken(std::string_view id, int64_t now) override;
-  Result<bool> RevokeOperatorToken(std::string_view id, int64_t now) override;
+  Result<bool> RevokeOperatorToken(std::string_view id, int64_t now,
+                                   const audit::Record& audit) override;
   Result<std::optional<ops::PlanGrantRecord>> FindPlanGrant(std::string_view key) override;
   Result<ops::PlanGrantOnce> GrantPlanOnce(const cas::Plan& plan, std::string_view key,
-                                           std::string_view request_hash) override;
+                                           std::string_view request_hash,
+                                           const audit::Record& audit) override;
   // acme::AcmeStore
   Result<std::string> AcmeSharedSecret(std::string_view name, std::string_view candidate) override;
   Status InsertEabKey(const acme::EabKey& key) override;
@@ -137,6 +147,12 @@ class SqliteStore final : public iam::IdentityStore,
 
   // Times every operation from now on (nullptr: none); set before serving.
   void SetLatencyObserver(ops::StoreLatencyObserver* observer) { observer_.store(observer); }
+
+  // ops::AuditLog
+  Status AppendAudit(const audit::Record& record) override;
+  Result<std::vector<audit::Record>> ReadAudit(const ops::AuditQuery& query) override;
+  Result<int64_t> PruneAudit(int64_t before, int64_t max_rows) override;
+  Result<std::vector<int64_t>> OrdersWithoutCreationRecord(int64_t limit) override;
 
  private:
   class Lease;
