@@ -46,24 +46,36 @@ const EVP_MD* Digest(int digest_nid) {
 
 }  // namespace
 
-bool EcdsaVerifies(int curve_nid, std::string_view point, int digest_nid, std::string_view message,
-                   std::string_view signature) {
+EcdsaOutcome EcdsaVerify(int curve_nid, std::string_view point, int digest_nid,
+                         std::string_view message, std::string_view signature) {
   const EC_GROUP* group = Group(curve_nid);
   const EVP_MD* md = Digest(digest_nid);
-  if (!group || !md) return false;
+  if (!group || !md) return EcdsaOutcome::kBadKey;
   EcKeyPtr key(EC_KEY_new());
+  // EC_POINT_oct2point (under EC_KEY_oct2key) refuses coordinates outside the field and points
+  // off the curve; the point at infinity has no uncompressed encoding of this length.
+  const bool key_ok =
+      key && EC_KEY_set_group(key.get(), group) == 1 &&
+      EC_KEY_oct2key(key.get(), reinterpret_cast<const unsigned char*>(point.data()), point.size(),
+                     nullptr) == 1;
+  if (!key_ok) {
+    ERR_clear_error();
+    return EcdsaOutcome::kBadKey;
+  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_len = 0;
   const bool ok =
-      key && EC_KEY_set_group(key.get(), group) == 1 &&
-      EC_KEY_oct2key(key.get(), reinterpret_cast<const unsigned char*>(point.data()), point.size(),
-                     nullptr) == 1 &&
       EVP_Digest(message.data(), message.size(), digest, &digest_len, md, nullptr) == 1 &&
       ECDSA_verify(0, digest, static_cast<int>(digest_len),
                    reinterpret_cast<const unsigned char*>(signature.data()),
                    static_cast<int>(signature.size()), key.get()) == 1;
   ERR_clear_error();
-  return ok;
+  return ok ? EcdsaOutcome::kVerified : EcdsaOutcome::kBadSignature;
+}
+
+bool EcdsaVerifies(int curve_nid, std::string_view point, int digest_nid, std::string_view message,
+                   std::string_view signature) {
+  return EcdsaVerify(curve_nid, point, digest_nid, message, signature) == EcdsaOutcome::kVerified;
 }
 
 }  // namespace certplan::pki

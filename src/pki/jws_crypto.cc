@@ -9,6 +9,7 @@
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 
+#include "pki/ecdsa_verify.h"
 #include "pki/openssl_handles.h"
 #include "pki/public_key.h"
 
@@ -143,6 +144,29 @@ std::optional<std::string> RawToDer(std::string_view raw, size_t half) {
   return out;
 }
 
+// ES256/ES384 through pki/ecdsa_verify (one EC group per curve shared by every key): building
+// an EVP_PKEY from the JWK and checking it cost more than the verification itself. The key is
+// refused as EcKey refuses it.
+Result<bool> VerifyEcJws(const JwkParts& jwk, JwsAlgorithm alg, std::string_view signing_input,
+                         std::string_view signature) {
+  const bool p256 = alg == JwsAlgorithm::kEs256;
+  if (jwk.kty != "EC" || jwk.crv != (p256 ? "P-256" : "P-384")) {
+    return BadKey(p256 ? "ES256 needs a P-256 key." : "ES384 needs a P-384 key.");
+  }
+  const size_t size = p256 ? 32 : 48;
+  if (jwk.x.size() != size || jwk.y.size() != size) {
+    return BadKey("EC JWK coordinates must have the full length of the curve.");
+  }
+  const std::optional<std::string> der = RawToDer(signature, size);
+  const std::string point = "\x04" + jwk.x + jwk.y;
+  const EcdsaOutcome outcome =
+      EcdsaVerify(p256 ? NID_X9_62_prime256v1 : NID_secp384r1, point,
+                  p256 ? NID_sha256 : NID_sha384, signing_input, der ? *der : std::string());
+  ERR_clear_error();
+  if (outcome == EcdsaOutcome::kBadKey) return BadKey("the EC JWK is not a point on its curve.");
+  return der.has_value() && outcome == EcdsaOutcome::kVerified;
+}
+
 }  // namespace
 
 Status CheckJwk(const JwkParts& key, JwsAlgorithm alg) {
@@ -156,6 +180,9 @@ Status CheckJwk(const JwkParts& key, JwsAlgorithm alg) {
 Result<bool> VerifyJws(const JwkParts& jwk, JwsAlgorithm alg, std::string_view signing_input,
                        std::string_view signature) {
   ERR_clear_error();
+  if (alg == JwsAlgorithm::kEs256 || alg == JwsAlgorithm::kEs384) {
+    return VerifyEcJws(jwk, alg, signing_input, signature);
+  }
   Result<PkeyPtr> key = KeyFor(jwk, alg);
   if (!key) {
     ERR_clear_error();

@@ -137,6 +137,28 @@ TEST(Jws, EcPointOffTheCurveIsABadPublicKey) {
   EXPECT_EQ(v.problem().type, ProblemType::kBadPublicKey);
 }
 
+TEST(Jws, EcCoordinateOutsideTheFieldIsABadPublicKey) {
+  // x = 2^256 - 1 is above P-256's prime: no point, whatever y is.
+  testing::TestKey k = EcKey();
+  k.jwk["x"] = Base64UrlEncode(std::string(32, '\xff'));
+  Outcome<Jws> r = ParseJws(JwsBody(k, kHeader, "{}"));
+  ASSERT_TRUE(r);
+  Outcome<bool> v = Verify(*r, *ReadJwk(k.jwk));
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.problem().type, ProblemType::kBadPublicKey);
+}
+
+TEST(Jws, EcSignatureByAnotherKeyIsMalformed) {
+  // Both keys are valid points: the signature, not the key, is refused.
+  testing::TestKey signer = EcKey("P-384");
+  testing::TestKey other = EcKey("P-384");
+  Outcome<Jws> r = ParseJws(JwsBody(signer, kHeader, "{}"));
+  ASSERT_TRUE(r);
+  Outcome<bool> v = Verify(*r, *ReadJwk(other.jwk));
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.problem().type, ProblemType::kMalformed);
+}
+
 TEST(Jws, Rfc7638ThumbprintExample) {
   const nlohmann::json jwk = {
       {"kty", "RSA"},
