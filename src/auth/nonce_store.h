@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "auth/pending_nonce.h"  // the claim order writes take (ClaimsPendingNonces)
 #include "core/result.h"
 
 namespace certplan::auth {
