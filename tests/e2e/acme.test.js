@@ -6,12 +6,12 @@
 // spends nothing.
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer, fsck, storeUrlOf, BIN } = require('./lib/server');
+const { startServer, fsck, auditRecords } = require('./lib/server');
 const { Cas, casClient } = require('./lib/clients');
 const { AcmeClient, newKey, issue, csr, request, eabJws, b64u } = require('./lib/acme');
 
@@ -144,12 +144,7 @@ test('happy path: EAB account, order, http-01 (auto), finalize without CN, PEM c
   const again = await c.post(c.dir.revokeCert, { certificate: der });
   assertProblem(again, 'alreadyRevoked', 400);
   // The audit trail holds the ACME account's steps on this order, each once, in order.
-  const url = storeUrlOf(server.dataDir);
-  const audit = spawnSync(BIN, ['audit', '--data-dir', server.dataDir, '--account', String(accountId), '--since', '0'],
-    { encoding: 'utf8', env: { ...process.env, ...(url ? { CERTPLAN_STORE_URL: url } : {}) } });
-  assert.equal(audit.status, 0, audit.stderr);
-  const steps = audit.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l))
-    .filter((r) => r.ObjectId === String(orderId));
+  const steps = auditRecords(server.dataDir, accountId).filter((r) => r.ObjectId === String(orderId));
   assert.deepEqual(steps.map((r) => [r.PrincipalType, r.Action, r.Result]), [
     ['acme', 'acme:newOrder', 'OK'], ['acme', 'acme:authorized', 'OK'], ['acme', 'acme:finalize', 'OK'],
     ['acme', 'acme:revokeCert', 'OK']]);
@@ -328,11 +323,7 @@ test('EAB names, another account\'s order, exhausted plan: each refused with not
   assertProblem(await none.newOrder(['*.none-e2e.example.com']), 'unauthorized', 403);
   // Each refused newOrder is one audit record with the problem type; nothing else was written
   // for them (the account's trail: its creation, the grant, the one order's steps, two refusals).
-  const url = storeUrlOf(server.dataDir);
-  const audit = spawnSync(BIN, ['audit', '--data-dir', server.dataDir, '--account', String(other.AccountId), '--since', '0'],
-    { encoding: 'utf8', env: { ...process.env, ...(url ? { CERTPLAN_STORE_URL: url } : {}) } });
-  assert.equal(audit.status, 0, audit.stderr);
-  const trail = audit.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const trail = auditRecords(server.dataDir, other.AccountId);
   assert.deepEqual(trail.map((r) => [r.Action, r.Result]), [
     ['admin account create', 'OK'], ['admin plan grant', 'OK'],
     ['acme:newOrder', 'OK'], ['acme:authorized', 'OK'], ['acme:finalize', 'OK'],

@@ -10,7 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { startServer, sql, storeUrlOf, BIN } = require('./lib/server');
+const { startServer, sql, auditRecords, BIN } = require('./lib/server');
 const { Cas, casClient } = require('./lib/clients');
 const { counters, eventually } = require('./lib/orders');
 
@@ -117,11 +117,7 @@ test('billing flow: account, AccessKey and an idempotent grant through the API; 
   assert.equal((await counters(client, PRODUCT)).total, 3);
 
   // Who did what (issue #15's audit trail): `certplan audit` on the account, oldest first.
-  const url = storeUrlOf(server.dataDir);
-  const audit = spawnSync(BIN, ['audit', '--data-dir', server.dataDir, '--account', String(id), '--since', '0'],
-    { encoding: 'utf8', env: { ...process.env, ...(url ? { CERTPLAN_STORE_URL: url } : {}) } });
-  assert.equal(audit.status, 0, audit.stderr);
-  const trail = audit.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const trail = auditRecords(server.dataDir, id);
   assert.deepEqual(trail.map((r) => [r.PrincipalType, r.Action, r.Result]), [
     ['operator', 'admin account create', 'OK'],
     ['operator', 'admin key create', 'OK'],

@@ -43,6 +43,18 @@ function sql(dataDir, statement) {
   return execFileSync('sqlite3', [path.join(dataDir, 'certplan.db'), statement], { encoding: 'utf8' });
 }
 
+// `certplan audit ARGS…` on a data directory: spawnSync's {status, stdout, stderr}.
+function audit(dataDir, ...args) {
+  return spawnSync(BIN, ['audit', '--data-dir', dataDir, ...args], { encoding: 'utf8', env: storeEnv(dataDir) });
+}
+
+// Every audit record of an account, oldest first (the JSON lines of `certplan audit`).
+function auditRecords(dataDir, accountId) {
+  const r = audit(dataDir, '--account', String(accountId), '--since', '0');
+  if (r.status !== 0) throw new Error(`certplan audit exited ${r.status}: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
 // `certplan fsck` on a data directory: {status, report}.
 function fsck(dataDir) {
   const r = spawnSync(BIN, ['fsck', '--data-dir', dataDir], { encoding: 'utf8', env: storeEnv(dataDir) });
@@ -150,4 +162,4 @@ function admin(dataDir, ...args) {
   });
 }
 
-module.exports = { startServer, admin, init, fsck, sql, storeUrlOf, newDatabase, BIN, PG_ADMIN_URL };
+module.exports = { startServer, admin, init, fsck, audit, auditRecords, sql, storeUrlOf, newDatabase, BIN, PG_ADMIN_URL };
