@@ -75,7 +75,9 @@ class OrderStore {
   // every write, the page's start from per-bucket counts of created_at, the page from an index
   // by account, so the cost does not grow with the account's orders — but for the stated
   // exceptions (README, "What a list costs"): a keyword reads the account's rows; a NotAfter
-  // window is counted and walked over the account's issued orders' index entries.
+  // window is counted and walked over the account's issued orders' index entries. Listed orders
+  // carry no certificate (certificate_pem and chain_pem empty; no list shows one): FindOrder
+  // reads it.
   virtual Result<OrderPage> ListOrders(int64_t account_id, const OrderQuery& query) = 0;
 };
 

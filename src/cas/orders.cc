@@ -380,7 +380,8 @@ Result<Transition> Orders::PrepareIssue(const Order& order) {
   next.not_before = cert->not_before;
   next.not_after = cert->not_after;
   // The repository entry is stored with the issuance (spec/cas-repository.md §7.1).
-  Result<Certificate> entry = Certificates::EntryForIssuedOrder(next, now);
+  Result<Certificate> entry =
+      Certificates::EntryForIssuedOrder(next, now, cert->facts ? &*cert->facts : nullptr);
   if (!entry) return entry.error();
   Result<Transition> issued = Issued(std::move(next), now);
   if (issued) issued->certificate = std::move(*entry);

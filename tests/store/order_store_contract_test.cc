@@ -227,7 +227,7 @@ TEST_P(OrderStoreContract, ListsReadAnIndexRangeNeverTheTable) {
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
         std::to_string(kRows) +
         ") INSERT INTO orders (id, account_id, product_code, origin, status, validate_type, "
-        "domains, token, certificate_pem, not_after, holds_unit, counts_issued, created_at, "
+        "domains, token, csr_pem, not_after, holds_unit, counts_issued, created_at, "
         "updated_at, validation_deadline, next_check_at) SELECT 2000000000000000 + i, CASE WHEN "
         "i % 2 = 0 THEN 1001 ELSE 2002 END, 'geotrust-dv-1-starter', 0, CASE (i / 2) % 10 WHEN 0 "
         "THEN 'payed' WHEN 1 THEN 'cancelled' ELSE 'certificate' END, 'DNS', 'n' || i || "
@@ -236,7 +236,7 @@ TEST_P(OrderStoreContract, ListsReadAnIndexRangeNeverTheTable) {
   } else {
     Tamper(
         "INSERT INTO orders (id, account_id, product_code, origin, status, validate_type, "
-        "domains, token, certificate_pem, not_after, holds_unit, counts_issued, created_at, "
+        "domains, token, csr_pem, not_after, holds_unit, counts_issued, created_at, "
         "updated_at, validation_deadline, next_check_at) SELECT 2000000000000000 + i, CASE "
         "WHEN i % 2 = 0 THEN 1001 ELSE 2002 END, 'geotrust-dv-1-starter', 0, CASE (i / 2) % 10 "
         "WHEN 0 THEN 'payed' WHEN 1 THEN 'cancelled' ELSE 'certificate' END, 'DNS', 'n' || i "

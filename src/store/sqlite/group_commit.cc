@@ -22,12 +22,12 @@ GroupCommitter::~GroupCommitter() {
 }
 
 Status GroupCommitter::Run(Work work) {
-  Job job{std::move(work), std::nullopt};
+  Job job{std::move(work), std::nullopt, {}};
   std::unique_lock lock(mu_);
   if (stopping_) return Error(ErrorCode::kServiceUnavailable, "The store is shutting down.");
   queue_.push_back(&job);
   work_cv_.notify_one();
-  done_cv_.wait(lock, [&] { return job.result.has_value(); });
+  job.done.wait(lock, [&] { return job.result.has_value(); });
   return std::move(*job.result);
 }
 
@@ -70,11 +70,13 @@ void GroupCommitter::RunBatch(std::deque<Job*>& batch) {
   } else {
     results.assign(batch.size(), begun);
   }
-  {
-    std::scoped_lock lock(mu_);
-    for (size_t i = 0; i < batch.size(); ++i) batch[i]->result = std::move(results[i]);
+  std::scoped_lock lock(mu_);
+  // Notified under the lock: a woken caller returns and destroys its Job (and its condition
+  // variable), which it cannot do before the lock is released.
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->result = std::move(results[i]);
+    batch[i]->done.notify_one();
   }
-  done_cv_.notify_all();
 }
 
 }  // namespace certplan::store::sqlite

@@ -32,6 +32,9 @@ class GroupCommitter {
   struct Job {
     Work work;
     std::optional<Status> result;  // set by the writer, guarded by mu_
+    // Its caller waits here alone: a batch's commit wakes the batch's callers, not every caller
+    // waiting on later batches.
+    std::condition_variable done;
   };
   explicit GroupCommitter(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
   void Loop();
@@ -40,7 +43,6 @@ class GroupCommitter {
   std::unique_ptr<Connection> conn_;  // used by the writer thread only
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
   std::deque<Job*> queue_;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
   std::thread writer_;

@@ -71,7 +71,9 @@ Result<Stmt> Connection::Prepare(std::string_view sql) {
 }
 
 void BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
-  sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  // A default string_view has no data pointer, which SQLite would bind as NULL: "" it is.
+  sqlite3_bind_text(stmt, index, text.data() ? text.data() : "", static_cast<int>(text.size()),
+                    SQLITE_TRANSIENT);
 }
 
 void BindBlob(sqlite3_stmt* stmt, int index, std::string_view bytes) {
