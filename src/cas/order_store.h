@@ -59,6 +59,17 @@ class OrderStore {
   // its id (unique, below 2^53): kNotFoundPackage when no plan is in force at `now`,
   // kNotRemainCount when UsedCount = TotalCount; nothing changes then.
   virtual Result<Order> CreateOrder(Order order, int64_t now) = 0;
+  // Takes one unit of the order's package and stores `issued` — a new order, its id chosen by
+  // the caller (cas::NewOrderId), validated and issued in one step — with its certificate, its
+  // repository entry (issued.certificate) and issued.delta, in one transaction with one durable
+  // commit. kNotFoundPackage / kNotRemainCount as CreateOrder; any other error (the id is
+  // taken, a store that cannot: this default) leaves nothing stored, and the caller stores the
+  // order pending with CreateOrder instead.
+  virtual Status CreateIssuedOrder(const Transition& issued, int64_t now) {
+    (void)issued;
+    (void)now;
+    return Error(ErrorCode::kInternal, "This store takes no order issued at once.");
+  }
   // The order if it exists, is not deleted and belongs to `account_id` (0: any account).
   virtual Result<std::optional<Order>> FindOrder(int64_t account_id, int64_t order_id) = 0;
   // Stores `t.order` and applies `t.delta` to its package counters, atomically, provided the

@@ -120,10 +120,39 @@ Result<Order> Orders::Store(Order order) {
   // An ACME order is validated when its client asks (acme/); the worker only expires it.
   order.next_check_at = order.origin == OrderOrigin::kAcme ? order.validation_deadline : now;
   const int64_t account_id = order.account_id;
+  if (settings_.auto_approve && settings_.issue_at_once && !order.csr_pem.empty() &&
+      order.origin != OrderOrigin::kAcme) {
+    std::optional<Result<Order>> issued = StoreIssued(order, now);
+    if (issued) {
+      if (counters_) counters_->Invalidate(account_id);
+      return std::move(*issued);
+    }
+  }
   Result<Order> stored = store_.CreateOrder(std::move(order), now);
   if (counters_) counters_->Invalidate(account_id);
   if (stored && on_new_order_) on_new_order_();
   return stored;
+}
+
+std::optional<Result<Order>> Orders::StoreIssued(const Order& pending, int64_t now) {
+  Order order = pending;
+  order.id = NewOrderId();
+  Result<Transition> issued = PassAndIssue(order);
+  // A refusal is the worker's to record (verify_fail, logged), as for any order.
+  if (!issued || issued->order.status != OrderStatus::kCertificate) return std::nullopt;
+  Status stored = store_.CreateIssuedOrder(*issued, now);
+  if (!stored) {
+    const ErrorCode code = stored.error().code;
+    if (code == ErrorCode::kNotFoundPackage || code == ErrorCode::kNotRemainCount) {
+      return Result<Order>(stored.error());
+    }
+    return std::nullopt;
+  }
+  log::Line(log::Level::kInfo, "certificate issued")
+      .Int("order_id", issued->order.id)
+      .Str("serial", issued->order.serial_hex)
+      .Write();
+  return Result<Order>(std::move(issued->order));
 }
 
 Result<Order> Orders::Find(int64_t account_id, int64_t order_id) {

@@ -34,6 +34,11 @@ struct OrderSettings {
   int64_t retry_initial_seconds = 10;  // doubles per attempt …
   int64_t retry_max_seconds = 600;     // … up to this
   bool auto_approve = false;           // validation.mode = "auto"
+  // With auto_approve, on a node that issues (validation.worker): an order with a CSR is
+  // validated and signed before it is stored and stored issued — order, certificate and
+  // repository entry in one transaction — instead of waiting for the worker. A CA refusal (or
+  // a taken id) stores it pending as usual, for the worker.
+  bool issue_at_once = false;
 };
 
 // Certificate orders: applying (quota taken atomically), their life through validation and
@@ -92,6 +97,9 @@ class Orders {
   Status Commit(const Result<Transition>& transition, OrderStatus expected);
   Result<std::vector<std::string>> NamesFor(const Application& a, const Product& product);
   Result<Order> Store(Order order);
+  // issue_at_once: the order issued and stored in one step; nullopt when it must be stored
+  // pending instead (the CA refused, or the store could not take it issued).
+  std::optional<Result<Order>> StoreIssued(const Order& order, int64_t now);
   Status Validate(const Order& order, DomainChecker& checker);
   // The order's next step, worked out in memory, for the background batch to store: issuance
   // (key made when certplan owns it), or validation followed by issuance, or a back-off.

@@ -202,6 +202,8 @@ int Serve(const ServeFlags& flags) {
 
   if (config.validation_mode.empty()) config.validation_mode = flags.dev ? "auto" : "live";
   config.orders.auto_approve = config.validation_mode == "auto";
+  // Only a node that issues (validation.worker) signs an order before storing it.
+  config.orders.issue_at_once = config.validation_worker;
   Result<std::unique_ptr<Runtime>> rt = Runtime::Open(
       config.data_dir,
       RuntimeOptions{

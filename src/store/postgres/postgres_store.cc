@@ -904,6 +904,19 @@ Result<std::vector<std::string>> ExplainAll(PgConnection& conn,
   return plans;
 }
 
+// Stores the certificate of an order that was just issued, inside the caller's transaction.
+Status StoreIssuedCertificate(PgConnection& conn, const cas::Order& o) {
+  Result<PgResultPtr> stored = conn.Exec(
+      "WITH found AS (SELECT MIN(chain_id) AS chain_id FROM ca_chains WHERE pem = $3), "
+      "added AS (INSERT INTO ca_chains (pem) SELECT $3 WHERE (SELECT chain_id FROM found) IS "
+      "NULL RETURNING chain_id) INSERT INTO issued_certificates (order_id, leaf_pem, chain_id) "
+      "SELECT $1::bigint, $2, COALESCE((SELECT chain_id FROM found), (SELECT chain_id FROM "
+      "added))",
+      {S(o.id), o.certificate_pem, o.chain_pem});
+  if (!stored) return stored.error();
+  return Ok{};
+}
+
 // Stores one transition on `conn`, inside the caller's transaction.
 Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderStatus expected) {
   std::vector<Param> params = OrderParams(t.order);
@@ -927,14 +940,7 @@ Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderS
   // a handful: one per issuing CA it ever used, read without an index) or added.
   if (t.order.status == cas::OrderStatus::kCertificate &&
       expected != cas::OrderStatus::kCertificate) {
-    Result<PgResultPtr> stored = conn.Exec(
-        "WITH found AS (SELECT MIN(chain_id) AS chain_id FROM ca_chains WHERE pem = $3), "
-        "added AS (INSERT INTO ca_chains (pem) SELECT $3 WHERE (SELECT chain_id FROM found) IS "
-        "NULL RETURNING chain_id) INSERT INTO issued_certificates (order_id, leaf_pem, chain_id) "
-        "SELECT $1::bigint, $2, COALESCE((SELECT chain_id FROM found), (SELECT chain_id FROM "
-        "added))",
-        {S(t.order.id), t.order.certificate_pem, t.order.chain_pem});
-    if (!stored) return stored.error();
+    if (Status s = StoreIssuedCertificate(conn, t.order); !s) return s;
   }
   // The repository entry lands with the issuance, and learns of a revocation with it.
   if (t.certificate) {
@@ -968,6 +974,55 @@ Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderS
 }
 
 }  // namespace
+
+Status PostgresStore::CreateIssuedOrder(const cas::Transition& t, int64_t now) {
+  static const std::string kTakeAndInsert =
+      std::string(
+          "WITH take AS (UPDATE package_usage SET used = used + 1 WHERE account_id = $2 "
+          "AND product_code = $3 AND used < (SELECT COALESCE(SUM(count), 0) FROM plans "
+          "WHERE account_id = $2 AND product_code = $3 AND (expires_at IS NULL OR "
+          "expires_at > $29::bigint)) RETURNING 1) INSERT INTO orders (") +
+      kOrderRowStored +
+      ") SELECT $1::bigint, $2::bigint, $3, $4::integer, $5, $6, $7, $8, $9, $10, $11, "
+      "$12::bigint, $13::bigint, $14::bigint, $15::boolean, $16::boolean, $17, $18, $19, $20, $21, "
+      "$22::bigint, $23::bigint, $24::bigint, $25::bigint, $26::bigint, $27::bigint, $28 FROM take "
+      "RETURNING id";
+  return InTransaction([&](PgConnection& conn) -> Status {
+    std::vector<Param> params = OrderParams(t.order);
+    params.push_back(S(now));
+    Result<PgResultPtr> r = conn.Exec(kTakeAndInsert, params);
+    if (!r) return r.error();
+    if (PQntuples(r->get()) != 1) {
+      Result<PgResultPtr> total = conn.Exec(
+          "SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND product_code = $2 "
+          "AND (expires_at IS NULL OR expires_at > $3)",
+          {S(t.order.account_id), t.order.product_code, S(now)});
+      if (!total) return total.error();
+      if (Int(total->get(), 0, 0) == 0) {
+        return Error(ErrorCode::kNotFoundPackage,
+                     "No certificate resource plan of " + t.order.product_code + " is in force.");
+      }
+      return Error(
+          ErrorCode::kNotRemainCount,
+          "The certificate resource plan of " + t.order.product_code + " has no remaining count.");
+    }
+    if (Status s = StoreIssuedCertificate(conn, t.order); !s) return s;
+    if (t.certificate) {
+      if (Status s = InsertCertificateRow(conn, *t.certificate,
+                                          t.order.certificate_pem + t.order.chain_pem);
+          !s) {
+        return s;
+      }
+    }
+    if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
+    Result<PgResultPtr> delta = conn.Exec(
+        "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
+        "WHERE account_id = $1 AND product_code = $2",
+        {S(t.order.account_id), t.order.product_code, S(t.delta.used), S(t.delta.issued)});
+    if (!delta) return delta.error();
+    return Ok{};
+  });
+}
 
 Status PostgresStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
   return InTransaction(

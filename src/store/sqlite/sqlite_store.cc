@@ -353,8 +353,8 @@ Result<PackageCounters> SqliteStore::GetPackageCounters(int64_t account_id,
 
 namespace {
 
-// Takes one unit and inserts the order on `conn`, inside the caller's transaction.
-Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
+// Takes one unit of the order's package on `conn`, inside the caller's transaction.
+Status TakeQuota(Connection& conn, const cas::Order& order, int64_t now) {
   // UsedCount never passes TotalCount: the writer lock is held from the read of the total to the
   // increment, across threads and processes.
   Result<Stmt> total_stmt = conn.Prepare(
@@ -382,6 +382,13 @@ Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
     return Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
                                                  order.product_code + " has no remaining count.");
   }
+  return Ok{};
+}
+
+// Takes one unit and inserts the order on `conn` under a new id, inside the caller's
+// transaction.
+Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
+  if (Status s = TakeQuota(conn, order, now); !s) return s;
   for (int attempt = 0;; ++attempt) {
     order.id = NewOrderId();
     Result<Stmt> insert = conn.Prepare(kInsertOrder);
@@ -401,6 +408,27 @@ Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now) {
       committer_->Run([&](Connection& conn) { return TakeQuotaAndInsert(conn, order, now); });
   if (!s) return s.error();
   return order;
+}
+
+Status SqliteStore::CreateIssuedOrder(const cas::Transition& t, int64_t now) {
+  // One job of the group commit: the unit, the order as issued, its certificate, its entry and
+  // the counters, in the batch's one transaction.
+  return committer_->Run([&](Connection& conn) -> Status {
+    if (Status s = TakeQuota(conn, t.order, now); !s) return s;
+    Result<Stmt> insert = conn.Prepare(kInsertOrder);
+    if (!insert) return insert.error();
+    BindOrder(*insert, t.order);
+    if (sqlite3_step(*insert) != SQLITE_DONE) return conn.Fail("insert issued order");
+    if (Status s = StoreIssuedCertificate(conn, t.order); !s) return s;
+    if (t.certificate) {
+      if (Status s = InsertCertificateRow(conn, *t.certificate,
+                                          t.order.certificate_pem + t.order.chain_pem);
+          !s) {
+        return s;
+      }
+    }
+    return ApplyDelta(conn, t.order.account_id, t.order.product_code, t.delta);
+  });
 }
 
 Result<std::optional<cas::Order>> SqliteStore::FindOrder(int64_t account_id, int64_t order_id) {
