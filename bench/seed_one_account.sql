@@ -18,7 +18,7 @@ SELECT 10000000000 + i * 7919, :account, 'geotrust-dv-1-starter', 0, 'certificat
   printf('%.550c', 'C'), hex(randomblob(16)),
   1700000000, 1731536000, 1700000000, 1, 1, 1600000000 + i, 1700000000, 1700259200, 1700000000
 FROM n;
--- Each order's certificate, stored once (migration 9): its leaf, and the one CA chain.
+-- Each order's certificate, stored once (migration 11): its leaf, and the one CA chain.
 INSERT INTO ca_chains (pem) SELECT printf('%.700c', 'I')
   WHERE NOT EXISTS (SELECT 1 FROM ca_chains WHERE pem = printf('%.700c', 'I'));
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :orders)

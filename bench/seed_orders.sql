@@ -7,7 +7,7 @@ PRAGMA synchronous = OFF;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :accounts)
 INSERT INTO accounts (id, name, created_at) SELECT 1000000000 + i, 'bench-' || i, 1700000000 FROM n;
--- Each order's certificate, stored once (migration 9): its leaf, and the one CA chain.
+-- Each order's certificate, stored once (migration 11): its leaf, and the one CA chain.
 INSERT INTO ca_chains (pem) SELECT printf('%.700c', 'I')
   WHERE NOT EXISTS (SELECT 1 FROM ca_chains WHERE pem = printf('%.700c', 'I'));
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :orders)
