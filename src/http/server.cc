@@ -604,8 +604,13 @@ class Session : public SessionBase {
     // With one thread, the write waits behind the handlers already queued (the other requests
     // that arrived with this one), so the answers to one batch leave back to back: a client is
     // woken once for the batch rather than once for each answer, which cost more CPU than the
-    // answer. With more, it runs here (this handler is on the connection's strand already).
-    if (shared_.write_at_once) return net::dispatch(stream_.get_executor(), std::move(write));
+    // answer. With more, it runs here (this handler is on the connection's strand already) —
+    // unless pipelined bytes wait in the buffer: the write's completion reads the next request
+    // at once, so running it here would nest every buffered request inside the one before
+    // (hundreds deep on one thread's stack).
+    if (shared_.write_at_once && buffer_.size() == 0) {
+      return net::dispatch(stream_.get_executor(), std::move(write));
+    }
     net::post(stream_.get_executor(), std::move(write));
   }
 
