@@ -186,6 +186,10 @@ struct Shared {
   std::atomic<int64_t> in_flight{0};
   BodyBudget budget;
   Registry registry;
+  // More than one I/O thread: an answer is written on the thread that made it, as soon as it
+  // is ready. Posted, its write would wake another idle thread to send it (a futex wake and a
+  // context switch per request) while its own thread went idle.
+  bool write_at_once = false;
 };
 
 // `out` = `s` in ASCII lower case (field names are tokens: ASCII only; std::tolower would ask
@@ -591,15 +595,23 @@ class Session : public SessionBase {
   void Send(rpc::Response answer, bool keep_alive, unsigned version) {
     phase_ = Phase::kBusy;
     Serialize(answer, keep_alive, version, out_);
-    // The write waits behind the handlers already queued (the other requests that arrived
-    // with this one), so the answers to one batch leave back to back: a client is woken once
-    // for the batch rather than once for each answer, which cost more CPU than the answer.
-    net::post(stream_.get_executor(), [self = Self(), keep_alive] {
+    auto write = [self = Self(), keep_alive] {
       if constexpr (!kTls) {
         if (self->sync_write_) return self->WriteNow(keep_alive);
       }
       self->WriteAsync(keep_alive);
-    });
+    };
+    // With one thread, the write waits behind the handlers already queued (the other requests
+    // that arrived with this one), so the answers to one batch leave back to back: a client is
+    // woken once for the batch rather than once for each answer, which cost more CPU than the
+    // answer. With more, it runs here (this handler is on the connection's strand already) —
+    // unless pipelined bytes wait in the buffer: the write's completion reads the next request
+    // at once, so running it here would nest every buffered request inside the one before
+    // (hundreds deep on one thread's stack).
+    if (shared_.write_at_once && buffer_.size() == 0) {
+      return net::dispatch(stream_.get_executor(), std::move(write));
+    }
+    net::post(stream_.get_executor(), std::move(write));
   }
 
   // Plain HTTP: most answers fit the socket's send buffer, so one non-blocking send finishes
@@ -838,6 +850,7 @@ struct Server::Impl {
         drain_timer(ioc) {
     shared.app = std::move(app);
     shared.limits = options.limits;
+    shared.write_at_once = threads > 1;
     shared.budget.set_total(static_cast<int64_t>(options.body_budget_bytes));
     if (options.tls) secure = std::make_unique<Listener>(ioc, true);
   }

@@ -405,6 +405,28 @@ TEST(HttpFraming, ChunkedAndPipelinedRequestsStillWork) {
   EXPECT_TRUE(c.OpenAndQuiet());  // keep-alive
 }
 
+// With more than one thread an answer is written at once, on the handler's thread; requests
+// already waiting in the buffer behind it are still answered one after the other, in order
+// (their writes are queued, never nested one request inside the other's).
+TEST(HttpFraming, ManyPipelinedRequestsAreAnsweredInOrder) {
+  RunningServer server;
+  Conn c(server.port());
+  ASSERT_TRUE(c.connected());
+  constexpr int kRequests = 1000;
+  std::string burst;
+  for (int i = 0; i < kRequests; ++i) {
+    burst += "GET /p" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  }
+  ASSERT_TRUE(c.Send(burst));
+  const std::vector<Parsed> r = ParseResponses(c.ReadResponses(kRequests));
+  ASSERT_EQ(r.size(), static_cast<size_t>(kRequests));
+  for (int i = 0; i < kRequests; ++i) {
+    EXPECT_EQ(r[i].status, 200);
+    EXPECT_EQ(r[i].body, "GET /p" + std::to_string(i) + " body=") << i;
+  }
+  EXPECT_TRUE(c.OpenAndQuiet());  // keep-alive
+}
+
 TEST(HttpFraming, HeaderTooLargeStillAnswers431) {
   RunningServer server;
   // The default budget is 64 KiB (issue #11): a 65 KiB request line is over it.

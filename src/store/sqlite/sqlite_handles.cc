@@ -58,7 +58,7 @@ Status Connection::Step(std::string_view sql) {
 }
 
 Result<Stmt> Connection::Prepare(std::string_view sql) {
-  auto it = statements_.find(std::string(sql));
+  auto it = statements_.find(sql);
   if (it == statements_.end()) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,9 +55,15 @@ class Connection {
   Error Fail(std::string_view what);
 
  private:
+  // Finds a cached statement by a string_view of its text without building a std::string (a
+  // malloc and a copy of the SQL per statement run on the write path).
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>()(sql); }
+  };
   explicit Connection(DbPtr db) : db_(std::move(db)) {}
   DbPtr db_;
-  std::unordered_map<std::string, StmtPtr> statements_;
+  std::unordered_map<std::string, StmtPtr, SqlHash, std::equal_to<>> statements_;
 };
 
 // Binding and reading helpers; columns and parameters are 1-based / 0-based as in SQLite.
