@@ -55,6 +55,8 @@ Status ParseV3Fields(std::string_view rest, SignedRequest& claim) {
   claim.access_key_id = credential;
   claim.signature = signature;
   claim.signed_headers_text = signed_headers;
+  claim.signed_headers.reserve(
+      static_cast<size_t>(std::count(signed_headers.begin(), signed_headers.end(), ';')) + 1);
   size_t pos = 0;
   while (pos <= signed_headers.size()) {
     size_t semi = signed_headers.find(';', pos);
@@ -68,7 +70,7 @@ Status ParseV3Fields(std::string_view rest, SignedRequest& claim) {
 Status CheckSignedHeaderSet(const SignedRequest& claim, const rpc::Request& request) {
   const auto& names = claim.signed_headers;
   for (size_t i = 0; i < names.size(); ++i) {
-    const std::string& n = names[i];
+    const std::string_view n = names[i];
     if (n.empty() || std::any_of(n.begin(), n.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
       return Incomplete("SignedHeaders must be lower-case names.");
     }
@@ -158,10 +160,9 @@ Status VerifyV3(const SignedRequest& claim, const rpc::Request& request, const r
     return Error(ErrorCode::kSignatureDoesNotMatch,
                  "The x-acs-content-sha256 header does not match the request body.");
   }
-  std::vector<std::string_view> names(claim.signed_headers.begin(), claim.signed_headers.end());
-  const std::string canonical =
-      CanonicalRequestV3(request, params.query(), names, claim.signed_headers_text, content_hash);
-  std::string string_to_sign = claim.algorithm;
+  const std::string canonical = CanonicalRequestV3(request, params.query(), claim.signed_headers,
+                                                   claim.signed_headers_text, content_hash);
+  std::string string_to_sign(claim.algorithm);
   string_to_sign += '\n';
   string_to_sign += HexDigest(digest, canonical);
   // V3 keys the HMAC with the secret alone (no '&', unlike V1).
