@@ -81,14 +81,16 @@ int TestOneInput(const uint8_t* data, size_t size) {
   }
   Status verified = auth::VerifySignature(*claim, req, *params, kAccessKeySecret);
   if (std::getenv("CERTPLAN_FUZZ_PRINT")) {
-    std::fprintf(stderr, "%s %s: %s\n", claim->algorithm.c_str(), claim->action.c_str(),
-                 verified ? "verified" : verified.error().message.c_str());
+    std::fprintf(stderr, "%.*s %.*s: %s\n", static_cast<int>(claim->algorithm.size()),
+                 claim->algorithm.data(), static_cast<int>(claim->action.size()),
+                 claim->action.data(), verified ? "verified" : verified.error().message.c_str());
   }
   FUZZ_CHECK(verified || verified.error().code == ErrorCode::kSignatureDoesNotMatch);
 
   // What a client computes from the same parts must verify: the server's check is consistent
   // with its own canonical form for every request it accepts as well-formed.
   auth::SignedRequest resigned = *claim;
+  std::string signature;  // what resigned.signature views
   if (claim->scheme == auth::Scheme::kV3) {
     FUZZ_CHECK(std::is_sorted(claim->signed_headers.begin(), claim->signed_headers.end()));
     std::vector<std::string_view> names(claim->signed_headers.begin(), claim->signed_headers.end());
@@ -103,8 +105,10 @@ int TestOneInput(const uint8_t* data, size_t size) {
     const std::string body_hash = auth::HexDigest(digest, req.body);
     const std::string canonical = auth::CanonicalRequestV3(req, params->query(), names,
                                                            claim->signed_headers_text, body_hash);
-    resigned.signature = auth::HexHmac(
-        digest, kAccessKeySecret, claim->algorithm + "\n" + auth::HexDigest(digest, canonical));
+    signature =
+        auth::HexHmac(digest, kAccessKeySecret,
+                      std::string(claim->algorithm) + "\n" + auth::HexDigest(digest, canonical));
+    resigned.signature = signature;
     // The body hash is a header; when it is not the body's, nothing can verify.
     const bool hash_matches = req.Header("x-acs-content-sha256") == body_hash;
     FUZZ_CHECK(bool(auth::VerifySignature(resigned, req, *params, kAccessKeySecret)) ==
@@ -116,7 +120,8 @@ int TestOneInput(const uint8_t* data, size_t size) {
     }
     const std::string to_sign =
         auth::StringToSignV1(req.method, auth::CanonicalizedQueryV1(sorted));
-    resigned.signature = auth::Base64HmacSha1(std::string(kAccessKeySecret) + "&", to_sign);
+    signature = auth::Base64HmacSha1(std::string(kAccessKeySecret) + "&", to_sign);
+    resigned.signature = signature;
     FUZZ_CHECK(auth::VerifySignature(resigned, req, *params, kAccessKeySecret));
   }
   return 0;

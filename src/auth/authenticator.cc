@@ -21,7 +21,7 @@ Status Authenticator::CheckTimestamp(const SignedRequest& claim, int64_t now,
 }
 
 Result<std::optional<std::shared_ptr<const Authenticator::KnownKey>>> Authenticator::Lookup(
-    const std::string& id) {
+    std::string_view id) {
   using Found = std::optional<std::shared_ptr<const KnownKey>>;
   const auto now = std::chrono::steady_clock::now();
   const auto ttl = std::chrono::milliseconds(options_.key_cache_milliseconds);
@@ -40,7 +40,7 @@ Result<std::optional<std::shared_ptr<const Authenticator::KnownKey>>> Authentica
   if (options_.key_cache_milliseconds > 0) {
     std::scoped_lock lock(mu_);
     if (keys_.size() >= kMaxCachedKeys) keys_.clear();  // bounded; refills from the store
-    keys_[id] = known;
+    keys_.insert_or_assign(std::string(id), known);
   }
   return Found(std::move(known));
 }
@@ -72,11 +72,12 @@ Result<iam::Principal> Authenticator::Authenticate(const SignedRequest& claim,
   if (!verified) return verified.error();
   // Kept until the signed time leaves the window: after that the timestamp check refuses it.
   // Its share is the key's (or its account's): a key can fill only its own.
-  PendingNonce::Claim nonce{key.id, claim.nonce, signed_at + options_.timestamp_window_seconds,
-                            now};
+  const int64_t expires_at = signed_at + options_.timestamp_window_seconds;
   if (defer != nullptr && replay_.ClaimsPendingNonces()) {
-    *defer = std::move(nonce);
-  } else if (Status unseen = ClaimNonce(nonce, key.account_id); !unseen) {
+    *defer = PendingNonce::Claim{key.id, std::string(claim.nonce), expires_at, now};
+  } else if (Status unseen =
+                 replay_.RememberFor(key.id, key.account_id, claim.nonce, expires_at, now);
+             !unseen) {
     return unseen.error();
   }
   return iam::Principal{key.account_id, key.user_name, key.id};

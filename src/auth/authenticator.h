@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "auth/pending_nonce.h"
@@ -61,7 +62,7 @@ class Authenticator {
     std::chrono::steady_clock::time_point fetched;
   };
   // The key from the cache while fresh, else from the store (nullopt: no such key).
-  Result<std::optional<std::shared_ptr<const KnownKey>>> Lookup(const std::string& id);
+  Result<std::optional<std::shared_ptr<const KnownKey>>> Lookup(std::string_view id);
 
   iam::IdentityStore& store_;
   const pki::SecretBox& box_;
@@ -70,7 +71,13 @@ class Authenticator {
   AuthOptions options_;
   static constexpr size_t kMaxCachedKeys = 100'000;
   std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const KnownKey>> keys_;  // guarded by mu_
+  // Found by a string_view of the id without building a std::string.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>()(id); }
+  };
+  std::unordered_map<std::string, std::shared_ptr<const KnownKey>, IdHash, std::equal_to<>>
+      keys_;  // guarded by mu_
 };
 
 }  // namespace certplan::auth

@@ -28,7 +28,10 @@ void AppendPairs(std::string& out, const ParamPairs& pairs) {
 // CanonicalQuery appended to `out`: the pairs sorted through pointers, not copied.
 void AppendCanonicalQuery(std::string& out, const ParamPairs& pairs) {
   using Pair = ParamPairs::value_type;
-  std::vector<const Pair*> sorted;
+  // The thread's list of pointers keeps its capacity from one request to the next.
+  thread_local std::vector<const Pair*> sorted;
+  sorted.clear();
+  if (sorted.capacity() > 256) sorted.shrink_to_fit();  // a large query's is given back
   sorted.reserve(pairs.size());
   for (const Pair& p : pairs) sorted.push_back(&p);
   // By name, then value, in byte order.
@@ -49,6 +52,17 @@ void AppendCanonicalHeaders(std::string& out, const rpc::Request& request,
   std::vector<std::string_view> values;
   for (std::string_view name : signed_headers) {
     values.clear();
+    // The usual case, a header sent once, is appended without collecting its values.
+    const auto named = [&](const auto& h) { return h.first == name; };
+    const auto first = std::find_if(request.headers.begin(), request.headers.end(), named);
+    if (first == request.headers.end() ||
+        std::find_if(first + 1, request.headers.end(), named) == request.headers.end()) {
+      out += name;
+      out += ':';
+      if (first != request.headers.end()) out += Trim(first->second);
+      out += '\n';
+      continue;
+    }
     for (const auto& [n, v] : request.headers) {
       if (n == name) values.push_back(Trim(v));
     }
@@ -83,7 +97,17 @@ std::string CanonicalRequestV3(const rpc::Request& request, const ParamPairs& qu
                                std::string_view signed_headers_text,
                                std::string_view hashed_payload) {
   std::string out;
-  out.reserve(512 + request.query.size());
+  AppendCanonicalRequestV3(out, request, query, signed_headers, signed_headers_text,
+                           hashed_payload);
+  return out;
+}
+
+void AppendCanonicalRequestV3(std::string& out, const rpc::Request& request,
+                              const ParamPairs& query,
+                              const std::vector<std::string_view>& signed_headers,
+                              std::string_view signed_headers_text,
+                              std::string_view hashed_payload) {
+  out.reserve(out.size() + 512 + request.query.size());
   out += request.method;
   out += "\n/\n";  // CanonicalURI is `/` for every RPC operation
   AppendCanonicalQuery(out, query);
@@ -93,7 +117,6 @@ std::string CanonicalRequestV3(const rpc::Request& request, const ParamPairs& qu
   out += signed_headers_text;
   out += '\n';
   out += hashed_payload;
-  return out;
 }
 
 std::string CanonicalizedQueryV1(const ParamPairs& sorted_params) {

@@ -25,6 +25,12 @@ std::string CanonicalRequestV3(const rpc::Request& request, const ParamPairs& qu
                                const std::vector<std::string_view>& signed_headers,
                                std::string_view signed_headers_text,
                                std::string_view hashed_payload);
+// The same, appended to `out`.
+void AppendCanonicalRequestV3(std::string& out, const rpc::Request& request,
+                              const ParamPairs& query,
+                              const std::vector<std::string_view>& signed_headers,
+                              std::string_view signed_headers_text,
+                              std::string_view hashed_payload);
 
 // V1 canonicalized query (spec §1.4): every parameter but `Signature`, sorted by name.
 std::string CanonicalizedQueryV1(const ParamPairs& sorted_params);

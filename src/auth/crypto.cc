@@ -7,7 +7,6 @@
 #include <openssl/evp.h>
 
 #include "core/free_with.h"
-#include "core/hex.h"
 
 namespace certplan::auth {
 namespace {
@@ -87,22 +86,37 @@ size_t Hmac(const char* digest, std::string_view key, std::string_view data,
 
 namespace {
 
-std::string ComputeHexDigest(Digest digest, std::string_view data) {
+HexText ToHex(const unsigned char* bytes, size_t len) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  HexText out;
+  for (size_t i = 0; i < len; ++i) {
+    out.text[2 * i] = kHex[bytes[i] >> 4];
+    out.text[2 * i + 1] = kHex[bytes[i] & 15];
+  }
+  out.size = 2 * len;
+  return out;
+}
+
+HexText ComputeHexDigest(Digest digest, std::string_view data) {
   unsigned char md[kMaxDigestBytes];
   const size_t len = RawDigest(digest, {data}, md);
-  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+  return ToHex(md, len);
 }
 
 }  // namespace
 
-std::string HexDigest(Digest digest, std::string_view data) {
+HexText HexDigestText(Digest digest, std::string_view data) {
   if (data.empty()) {
     // The digest of no bytes (every GET's body): the same every time.
-    static const std::string empty_sha256 = ComputeHexDigest(Digest::kSha256, {});
-    static const std::string empty_sm3 = ComputeHexDigest(Digest::kSm3, {});
+    static const HexText empty_sha256 = ComputeHexDigest(Digest::kSha256, {});
+    static const HexText empty_sm3 = ComputeHexDigest(Digest::kSm3, {});
     return digest == Digest::kSm3 ? empty_sm3 : empty_sha256;
   }
   return ComputeHexDigest(digest, data);
+}
+
+std::string HexDigest(Digest digest, std::string_view data) {
+  return std::string(HexDigestText(digest, data).view());
 }
 
 size_t RawDigest(Digest digest, std::initializer_list<std::string_view> pieces,
@@ -116,10 +130,14 @@ size_t RawDigest(Digest digest, std::initializer_list<std::string_view> pieces,
   return len;
 }
 
-std::string HexHmac(Digest digest, std::string_view key, std::string_view data) {
+HexText HexHmacText(Digest digest, std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   const size_t len = Hmac(Name(digest), key, data, md);
-  return HexEncode(std::string_view(reinterpret_cast<char*>(md), len));
+  return ToHex(md, len);
+}
+
+std::string HexHmac(Digest digest, std::string_view key, std::string_view data) {
+  return std::string(HexHmacText(digest, key, data).view());
 }
 
 std::string Base64HmacSha1(std::string_view key, std::string_view data) {

@@ -1,18 +1,74 @@
 #include "auth/replay_guard.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
+#include <utility>
 
 #include "auth/crypto.h"
 
 namespace certplan::auth {
 namespace {
 
-bool TestBit(const std::vector<uint64_t>& bits, uint64_t i) { return bits[i / 64] >> (i % 64) & 1; }
-void SetBit(std::vector<uint64_t>& bits, uint64_t i) { bits[i / 64] |= uint64_t{1} << (i % 64); }
+template <typename Words>
+bool TestBit(const Words& bits, uint64_t i) {
+  return bits[i / 64] >> (i % 64) & 1;
+}
+template <typename Words>
+void SetBit(Words& bits, uint64_t i) {
+  bits[i / 64] |= uint64_t{1} << (i % 64);
+}
+
+// Filters at least this large are mapped (smaller ones, e.g. in tests, come from the heap).
+constexpr size_t kMappedBytes = 2 * 1024 * 1024;
 
 }  // namespace
+
+MemoryReplayGuard::Bits::Bits(size_t words) : words_(words) {
+  const size_t bytes = words * sizeof(uint64_t);
+  if (bytes >= kMappedBytes) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+      madvise(p, bytes, MADV_HUGEPAGE);  // advice: refused (or THP off) leaves 4 KiB pages
+#endif
+      data_ = static_cast<uint64_t*>(p);
+      mapped_ = true;
+      return;
+    }
+  }
+  data_ = static_cast<uint64_t*>(std::calloc(words == 0 ? 1 : words, sizeof(uint64_t)));
+  if (data_ == nullptr) throw std::bad_alloc();  // as the std::vector it replaces would
+}
+
+MemoryReplayGuard::Bits::~Bits() {
+  if (data_ == nullptr) return;
+  if (mapped_) {
+    munmap(data_, words_ * sizeof(uint64_t));
+  } else {
+    std::free(data_);
+  }
+}
+
+MemoryReplayGuard::Bits::Bits(Bits&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      words_(std::exchange(other.words_, 0)),
+      mapped_(std::exchange(other.mapped_, false)) {}
+
+MemoryReplayGuard::Bits& MemoryReplayGuard::Bits::operator=(Bits&& other) noexcept {
+  if (this != &other) {
+    Bits gone(std::move(*this));
+    data_ = std::exchange(other.data_, nullptr);
+    words_ = std::exchange(other.words_, 0);
+    mapped_ = std::exchange(other.mapped_, false);
+  }
+  return *this;
+}
 
 MemoryReplayGuard::MemoryReplayGuard(ReplayOptions options) : options_(options) {
   const int64_t span = 2 * std::max<int64_t>(options_.window_seconds, 1);
@@ -50,18 +106,55 @@ Status MemoryReplayGuard::RememberFor(std::string_view access_key_id, int64_t ac
   return RememberIn(access_key_id, digest, expires_at, now);
 }
 
+namespace {
+
+// A digest's probe positions in a filter of `m` bits: (hi + i × step) mod 2^64, then mod m, for
+// i = 0, 1, …, as they always were, each from the one before by additions: one division per
+// filter instead of one per probe. When the 64-bit sum wraps, it loses 2^64, which is
+// 2^64 mod m below m.
+class Probes {
+ public:
+  Probes(uint64_t hi, uint64_t lo, uint64_t m)
+      : m_(m),
+        sum_(hi),
+        step_(lo | 1),  // odd
+        at_(hi % m),
+        step_mod_(step_ % m),
+        wrap_mod_((UINT64_MAX % m + 1) % m) {}
+  uint64_t Next() {
+    const uint64_t at = at_;
+    const uint64_t sum = sum_ + step_;
+    at_ = Add(at_, step_mod_);
+    if (sum < sum_) at_ = Add(at_, m_ - wrap_mod_);  // wrapped: minus 2^64 mod m
+    sum_ = sum;
+    return at;
+  }
+
+ private:
+  // a + b mod m, for a, b < m.
+  uint64_t Add(uint64_t a, uint64_t b) const {
+    const uint64_t r = a + b;
+    return r >= m_ ? r - m_ : r;
+  }
+  uint64_t m_;
+  uint64_t sum_;  // hi + i × step, mod 2^64
+  uint64_t step_;
+  uint64_t at_;  // sum_ mod m
+  uint64_t step_mod_;
+  uint64_t wrap_mod_;  // 2^64 mod m
+};
+
+}  // namespace
+
 bool MemoryReplayGuard::Seen(const Slice& slice, const Digest& digest, int64_t now) const {
   if (slice.filters.empty()) {
     auto it = slice.exact.find(digest);
     return it != slice.exact.end() && it->second >= now;
   }
-  const uint64_t step = digest.lo | 1;  // odd: the probes never repeat before m
   for (const Filter& f : slice.filters) {
-    const uint64_t m = static_cast<uint64_t>(f.bits.size()) * 64;
+    Probes probes(digest.hi, digest.lo, static_cast<uint64_t>(f.bits.size()) * 64);
     bool all = true;
-    for (int i = 0; i < kBloomProbes && all; ++i) {
-      all = TestBit(f.bits, (digest.hi + static_cast<uint64_t>(i) * step) % m);
-    }
+    for (int i = 0; i < kBloomProbes && all; ++i) all = TestBit(f.bits, probes.Next());
     if (all) return true;
   }
   return false;
@@ -69,14 +162,18 @@ bool MemoryReplayGuard::Seen(const Slice& slice, const Digest& digest, int64_t n
 
 void MemoryReplayGuard::AddToFilter(Slice& slice, const Digest& digest) {
   if (slice.filters.empty() || slice.filters.back().count >= filter_entries_) {
-    slice.filters.push_back(Filter{std::vector<uint64_t>(filter_words_, 0), 0});
+    slice.filters.push_back(Filter{Bits(filter_words_), 0});
   }
   Filter& f = slice.filters.back();
-  const uint64_t m = static_cast<uint64_t>(f.bits.size()) * 64;
-  const uint64_t step = digest.lo | 1;
-  for (int i = 0; i < kBloomProbes; ++i) {
-    SetBit(f.bits, (digest.hi + static_cast<uint64_t>(i) * step) % m);
+  Probes probes(digest.hi, digest.lo, static_cast<uint64_t>(f.bits.size()) * 64);
+  // The positions first, their words asked of memory at once (each is a cache miss in a
+  // filter of megabytes), then the bits set.
+  std::array<uint64_t, kBloomProbes> at;
+  for (uint64_t& i : at) {
+    i = probes.Next();
+    __builtin_prefetch(&f.bits[i / 64], 1);
   }
+  for (uint64_t i : at) SetBit(f.bits, i);
   ++f.count;
 }
 

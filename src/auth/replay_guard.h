@@ -96,8 +96,29 @@ class MemoryReplayGuard final : public ReplayGuard {
   struct DigestHash {
     size_t operator()(const Digest& d) const { return d.lo; }
   };
+  // A filter's words, zero until set. Large ones are mapped from the kernel (zero pages, no
+  // write to clear them) and marked for transparent huge pages where the system allows it:
+  // the 25 probes of a nonce fall on 25 random pages of a filter of megabytes, and with 4 KiB
+  // pages each one was a TLB miss as well as a cache miss. The memory is the same either way.
+  class Bits {
+   public:
+    explicit Bits(size_t words);
+    ~Bits();
+    Bits(Bits&& other) noexcept;
+    Bits& operator=(Bits&& other) noexcept;
+    Bits(const Bits&) = delete;
+    Bits& operator=(const Bits&) = delete;
+    size_t size() const { return words_; }
+    uint64_t& operator[](size_t i) { return data_[i]; }
+    uint64_t operator[](size_t i) const { return data_[i]; }
+
+   private:
+    uint64_t* data_ = nullptr;
+    size_t words_ = 0;
+    bool mapped_ = false;  // from mmap (else from the heap)
+  };
   struct Filter {
-    std::vector<uint64_t> bits;
+    Bits bits;
     int64_t count = 0;
   };
   struct Slice {

@@ -55,6 +55,8 @@ Status ParseV3Fields(std::string_view rest, SignedRequest& claim) {
   claim.access_key_id = credential;
   claim.signature = signature;
   claim.signed_headers_text = signed_headers;
+  claim.signed_headers.reserve(
+      static_cast<size_t>(std::count(signed_headers.begin(), signed_headers.end(), ';')) + 1);
   size_t pos = 0;
   while (pos <= signed_headers.size()) {
     size_t semi = signed_headers.find(';', pos);
@@ -68,7 +70,7 @@ Status ParseV3Fields(std::string_view rest, SignedRequest& claim) {
 Status CheckSignedHeaderSet(const SignedRequest& claim, const rpc::Request& request) {
   const auto& names = claim.signed_headers;
   for (size_t i = 0; i < names.size(); ++i) {
-    const std::string& n = names[i];
+    const std::string_view n = names[i];
     if (n.empty() || std::any_of(n.begin(), n.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
       return Incomplete("SignedHeaders must be lower-case names.");
     }
@@ -154,18 +156,26 @@ Status VerifyV3(const SignedRequest& claim, const rpc::Request& request, const r
                 std::string_view secret) {
   const Digest digest = DigestOf(claim.algorithm);
   std::string_view content_hash = request.Header("x-acs-content-sha256");
-  if (HexDigest(digest, request.body) != content_hash) {
+  if (HexDigestText(digest, request.body).view() != content_hash) {
     return Error(ErrorCode::kSignatureDoesNotMatch,
                  "The x-acs-content-sha256 header does not match the request body.");
   }
-  std::vector<std::string_view> names(claim.signed_headers.begin(), claim.signed_headers.end());
-  const std::string canonical =
-      CanonicalRequestV3(request, params.query(), names, claim.signed_headers_text, content_hash);
-  std::string string_to_sign = claim.algorithm;
+  // The thread's canonical-request buffer keeps its capacity from one request to the next (up
+  // to kKeptCanonicalBytes: a large query's is given back).
+  constexpr size_t kKeptCanonicalBytes = 16 * 1024;
+  thread_local std::string canonical;
+  canonical.clear();
+  AppendCanonicalRequestV3(canonical, request, params.query(), claim.signed_headers,
+                           claim.signed_headers_text, content_hash);
+  const HexText canonical_hash = HexDigestText(digest, canonical);
+  if (canonical.capacity() > kKeptCanonicalBytes) canonical = std::string();
+  std::string string_to_sign;
+  string_to_sign.reserve(claim.algorithm.size() + 1 + canonical_hash.size);
+  string_to_sign += claim.algorithm;
   string_to_sign += '\n';
-  string_to_sign += HexDigest(digest, canonical);
+  string_to_sign += canonical_hash.view();
   // V3 keys the HMAC with the secret alone (no '&', unlike V1).
-  if (!ConstantTimeEquals(HexHmac(digest, secret, string_to_sign), claim.signature)) {
+  if (!ConstantTimeEquals(HexHmacText(digest, secret, string_to_sign).view(), claim.signature)) {
     return Mismatch(string_to_sign);
   }
   return Ok{};

@@ -1,13 +1,25 @@
 #include "cas/counter_cache.h"
 
+#include <algorithm>
+#include <charconv>
+
 namespace certplan::cas {
 namespace {
 
-std::string KeyOf(int64_t account_id, std::string_view product_code) {
-  std::string key = std::to_string(account_id);
-  key += '\0';
-  key += product_code;
-  return key;
+// The entry's key: the account id, '\0', the ProductCode, written into `buffer` (a ProductCode
+// too long for it goes to `spilled`), so the read path allocates nothing for it.
+std::string_view KeyOf(int64_t account_id, std::string_view product_code,
+                       std::array<char, 64>& buffer, std::string& spilled) {
+  char* const begin = buffer.data();
+  char* end = std::to_chars(begin, begin + 24, account_id).ptr;
+  *end++ = '\0';
+  if (product_code.size() <= static_cast<size_t>(buffer.data() + buffer.size() - end)) {
+    end = std::copy(product_code.begin(), product_code.end(), end);
+    return std::string_view(begin, static_cast<size_t>(end - begin));
+  }
+  spilled.assign(begin, end);
+  spilled += product_code;
+  return spilled;
 }
 
 }  // namespace
@@ -22,8 +34,10 @@ Result<PackageCounters> CounterCache::Get(int64_t account_id, std::string_view p
                                           int64_t now_seconds,
                                           const std::function<Result<PackageCounters>()>& read) {
   if (!enabled()) return read();
-  const std::string key = KeyOf(account_id, product_code);
-  Shard& shard = shards_[std::hash<std::string>{}(key) % kShards];
+  std::array<char, 64> buffer;
+  std::string spilled;
+  const std::string_view key = KeyOf(account_id, product_code, buffer, spilled);
+  Shard& shard = shards_[KeyHash{}(key) % kShards];
   std::atomic<uint64_t>& version = VersionOf(account_id);
   {
     std::lock_guard lock(shard.mu);
@@ -44,7 +58,7 @@ Result<PackageCounters> CounterCache::Get(int64_t account_id, std::string_view p
   std::lock_guard lock(shard.mu);
   if (version.load(std::memory_order_acquire) != before) return counters;
   if (shard.entries.size() >= options_.max_entries / kShards) shard.entries.clear();
-  shard.entries[key] = Entry{*counters, now_seconds, read_at, before};
+  shard.entries.insert_or_assign(std::string(key), Entry{*counters, now_seconds, read_at, before});
   return counters;
 }
 

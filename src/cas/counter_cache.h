@@ -63,9 +63,15 @@ class CounterCache {
     std::chrono::steady_clock::time_point read_at;
     uint64_t version = 0;
   };
+  // Finds an entry by a string_view of its key without building a std::string.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
+  };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, Entry> entries;  // key: account id, '\0', ProductCode
+    // key: account id, '\0', ProductCode
+    std::unordered_map<std::string, Entry, KeyHash, std::equal_to<>> entries;
   };
   std::atomic<uint64_t>& VersionOf(int64_t account_id);
 

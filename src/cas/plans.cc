@@ -23,7 +23,15 @@ Result<PackageState> Plans::Describe(int64_t account_id, std::string_view produc
   if (!product) return product.error();
   const std::string_view code = (*product)->code;
   const int64_t now = clock_.NowSeconds();
-  auto read = [&] { return store_.GetPackageCounters(account_id, code, now); };
+  // Captures two pointers, so the std::function holding it needs no allocation.
+  const struct {
+    int64_t account_id;
+    std::string_view code;
+    int64_t now;
+  } query{account_id, code, now};
+  auto read = [this, &query] {
+    return store_.GetPackageCounters(query.account_id, query.code, query.now);
+  };
   Result<PackageCounters> counters =
       counters_ ? counters_->Get(account_id, code, now, read) : read();
   if (!counters) return counters.error();

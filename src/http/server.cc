@@ -643,7 +643,11 @@ class Session : public SessionBase {
   void OnWrite(error_code ec, bool keep_alive) {
     if (!ec && refused_) return Linger();
     if (ec || !keep_alive) return Close();
-    ReadRequest();
+    if (buffer_.size() > 0) return ReadRequest();  // the next request is here already
+    // The client has only just been sent its answer, so a read now would find nothing and
+    // cost a failed recv. It waits behind the handlers already queued (the other answers of
+    // this batch), by when the next request has usually arrived.
+    net::post(stream_.get_executor(), [self = Self()] { self->ReadRequest(); });
   }
 
   // The session's one timer serves the handshake, request and write deadlines. Arming and
