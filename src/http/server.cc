@@ -643,10 +643,12 @@ class Session : public SessionBase {
   void OnWrite(error_code ec, bool keep_alive) {
     if (!ec && refused_) return Linger();
     if (ec || !keep_alive) return Close();
-    if (buffer_.size() > 0) return ReadRequest();  // the next request is here already
-    // The client has only just been sent its answer, so a read now would find nothing and
-    // cost a failed recv. It waits behind the handlers already queued (the other answers of
-    // this batch), by when the next request has usually arrived.
+    // The next request is here already; or, with more than one thread, a post would wake
+    // another idle thread (the write-at-once case above), dearer than a recv finding nothing.
+    if (buffer_.size() > 0 || shared_.write_at_once) return ReadRequest();
+    // With one thread the client has only just been sent its answer, so a read now would find
+    // nothing and cost a failed recv. It waits behind the handlers already queued (the other
+    // answers of this batch), by when the next request has usually arrived.
     net::post(stream_.get_executor(), [self = Self()] { self->ReadRequest(); });
   }
 
