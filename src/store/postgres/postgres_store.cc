@@ -73,6 +73,10 @@ constexpr const char* kRevocationColumns =
     "order_id, issuer_key_id, serial_hex, revoked_at, reason, not_after";
 
 constexpr int64_t kLeaseSeconds = 120;  // a claimed order returns to the pool after this
+// Serializes one account's uploads ($1: the account id): a transaction-scoped advisory lock in
+// the two-key space (no other lock of certplan's is there), the first key any constant, the
+// second a hash of the account id.
+constexpr const char* kUploadLockSql = "SELECT pg_advisory_xact_lock(7366832, hashtext($1::text))";
 
 std::string S(int64_t v) { return std::to_string(v); }
 std::string B(bool v) { return v ? "true" : "false"; }
@@ -1388,12 +1392,26 @@ void PostgresStore::SweepNonces(PgConnection& conn, size_t claimed, int64_t now)
 }
 
 Result<cas::Certificate> PostgresStore::InsertUpload(cas::Certificate certificate,
-                                                     const audit::Record& audit) {
+                                                     const audit::Record& audit,
+                                                     int64_t max_uploads) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     certificate.id = NewUploadCertId();
     certificate.instance_id = cas::UploadInstanceId(certificate.id);
     bool clash = false;
     Status s = InTransaction([&](PgConnection& conn) -> Status {
+      // The account's uploads are serialized by a transaction-scoped advisory lock (the
+      // two-key space, apart from the migrations' one-key lock; accounts hashing alike only
+      // wait for each other). The count is a statement of its own, after the lock: under READ
+      // COMMITTED it then sees every upload committed before, and none can commit until this
+      // transaction ends.
+      Result<PgResultPtr> locked = conn.Exec(kUploadLockSql, {S(certificate.account_id)});
+      if (!locked) return locked.error();
+      Result<PgResultPtr> counted = conn.Exec(
+          "SELECT COUNT(*) FROM (SELECT 1 FROM certificates WHERE account_id = $1::bigint "
+          "AND upload LIMIT $2::bigint) held",
+          {S(certificate.account_id), S(max_uploads)});
+      if (!counted) return counted.error();
+      if (Int(counted->get(), 0, 0) >= max_uploads) return cas::UploadsOverQuota(max_uploads);
       Status inserted = InsertCertificateRow(conn, certificate);
       // A random id clash (astronomically rare): try another id, in a new transaction.
       clash = !inserted && conn.sqlstate() == "23505" &&

@@ -1002,8 +1002,13 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPo
 }
 
 Result<cas::Certificate> SqliteStore::InsertUpload(cas::Certificate certificate,
-                                                   const audit::Record& audit) {
+                                                   const audit::Record& audit,
+                                                   int64_t max_uploads) {
   Status s = Commit([&](Connection& conn) -> Status {
+    // The writer runs one transaction at a time: the count cannot change before the insert.
+    Result<int64_t> held = CountUploads(conn, certificate.account_id, max_uploads);
+    if (!held) return held.error();
+    if (*held >= max_uploads) return cas::UploadsOverQuota(max_uploads);
     for (int attempt = 0;; ++attempt) {
       certificate.id = NewUploadCertId();
       certificate.instance_id = cas::UploadInstanceId(certificate.id);
