@@ -99,6 +99,7 @@ class PostgresStore final : public iam::IdentityStore,
 
   // cas::CounterAuditStore
   Result<std::vector<cas::CounterDrift>> AuditCounters() override;
+  Result<std::vector<cas::ListCountDrift>> AuditListCounts() override;
 
   // cas::CertificateStore
   Result<cas::Certificate> InsertUpload(cas::Certificate certificate, const audit::Record& audit,

@@ -87,6 +87,7 @@ class SqliteStore final : public iam::IdentityStore,
 
   // cas::CounterAuditStore
   Result<std::vector<cas::CounterDrift>> AuditCounters() override;
+  Result<std::vector<cas::ListCountDrift>> AuditListCounts() override;
 
   // cas::CertificateStore
   Result<cas::Certificate> InsertUpload(cas::Certificate certificate, const audit::Record& audit,
