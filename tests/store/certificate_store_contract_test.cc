@@ -119,9 +119,13 @@ TEST_P(CertificateStoreContract, ConcurrentUploadsNeverPassTheCap) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        Result<cas::Certificate> c = certificates_->InsertUpload(
-            Upload(1001, "t" + std::to_string(t) + "-" + std::to_string(i)), testing::TestRecord(),
-            kCap);
+        // Appended, not `"t" + std::to_string(t)`: GCC 12 at -O3 warns about that falsely
+        // (-Wrestrict, GCC bug 105651).
+        std::string name = std::to_string(t);
+        name += '-';
+        name += std::to_string(i);
+        Result<cas::Certificate> c =
+            certificates_->InsertUpload(Upload(1001, name), testing::TestRecord(), kCap);
         if (c) {
           ++stored;
         } else if (c.error().code == ErrorCode::kCertificateOverQuota) {
