@@ -22,4 +22,10 @@ const PendingNonce::Claim* PendingNonce::Take() {
   return &pending->claim_;
 }
 
+const PendingNonce::Claim* PendingNonce::Peek() {
+  const PendingNonce* pending = current;
+  if (pending == nullptr || pending->taken_) return nullptr;
+  return &pending->claim_;
+}
+
 }  // namespace certplan::auth

@@ -33,6 +33,9 @@ class PendingNonce {
   // This thread's pending claim, which the caller now answers for; nullptr when there is none or
   // it was taken already. Valid until the PendingNonce ends.
   static const Claim* Take();
+  // This thread's pending claim, not taken (a write that may still fail reads it, and Takes it
+  // once its claim committed); nullptr when there is none or it was taken already.
+  static const Claim* Peek();
 
  private:
   Claim claim_;

@@ -72,6 +72,7 @@ class CertificateStore {
                                          const audit::Record& audit) = 0;
   // One page of the account's entries matching `query`, and how many match in all. Filtering and
   // paging happen in the store, on an index by account, never on the whole list in memory.
+  // Listed entries carry no chain_pem (no list shows it): FindCertificate reads it.
   virtual Result<CertificatePage> ListCertificates(int64_t account_id,
                                                    const CertificateQuery& query) = 0;
 };

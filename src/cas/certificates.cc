@@ -164,11 +164,20 @@ Result<CertificatePage> Certificates::List(int64_t account_id, CertificateQuery 
   return store_.ListCertificates(account_id, query);
 }
 
-Result<Certificate> Certificates::EntryForIssuedOrder(const Order& order, int64_t now) {
-  Result<pki::ReadChainResult> read = pki::ReadChain(order.certificate_pem + order.chain_pem);
-  if (!read) {
-    return InternalError("issued certificate of order " + std::to_string(order.id) +
-                         " unreadable: " + read.error().message);
+Result<Certificate> Certificates::EntryForIssuedOrder(const Order& order, int64_t now,
+                                                      const pki::CertificateFacts* facts) {
+  pki::ReadChainResult read;
+  if (facts) {
+    // The CA's own PEM is canonical already: what ReadChain would re-encode it to.
+    read.facts = *facts;
+    read.chain_pem = order.certificate_pem + order.chain_pem;
+  } else {
+    Result<pki::ReadChainResult> parsed = pki::ReadChain(order.certificate_pem + order.chain_pem);
+    if (!parsed) {
+      return InternalError("issued certificate of order " + std::to_string(order.id) +
+                           " unreadable: " + parsed.error().message);
+    }
+    read = std::move(*parsed);
   }
   Certificate entry;
   entry.id = order.id;
@@ -180,8 +189,8 @@ Result<Certificate> Certificates::EntryForIssuedOrder(const Order& order, int64_
   entry.tags_json = order.tags_json.empty() ? "[]" : order.tags_json;
   entry.product_code = order.product_code;
   entry.has_key = !order.sealed_private_key.empty();
-  entry.chain_pem = std::move(read->chain_pem);
-  CopyFacts(read->facts, entry);
+  entry.chain_pem = std::move(read.chain_pem);
+  CopyFacts(read.facts, entry);
   entry.created_at = now;
   return entry;
 }

@@ -63,8 +63,11 @@ class Certificates {
   Result<CertificatePage> List(int64_t account_id, CertificateQuery query);
 
   // The repository entry of an order the CA just signed (certificate_pem, chain_pem set): its
-  // CertId is the order's id, its Name `cert-<id>`. kInternal if the issued chain cannot be read.
-  static Result<Certificate> EntryForIssuedOrder(const Order& order, int64_t now);
+  // CertId is the order's id, its Name `cert-<id>`. `facts`: what the CA read off the chain it
+  // built (pki::IssuedCertificate::facts); null: read from the order's PEM (kInternal if the
+  // issued chain cannot be read).
+  static Result<Certificate> EntryForIssuedOrder(const Order& order, int64_t now,
+                                                 const pki::CertificateFacts* facts = nullptr);
 
  private:
   CertificateStore& store_;

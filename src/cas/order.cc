@@ -1,8 +1,17 @@
 #include "cas/order.h"
 
+#include <random>
+
 #include "pki/key_id.h"
 
 namespace certplan::cas {
+
+int64_t NewOrderId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
+  return static_cast<int64_t>(kLow + rng() % kSpan);
+}
+
 namespace {
 
 Error StateError(const Order& order, std::string_view operation) {

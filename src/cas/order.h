@@ -76,6 +76,11 @@ struct Order {
   std::string failure_reason;
 };
 
+// A new order id: random, 16 digits, below 2^53 so the Node SDK reads them exactly (spec §1.5),
+// and not guessable from one's own ids. Uniqueness comes from the store's primary key (callers
+// retry).
+int64_t NewOrderId();
+
 // The context a key certplan made for an order is sealed under (pki::SecretBox): binds the
 // sealed key to its order.
 inline std::string OrderKeyContext(int64_t order_id) { return "order:" + std::to_string(order_id); }

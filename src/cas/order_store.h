@@ -61,6 +61,21 @@ class OrderStore {
   // kNotRemainCount when UsedCount = TotalCount; nothing changes then. `audit` (object_id: the
   // order's id) is stored in the same transaction.
   virtual Result<Order> CreateOrder(Order order, int64_t now, const audit::Record& audit) = 0;
+  // Takes one unit of the order's package and stores `issued` — a new order, its id chosen by
+  // the caller (cas::NewOrderId), validated and issued in one step — with its certificate, its
+  // repository entry (issued.certificate) and issued.delta, in one transaction with one durable
+  // commit; `created` (the call that made the order) and issued.audit (its issuance) are
+  // appended in that transaction. kNotFoundPackage / kNotRemainCount as CreateOrder, and
+  // kSignatureNonceUsed as CreateOrder's (a replay: nothing stored); any other
+  // error (the id is taken, a store that cannot: this default) leaves nothing stored, and the
+  // caller stores the order pending with CreateOrder instead.
+  virtual Status CreateIssuedOrder(const Transition& issued, int64_t now,
+                                   const audit::Record& created) {
+    (void)issued;
+    (void)now;
+    (void)created;
+    return Error(ErrorCode::kInternal, "This store takes no order issued at once.");
+  }
   // The order if it exists, is not deleted and belongs to `account_id` (0: any account).
   virtual Result<std::optional<Order>> FindOrder(int64_t account_id, int64_t order_id) = 0;
   // Stores `t.order`, applies `t.delta` to its package counters and appends `t.audit` (when
@@ -78,7 +93,9 @@ class OrderStore {
   // every write, the page's start from per-bucket counts of created_at, the page from an index
   // by account, so the cost does not grow with the account's orders — but for the stated
   // exceptions (README, "What a list costs"): a keyword reads the account's rows; a NotAfter
-  // window is counted and walked over the account's issued orders' index entries.
+  // window is counted and walked over the account's issued orders' index entries. Listed orders
+  // carry no certificate (certificate_pem and chain_pem empty; no list shows one): FindOrder
+  // reads it.
   virtual Result<OrderPage> ListOrders(int64_t account_id, const OrderQuery& query) = 0;
 };
 

@@ -120,11 +120,50 @@ Result<Order> Orders::Store(Order order, const audit::Actor& by) {
   // An ACME order is validated when its client asks (acme/); the worker only expires it.
   order.next_check_at = order.origin == OrderOrigin::kAcme ? order.validation_deadline : now;
   const int64_t account_id = order.account_id;
+  if (settings_.auto_approve && settings_.issue_at_once && !order.csr_pem.empty() &&
+      order.origin != OrderOrigin::kAcme) {
+    std::optional<Result<Order>> issued = StoreIssued(order, now, by);
+    if (issued) {
+      if (counters_) counters_->Invalidate(account_id);
+      return std::move(*issued);
+    }
+  }
   Result<Order> stored =
       store_.CreateOrder(std::move(order), now, audit::Succeeded(by, now, account_id, "OrderId"));
   if (counters_) counters_->Invalidate(account_id);
   if (stored && on_new_order_) on_new_order_();
   return stored;
+}
+
+std::optional<Result<Order>> Orders::StoreIssued(const Order& pending, int64_t now,
+                                                 const audit::Actor& by) {
+  Order order = pending;
+  order.id = NewOrderId();
+  Result<Transition> issued = PassAndIssue(order);
+  // A refusal is the worker's to record (verify_fail, logged), as for any order.
+  if (!issued || issued->order.status != OrderStatus::kCertificate) return std::nullopt;
+  const Order& o = issued->order;
+  // The issuance is the worker's step done earlier: recorded as the worker would record it, so
+  // "what issued this order" reads the same whichever node issued it and when.
+  issued->audit = audit::Succeeded(audit::WorkerActor("worker:issue"), o.updated_at, o.account_id,
+                                   "OrderId", std::to_string(o.id));
+  Status stored = store_.CreateIssuedOrder(
+      *issued, now, audit::Succeeded(by, now, o.account_id, "OrderId", std::to_string(o.id)));
+  if (!stored) {
+    const ErrorCode code = stored.error().code;
+    // A refusal is the answer (a replayed request's nonce included: nothing was issued); any
+    // other failure stores the order pending instead.
+    if (code == ErrorCode::kNotFoundPackage || code == ErrorCode::kNotRemainCount ||
+        code == ErrorCode::kSignatureNonceUsed) {
+      return Result<Order>(stored.error());
+    }
+    return std::nullopt;
+  }
+  log::Line(log::Level::kInfo, "certificate issued")
+      .Int("order_id", issued->order.id)
+      .Str("serial", issued->order.serial_hex)
+      .Write();
+  return Result<Order>(std::move(issued->order));
 }
 
 Result<Order> Orders::Find(int64_t account_id, int64_t order_id) {
@@ -393,7 +432,8 @@ Result<Transition> Orders::PrepareIssue(const Order& order) {
   next.not_before = cert->not_before;
   next.not_after = cert->not_after;
   // The repository entry is stored with the issuance (spec/cas-repository.md §7.1).
-  Result<Certificate> entry = Certificates::EntryForIssuedOrder(next, now);
+  Result<Certificate> entry =
+      Certificates::EntryForIssuedOrder(next, now, cert->facts ? &*cert->facts : nullptr);
   if (!entry) return entry.error();
   Result<Transition> issued = Issued(std::move(next), now);
   if (issued) issued->certificate = std::move(*entry);

@@ -35,6 +35,11 @@ struct OrderSettings {
   int64_t retry_initial_seconds = 10;  // doubles per attempt …
   int64_t retry_max_seconds = 600;     // … up to this
   bool auto_approve = false;           // validation.mode = "auto"
+  // With auto_approve, on a node that issues (validation.worker): an order with a CSR is
+  // validated and signed before it is stored and stored issued — order, certificate and
+  // repository entry in one transaction — instead of waiting for the worker. A CA refusal (or
+  // a taken id) stores it pending as usual, for the worker.
+  bool issue_at_once = false;
 };
 
 // Certificate orders: applying (quota taken atomically), their life through validation and
@@ -100,6 +105,9 @@ class Orders {
   Status Commit(Result<Transition> transition, OrderStatus expected, const audit::Actor& by);
   Result<std::vector<std::string>> NamesFor(const Application& a, const Product& product);
   Result<Order> Store(Order order, const audit::Actor& by);
+  // issue_at_once: the order issued and stored in one step; nullopt when it must be stored
+  // pending instead (the CA refused, or the store could not take it issued).
+  std::optional<Result<Order>> StoreIssued(const Order& order, int64_t now, const audit::Actor& by);
   Status Validate(const Order& order, DomainChecker& checker);
   // The order's next step, worked out in memory, for the background batch to store: issuance
   // (key made when certplan owns it), or validation followed by issuance, or a back-off.

@@ -208,6 +208,8 @@ int Serve(const ServeFlags& flags) {
   if (config.validation_mode.empty()) config.validation_mode = flags.dev ? "auto" : "live";
   config.orders.auto_approve = config.validation_mode == "auto";
   ops::ServiceMetrics metrics(MetricsOptionsFor(config));
+  // Only a node that issues (validation.worker) signs an order before storing it.
+  config.orders.issue_at_once = config.validation_worker;
   RuntimeOptions runtime_options{
       config.store_url,
       auth::ReplayOptions{config.replay_scope, config.timestamp_window_seconds,

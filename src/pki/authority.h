@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "pki/certificate_chain.h"
 
 namespace certplan::pki {
 
@@ -54,6 +56,10 @@ struct IssuedCertificate {
   std::string serial_hex;
   int64_t not_before = 0;
   int64_t not_after = 0;
+  // What the repository shows of the leaf and chain (ReadChain's facts of certificate_pem +
+  // chain_pem), when the authority read them off the certificate it built; empty: the caller
+  // reads them from the PEM.
+  std::optional<CertificateFacts> facts;
 };
 
 // The certificate authority as the domain sees it. Implementations are thread-safe.

@@ -72,6 +72,9 @@ BuiltinCa::BuiltinCa(std::unique_ptr<Keys> keys, RevocationUrls urls)
   if (n > 0) issuing_der_.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(n));
   OPENSSL_free(der);
   issuer_key_id_ = KeyId(keys_->issuing.get());
+  std::optional<ChainElement> issuing = ChainElementOf(keys_->issuing.get());
+  if (issuing) issuing_chain_.push_back(std::move(*issuing));
+  issuing_chain_read_ = issuing.has_value();
 }
 
 BuiltinCa::~BuiltinCa() = default;
@@ -211,8 +214,15 @@ Result<IssuedCertificate> BuiltinCa::Issue(const IssueRequest& request) const {
   }
   Result<X509Ptr> cert = BuildCertificate(leaf);
   if (!cert) return cert.error();
-  return IssuedCertificate{CertificatePem(cert->get()), issuing_pem_, SerialHex(cert->get()),
-                           request.not_before, request.not_after};
+  IssuedCertificate issued{CertificatePem(cert->get()), issuing_pem_,      SerialHex(cert->get()),
+                           request.not_before,          request.not_after, std::nullopt};
+  // The repository's facts from the certificate in hand: parsing the PEM back would cost more
+  // than the signature (OpenSSL 3.0 decodes a parsed certificate's key).
+  if (issuing_chain_read_) {
+    Result<CertificateFacts> facts = FactsOfBuilt(cert->get(), *subject_key, issuing_chain_);
+    if (facts) issued.facts = std::move(*facts);
+  }
+  return issued;
 }
 
 Result<std::string> BuiltinCa::SignCrl(const CrlContent& content) const {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "pki/authority.h"
 #include "pki/crl.h"
@@ -64,6 +65,8 @@ class BuiltinCa final : public Authority {
   std::string issuing_pem_;
   std::string issuing_der_;
   std::string issuer_key_id_;
+  std::vector<ChainElement> issuing_chain_;  // the chain after a leaf, as the repository shows it
+  bool issuing_chain_read_ = false;          // false: leaves' facts are read from their PEM
 };
 
 }  // namespace certplan::pki

@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "pki/openssl_handles.h"
+#include "pki/public_key.h"
 
 namespace certplan::pki {
 namespace {
@@ -185,8 +186,8 @@ Result<ParsedChain> ParseChain(std::string_view pem) {
   return chain;
 }
 
-Result<CertificateFacts> Facts(const std::vector<X509Ptr>& certs) {
-  X509* leaf = certs.front().get();
+// Everything but the key and the chain elements, from the leaf.
+Result<CertificateFacts> LeafFacts(X509* leaf) {
   CertificateFacts facts;
   const X509_NAME* subject = X509_get_subject_name(leaf);
   const X509_NAME* issuer = X509_get_issuer_name(leaf);
@@ -215,16 +216,11 @@ Result<CertificateFacts> Facts(const std::vector<X509Ptr>& certs) {
       facts.sans.push_back(std::move(name));
     }
   }
-  for (const X509Ptr& cert : certs) {
-    std::optional<int64_t> nb = EpochSeconds(X509_get0_notBefore(cert.get()));
-    std::optional<int64_t> na = EpochSeconds(X509_get0_notAfter(cert.get()));
-    if (!nb || !na) return FormatError("a validity date cannot be read.");
-    facts.chain.push_back(ChainElement{NameEntry(X509_get_subject_name(cert.get()), NID_commonName),
-                                       NameEntry(X509_get_issuer_name(cert.get()), NID_commonName),
-                                       *nb, *na});
-  }
-  facts.not_before = facts.chain.front().not_before;
-  facts.not_after = facts.chain.front().not_after;
+  std::optional<ChainElement> own = ChainElementOf(leaf);
+  if (!own) return FormatError("a validity date cannot be read.");
+  facts.not_before = own->not_before;
+  facts.not_after = own->not_after;
+  facts.chain.push_back(std::move(*own));
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   if (X509_digest(leaf, EVP_sha1(), md, &md_len) != 1) return OpenSslError("X509_digest sha1");
@@ -232,12 +228,24 @@ Result<CertificateFacts> Facts(const std::vector<X509Ptr>& certs) {
   if (X509_digest(leaf, EVP_sha256(), md, &md_len) != 1) return OpenSslError("X509_digest sha256");
   facts.sha256 = UpperHex(md, md_len);
   facts.serial = SerialHex(leaf);
+  return facts;
+}
+
+Result<CertificateFacts> Facts(const std::vector<X509Ptr>& certs) {
+  X509* leaf = certs.front().get();
+  Result<CertificateFacts> facts = LeafFacts(leaf);
+  if (!facts) return facts.error();
+  for (size_t i = 1; i < certs.size(); ++i) {
+    std::optional<ChainElement> element = ChainElementOf(certs[i].get());
+    if (!element) return FormatError("a validity date cannot be read.");
+    facts->chain.push_back(std::move(*element));
+  }
   EVP_PKEY* key = X509_get0_pubkey(leaf);
   if (!key) return FormatError("the certificate's public key cannot be read.");
   Result<KeyKind> kind = ClassifyKey(key);
   if (!kind) return kind.error();
-  facts.algorithm = kind->algorithm;
-  facts.key_bits = kind->bits;
+  facts->algorithm = kind->algorithm;
+  facts->key_bits = kind->bits;
   return facts;
 }
 
@@ -289,6 +297,37 @@ Result<ReadChainResult> ReadChain(std::string_view pem) {
   Result<CertificateFacts> facts = Facts(chain->certs);
   if (!facts) return facts.error();
   return ReadChainResult{std::move(*facts), std::move(chain->pem)};
+}
+
+std::optional<ChainElement> ChainElementOf(X509* cert) {
+  std::optional<int64_t> nb = EpochSeconds(X509_get0_notBefore(cert));
+  std::optional<int64_t> na = EpochSeconds(X509_get0_notAfter(cert));
+  if (!nb || !na) return std::nullopt;
+  return ChainElement{NameEntry(X509_get_subject_name(cert), NID_commonName),
+                      NameEntry(X509_get_issuer_name(cert), NID_commonName), *nb, *na};
+}
+
+Result<CertificateFacts> FactsOfBuilt(X509* leaf, std::string_view spki_der,
+                                      const std::vector<ChainElement>& issuers) {
+  Result<CertificateFacts> facts = LeafFacts(leaf);
+  if (!facts) return facts.error();
+  facts->chain.insert(facts->chain.end(), issuers.begin(), issuers.end());
+  // EC keys on the curves certplan certifies are named by their SubjectPublicKeyInfo alone;
+  // anything else (RSA: its size is in the modulus) is decoded.
+  std::optional<PublicKeyInfo> info = ReadPublicKeyInfo(spki_der);
+  if (info && info->algorithm == NID_X9_62_id_ecPublicKey &&
+      (info->curve == NID_X9_62_prime256v1 || info->curve == NID_secp384r1)) {
+    facts->algorithm = KeyAlgorithm::kEcc;
+    facts->key_bits = info->curve == NID_X9_62_prime256v1 ? 256 : 384;
+    return facts;
+  }
+  PkeyPtr key = DecodePublicKey(spki_der);
+  if (!key) return FormatError("the certificate's public key cannot be read.");
+  Result<KeyKind> kind = ClassifyKey(key.get());
+  if (!kind) return kind.error();
+  facts->algorithm = kind->algorithm;
+  facts->key_bits = kind->bits;
+  return facts;
 }
 
 Result<CheckedUpload> CheckUpload(std::string_view cert_pem, std::string_view key_pem,

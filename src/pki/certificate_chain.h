@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "pki/openssl_handles.h"
 
 namespace certplan::pki {
 
@@ -49,6 +51,17 @@ struct ReadChainResult {
   std::string chain_pem;
 };
 Result<ReadChainResult> ReadChain(std::string_view pem);
+
+// The facts of a certificate this process built and holds (pki::BuildCertificate), without
+// parsing it back: its key's algorithm and size are read from `spki_der` (the
+// SubjectPublicKeyInfo it certifies) instead of a decoded key — OpenSSL 3.0 decodes a parsed
+// certificate's key through its decoder framework, which costs more than the signature did.
+// `issuers` are the chain's elements after the leaf (ChainElementsOf each issuer). Equal to
+// ReadChain's facts of the leaf's PEM followed by the issuers'.
+Result<CertificateFacts> FactsOfBuilt(X509* leaf, std::string_view spki_der,
+                                      const std::vector<ChainElement>& issuers);
+// `cert`'s element of a chain (CN, issuer CN, validity); nullopt when a date cannot be read.
+std::optional<ChainElement> ChainElementOf(X509* cert);
 
 // An upload checked as spec/cas-repository.md §7.3 orders the checks (after the caller checked
 // Name): the chain parses (kCertificateFormatError) → the key parses, unencrypted PKCS#1, SEC1

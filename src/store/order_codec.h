@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cas/certificate.h"
+#include "cas/order.h"
 
 namespace certplan::store {
 
@@ -32,13 +33,9 @@ inline std::vector<std::string> SplitDomains(const std::string& text) {
   return out;
 }
 
-// Order ids: random, 16 digits, below 2^53 so the Node SDK reads them exactly (spec §1.5), and
-// not guessable from one's own ids. Uniqueness comes from the primary key (callers retry).
-inline int64_t NewOrderId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
-  return static_cast<int64_t>(kLow + rng() % kSpan);
-}
+// Order ids: cas::NewOrderId (random, 16 digits, below 2^53). Uniqueness comes from the primary
+// key (callers retry).
+inline int64_t NewOrderId() { return cas::NewOrderId(); }
 
 // Upload CertIds: random in the range cas::kFirstUploadCertId gives them, disjoint from order ids
 // (an issued entry's CertId is its order's id). Uniqueness from the primary key (callers retry).

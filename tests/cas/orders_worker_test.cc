@@ -103,6 +103,97 @@ TEST_F(OrdersWorkerTest, ARefusedIssuanceKeepsTheCasReason) {
   EXPECT_NE(o->failure_reason.find("string too long"), std::string::npos) << o->failure_reason;
 }
 
+// Issue #14: auto mode on a node that issues stores an order with a CSR already issued — the
+// order, its certificate and its repository entry in one transaction — and the worker has
+// nothing left to do; the quota is taken as for any order. Without issue_at_once, or when the CA
+// refuses, the order waits for the worker as before.
+TEST_F(OrdersWorkerTest, IssueAtOnceStoresACsrOrderIssued) {
+  OrderSettings settings;
+  settings.auto_approve = true;
+  settings.issue_at_once = true;
+  Orders orders(*store_, ca_, *box_, clock_, settings);
+  int woken = 0;
+  orders.OnNewOrder([&] { ++woken; });
+  ca_.csr_cn = "csr.example.com";
+  Application a;
+  a.origin = OrderOrigin::kWithCsr;
+  a.product_code = kCode;
+  a.csr_pem = "a CSR the fake CA reads as csr.example.com";
+  Result<Order> o = orders.Apply(kAccount, a, testing::TestActor());
+  ASSERT_TRUE(o) << o.error().message;
+  EXPECT_EQ(o->status, OrderStatus::kCertificate);
+  EXPECT_EQ(o->certificate_pem, ca_.IssuedFor("csr.example.com"));
+  Result<Order> stored = orders.Describe(kAccount, o->id);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->status, OrderStatus::kCertificate);
+  EXPECT_EQ(stored->certificate_pem, o->certificate_pem);
+  EXPECT_EQ(stored->serial_hex, o->serial_hex);
+  EXPECT_TRUE(stored->counts_issued);
+  Result<std::optional<Certificate>> entry = store_->FindCertificate(kAccount, o->id);
+  ASSERT_TRUE(entry && *entry);
+  EXPECT_EQ((*entry)->chain_pem, o->certificate_pem);
+  EXPECT_EQ(woken, 0);
+  EXPECT_EQ(*orders.AdvanceDue(checker_, 32), 0);
+  PackageCounters c = *store_->GetPackageCounters(kAccount, kCode, clock_.NowSeconds());
+  EXPECT_EQ(c.used, 1);
+  EXPECT_EQ(c.issued, 1);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
+  // Both records in the order's transaction: the call's, and the issuance's as the worker would
+  // have recorded it.
+  ops::AuditQuery q;
+  q.account_id = kAccount;
+  std::vector<std::string> trail;
+  Result<std::vector<audit::Record>> records = store_->ReadAudit(q);
+  ASSERT_TRUE(records);
+  for (const audit::Record& r : *records) {
+    if (r.object_id == std::to_string(o->id))
+      trail.push_back(r.actor.principal + " " + r.actor.action);
+  }
+  EXPECT_EQ(trail, (std::vector<std::string>{
+                       testing::TestActor().principal + " " + testing::TestActor().action,
+                       "worker worker:issue"}));
+  // The CA refuses: stored pending, the worker records the refusal.
+  ca_.refuse = "no";
+  Result<Order> refused = orders.Apply(kAccount, a, testing::TestActor());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, OrderStatus::kDomainVerify);
+  EXPECT_EQ(woken, 1);
+  ASSERT_TRUE(orders.AdvanceDue(checker_, 32));
+  EXPECT_EQ(StatusOf(orders, refused->id), OrderStatus::kVerifyFail);
+  ca_.refuse.clear();
+  // Not on a node that does not issue.
+  Result<Order> later = MakeOrders(true).Apply(kAccount, a, testing::TestActor());
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->status, OrderStatus::kDomainVerify);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
+}
+
+TEST_F(OrdersWorkerTest, IssueAtOnceTakesTheQuotaLikeAnyOrder) {
+  ASSERT_TRUE(store_->CreateAccount(8, "other", 0, testing::TestRecord()));
+  ASSERT_TRUE(store_->GrantPlan(Plan{0, 8, kCode, 1, 0, std::nullopt}, testing::TestRecord()));
+  OrderSettings settings;
+  settings.auto_approve = true;
+  settings.issue_at_once = true;
+  Orders orders(*store_, ca_, *box_, clock_, settings);
+  ca_.csr_cn = "csr.example.com";
+  Application a;
+  a.origin = OrderOrigin::kWithCsr;
+  a.product_code = kCode;
+  a.csr_pem = "csr";
+  ASSERT_TRUE(orders.Apply(8, a, testing::TestActor()));
+  Result<Order> none = orders.Apply(8, a, testing::TestActor());
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ErrorCode::kNotRemainCount);
+  a.product_code = "globalsign-dv-1-personal";  // never granted
+  Result<Order> no_plan = orders.Apply(8, a, testing::TestActor());
+  ASSERT_FALSE(no_plan);
+  EXPECT_EQ(no_plan.error().code, ErrorCode::kNotFoundPackage);
+  PackageCounters c = *store_->GetPackageCounters(8, kCode, clock_.NowSeconds());
+  EXPECT_EQ(c.used, 1);
+  EXPECT_EQ(c.issued, 1);
+  EXPECT_TRUE(store_->AuditCounters()->empty());
+}
+
 TEST_F(OrdersWorkerTest, LiveModeIssuesWhatPassedAndBacksOffTheRest) {
   Orders orders = MakeOrders(false);
   const int64_t good = Create(orders, "good.example.com");

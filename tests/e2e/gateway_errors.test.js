@@ -3,6 +3,8 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer } = require('./lib/server');
+const { newAccount, counters, state } = require('./lib/orders');
+const { makeCsr } = require('./lib/pki');
 const { Cas, casClient, popClient, send, signV3, signV1, rawExchange, isoNow, nonce } = require('./lib/clients');
 
 let server;
@@ -48,6 +50,27 @@ test('replayed nonce: SignatureNonceUsed, for V3 and V1', async () => {
   const v1 = signV1(server);
   assert.equal((await send(server, v1)).status, 200);
   assertEnvelope(await send(server, v1), 400, 'SignatureNonceUsed');
+});
+
+// A replayed Create* changes nothing, on either store: not the order issued at once (auto mode,
+// a CSR: validated, signed and stored in one transaction, whose PostgreSQL write claims the
+// nonce itself), not the order left for the worker.
+test('a replayed Create* is SignatureNonceUsed and issues or takes nothing', async () => {
+  const CODE = 'geotrust-dv-1-starter';
+  const a = await newAccount(server, { [CODE]: 5 });
+  const { csr } = makeCsr({ cn: 'replay.example.com' });
+  const withCsr = signV3(server, { action: 'CreateCertificateWithCsrRequest', key: a.key,
+    query: { ProductCode: CODE, Csr: csr, Username: 'Ops', Phone: '13900000000', Email: 'ops@example.com', ValidateType: 'DNS' } });
+  const first = await send(server, withCsr);
+  assert.equal(first.status, 200, first.body);
+  assert.equal((await state(a.client, first.json.OrderId)).type, 'certificate', 'issued at once');
+  assertEnvelope(await send(server, withCsr), 400, 'SignatureNonceUsed');
+  assert.deepEqual(await counters(a.client, CODE), { total: 5, used: 1, issued: 1 });
+  const forPackage = signV3(server, { action: 'CreateCertificateForPackageRequest', key: a.key,
+    query: { ProductCode: CODE, Domain: 'replay2.example.com', ValidateType: 'DNS' } });
+  assert.equal((await send(server, forPackage)).status, 200);
+  assertEnvelope(await send(server, forPackage), 400, 'SignatureNonceUsed');
+  assert.equal((await counters(a.client, CODE)).used, 2);
 });
 
 test('a forged request does not burn the nonce', async () => {

@@ -113,6 +113,63 @@ TEST_F(BuiltinCaTest, GeneratedKeyCanBeCertified) {
             static_cast<uint32_t>(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT));
 }
 
+// The facts Issue hands back (read off the certificate it built, the key's kind from its
+// SubjectPublicKeyInfo) are exactly what ReadChain reads off the PEM it returns, and that PEM is
+// already canonical.
+TEST_F(BuiltinCaTest, IssuedFactsAreWhatReadChainReadsOffThePem) {
+  auto expect_same = [](const IssuedCertificate& issued) {
+    ASSERT_TRUE(issued.facts);
+    const std::string pem = issued.certificate_pem + issued.chain_pem;
+    Result<ReadChainResult> read = ReadChain(pem);
+    ASSERT_TRUE(read) << read.error().message;
+    EXPECT_EQ(read->chain_pem, pem);
+    const CertificateFacts& a = *issued.facts;
+    const CertificateFacts& b = read->facts;
+    EXPECT_EQ(a.common_name, b.common_name);
+    EXPECT_EQ(a.sans, b.sans);
+    EXPECT_EQ(a.issuer, b.issuer);
+    EXPECT_EQ(a.org_name, b.org_name);
+    EXPECT_EQ(a.province, b.province);
+    EXPECT_EQ(a.city, b.city);
+    EXPECT_EQ(a.country, b.country);
+    EXPECT_EQ(a.not_before, b.not_before);
+    EXPECT_EQ(a.not_after, b.not_after);
+    EXPECT_EQ(a.fingerprint, b.fingerprint);
+    EXPECT_EQ(a.sha256, b.sha256);
+    EXPECT_EQ(a.serial, b.serial);
+    EXPECT_EQ(a.algorithm, b.algorithm);
+    EXPECT_EQ(a.key_bits, b.key_bits);
+    ASSERT_EQ(a.chain.size(), b.chain.size());
+    ASSERT_EQ(a.chain.size(), 2u);
+    for (size_t i = 0; i < a.chain.size(); ++i) {
+      EXPECT_EQ(a.chain[i].common_name, b.chain[i].common_name);
+      EXPECT_EQ(a.chain[i].issuer_common_name, b.chain[i].issuer_common_name);
+      EXPECT_EQ(a.chain[i].not_before, b.chain[i].not_before);
+      EXPECT_EQ(a.chain[i].not_after, b.chain[i].not_after);
+    }
+  };
+  for (const char* curve : {"P-256", "P-384"}) {
+    PkeyPtr key(EVP_EC_gen(curve));
+    IssueRequest req{MakeCsr(key.get(), "www.example.com"),
+                     "",
+                     {"www.example.com", "example.com"},
+                     "Example Ltd",
+                     kNow,
+                     kNow + 90 * 86400};
+    Result<IssuedCertificate> issued = ca_->Issue(req);
+    ASSERT_TRUE(issued) << issued.error().detail;
+    expect_same(*issued);
+    EXPECT_EQ(issued->facts->key_bits, std::string_view(curve) == "P-256" ? 256 : 384);
+  }
+  Result<GeneratedKey> rsa = ca_->GenerateKey();
+  ASSERT_TRUE(rsa);
+  Result<IssuedCertificate> issued = ca_->Issue(
+      IssueRequest{"", rsa->public_key_pem, {"gen.example.com"}, "", kNow, kNow + 86400});
+  ASSERT_TRUE(issued);
+  expect_same(*issued);
+  EXPECT_EQ(issued->facts->algorithm, KeyAlgorithm::kRsa);
+}
+
 TEST_F(BuiltinCaTest, CsrChecks) {
   PkeyPtr ec(EVP_EC_gen("P-384"));
   Result<CsrFacts> facts =

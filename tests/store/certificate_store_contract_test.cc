@@ -189,6 +189,83 @@ TEST_P(CertificateStoreContract, IssuedEntriesLandWithTheIssuanceAndLearnOfRevoc
   EXPECT_EQ(certificates_->ListCertificates(1001, revoked)->total, 1);
 }
 
+// Issue #14: an issued certificate is stored once, with its order (the leaf apart, the CA's chain
+// once per chain); the entry reads its chain from there, and keeps reading the order's when the
+// entry is gone the order still has it. Lists carry no PEM.
+TEST_P(CertificateStoreContract, AnIssuedCertificateIsStoredOnceWithItsOrder) {
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt},
+                                testing::TestRecord()));
+  const std::string chain = "-----BEGIN CERTIFICATE-----\nCA==\n-----END CERTIFICATE-----\n";
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 2; ++i) {
+    Result<cas::Order> order =
+        orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
+    ASSERT_TRUE(order);
+    Result<cas::Transition> passed = cas::ValidationPassed(*order, 200);
+    ASSERT_TRUE(passed);
+    cas::Order next = passed->order;
+    next.certificate_pem =
+        "-----BEGIN CERTIFICATE-----\nL" + std::to_string(i) + "==\n-----END CERTIFICATE-----\n";
+    next.chain_pem = chain;
+    next.serial_hex = "0" + std::to_string(i);
+    next.not_after = kNow + 90 * kDay;
+    Result<cas::Transition> issued = cas::Issued(next, kNow);
+    ASSERT_TRUE(issued);
+    cas::Certificate entry = Upload(1001, "cert-" + std::to_string(order->id));
+    entry.upload = false;
+    entry.id = entry.order_id = order->id;
+    entry.instance_id = "cas-" + std::to_string(order->id);
+    entry.sealed_key.clear();
+    entry.chain_pem = next.certificate_pem + chain;
+    issued->certificate = entry;
+    // Validated and issued in one step, as the worker stores it.
+    Status stored = orders_->ApplyTransition(*issued, cas::OrderStatus::kDomainVerify);
+    ASSERT_TRUE(stored) << stored.error().message << " " << stored.error().detail;
+    ids.push_back(order->id);
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string leaf =
+        "-----BEGIN CERTIFICATE-----\nL" + std::to_string(i) + "==\n-----END CERTIFICATE-----\n";
+    Result<std::optional<cas::Order>> o = orders_->FindOrder(1001, ids[i]);
+    ASSERT_TRUE(o && *o);
+    EXPECT_EQ((*o)->certificate_pem, leaf);
+    EXPECT_EQ((*o)->chain_pem, chain);
+    Result<std::optional<cas::Certificate>> c = certificates_->FindCertificate(1001, ids[i]);
+    ASSERT_TRUE(c && *c);
+    EXPECT_EQ((*c)->chain_pem, leaf + chain);
+  }
+  cas::CertificateQuery all;
+  all.now = kNow;
+  Result<cas::CertificatePage> listed = certificates_->ListCertificates(1001, all);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->entries.size(), 2u);
+  for (const cas::Certificate& c : listed->entries) EXPECT_EQ(c.chain_pem, "");
+  Result<cas::OrderPage> orders = orders_->ListOrders(1001, cas::OrderQuery{});
+  ASSERT_TRUE(orders);
+  ASSERT_EQ(orders->orders.size(), 2u);
+  for (const cas::Order& o : orders->orders) {
+    EXPECT_EQ(o.certificate_pem, "");
+    EXPECT_EQ(o.chain_pem, "");
+    EXPECT_FALSE(o.serial_hex.empty());
+  }
+  // The entry goes (revoked first); the order keeps its certificate, and its revocation still
+  // finds the chain.
+  Result<std::optional<cas::Order>> first = orders_->FindOrder(1001, ids[0]);
+  Result<cas::Transition> revoke = cas::CancelForPackage(**first, kNow + kDay);
+  ASSERT_TRUE(revoke);
+  ASSERT_TRUE(orders_->ApplyTransition(*revoke, cas::OrderStatus::kCertificate));
+  EXPECT_TRUE(*certificates_->DeleteCertificate(1001, ids[0], testing::TestRecord()));
+  Result<std::optional<cas::Order>> kept = orders_->FindOrder(1001, ids[0]);
+  ASSERT_TRUE(kept && *kept);
+  EXPECT_EQ((*kept)->certificate_pem, (*first)->certificate_pem);
+  EXPECT_EQ((*kept)->chain_pem, chain);
+  Result<std::optional<cas::IssuedSerial>> serial = revocations_->FindIssuedSerial("00");
+  ASSERT_TRUE(serial && *serial);
+  EXPECT_EQ((*serial)->chain_pem, chain);
+  EXPECT_EQ((*certificates_->FindCertificate(1001, ids[1]))->chain_pem,
+            (*orders_->FindOrder(1001, ids[1]))->certificate_pem + chain);
+}
+
 TEST_P(CertificateStoreContract, ListsFilterAndPageInTheStore) {
   // Five uploads: three valid, one expiring within 30 days, one expired.
   for (int i = 0; i < 3; ++i) {

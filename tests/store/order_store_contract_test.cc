@@ -48,6 +48,93 @@ TEST_P(OrderStoreContract, CreateOrderTakesQuotaAtomicallyAndRoundTrips) {
   EXPECT_TRUE(orders_->ListOrders(2002, cas::OrderQuery{})->orders.empty());
 }
 
+// Issue #14: an order validated and issued before it is stored lands in one transaction — the
+// unit, the order as issued, its certificate, its repository entry, the issued count — or not at
+// all (no unit left, or its id taken).
+TEST_P(OrderStoreContract, AnOrderIssuedAtOnceIsStoredInOneStep) {
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 1, 1, std::nullopt},
+                                testing::TestRecord(1001)));
+  auto issued_order = [](int64_t id) {
+    cas::Order o = NewOrder(1001, "geotrust-dv-1-starter");
+    o.id = id;
+    Result<cas::Transition> passed = cas::ValidationPassed(o, 100);
+    cas::Order next = passed->order;
+    next.certificate_pem = "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n";
+    next.chain_pem = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
+    next.serial_hex = "0c";
+    next.not_after = 100 + 86400;
+    Result<cas::Transition> t = cas::Issued(next, 100);
+    cas::Certificate entry;
+    entry.id = entry.order_id = id;
+    entry.account_id = 1001;
+    entry.name = "cert-" + std::to_string(id);
+    entry.instance_id = "cas-" + std::to_string(id);
+    entry.chain_pem = next.certificate_pem + next.chain_pem;
+    entry.fingerprint = std::string(40, 'A');
+    entry.sha256 = std::string(64, 'B');
+    entry.serial = "0c";
+    entry.algorithm = "ECC";
+    entry.key_bits = 256;
+    entry.not_after = next.not_after;
+    entry.created_at = 100;
+    t->certificate = entry;
+    return *t;
+  };
+  // The call's record and the issuance's, both in the order's transaction.
+  auto trail = [&]() {
+    ops::AuditQuery q;
+    q.account_id = 1001;
+    q.since = 100;
+    return *audit_log_->ReadAudit(q);
+  };
+  auto records = [](int64_t order_id, const char* action) {
+    return audit::Succeeded(audit::WorkerActor(action), 100, 1001, "OrderId",
+                            std::to_string(order_id));
+  };
+  cas::Transition t = issued_order(cas::NewOrderId());
+  t.audit = records(t.order.id, "worker:issue");
+  ASSERT_TRUE(orders_->CreateIssuedOrder(t, 100, records(t.order.id, "CreateCertificateRequest")));
+  std::vector<audit::Record> written = trail();
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_EQ(written[0].actor.action, "CreateCertificateRequest");
+  EXPECT_EQ(written[1].actor.action, "worker:issue");
+  EXPECT_EQ(written[0].object_id, std::to_string(t.order.id));
+  EXPECT_EQ(written[1].object_id, std::to_string(t.order.id));
+  Result<std::optional<cas::Order>> found = orders_->FindOrder(1001, t.order.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, cas::OrderStatus::kCertificate);
+  EXPECT_EQ((*found)->certificate_pem, t.order.certificate_pem);
+  EXPECT_EQ((*found)->chain_pem, t.order.chain_pem);
+  EXPECT_EQ((*found)->serial_hex, "0c");
+  EXPECT_TRUE((*found)->counts_issued);
+  Result<std::optional<cas::Certificate>> entry = certificates_->FindCertificate(1001, t.order.id);
+  ASSERT_TRUE(entry && *entry);
+  EXPECT_EQ((*entry)->chain_pem, t.order.certificate_pem + t.order.chain_pem);
+  cas::PackageCounters c = *plans_->GetPackageCounters(1001, "geotrust-dv-1-starter", 100);
+  EXPECT_EQ(c.used, 1);
+  EXPECT_EQ(c.issued, 1);
+  EXPECT_TRUE(audit_->AuditCounters()->empty());
+  // No unit left: nothing stored.
+  const cas::Transition more = issued_order(cas::NewOrderId());
+  Status refused = orders_->CreateIssuedOrder(more, 100, records(more.order.id, "Create"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kNotRemainCount);
+  EXPECT_FALSE(*orders_->FindOrder(1001, more.order.id));
+  EXPECT_FALSE(*certificates_->FindCertificate(1001, more.order.id));
+  // The id taken: nothing stored either (a unit was free again).
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 1, 1, std::nullopt},
+                                testing::TestRecord(1001)));
+  Status taken = orders_->CreateIssuedOrder(issued_order(t.order.id), 100,
+                                            records(t.order.id, "CreateCertificateRequest"));
+  ASSERT_FALSE(taken);
+  c = *plans_->GetPackageCounters(1001, "geotrust-dv-1-starter", 100);
+  EXPECT_EQ(c.used, 1);
+  EXPECT_EQ(c.issued, 1);
+  EXPECT_TRUE(audit_->AuditCounters()->empty());
+  // Neither refusal left a record.
+  EXPECT_EQ(trail().size(), 2u);
+}
+
 TEST_P(OrderStoreContract, TransitionsAreCompareAndSetAndMoveCounters) {
   ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt},
                                 testing::TestRecord()));
@@ -242,7 +329,7 @@ TEST_P(OrderStoreContract, ListsReadAnIndexRangeNeverTheTable) {
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
         std::to_string(kRows) +
         ") INSERT INTO orders (id, account_id, product_code, origin, status, validate_type, "
-        "domains, token, certificate_pem, not_after, holds_unit, counts_issued, created_at, "
+        "domains, token, csr_pem, not_after, holds_unit, counts_issued, created_at, "
         "updated_at, validation_deadline, next_check_at) SELECT 2000000000000000 + i, CASE WHEN "
         "i % 2 = 0 THEN 1001 ELSE 2002 END, 'geotrust-dv-1-starter', 0, CASE (i / 2) % 10 WHEN 0 "
         "THEN 'payed' WHEN 1 THEN 'cancelled' ELSE 'certificate' END, 'DNS', 'n' || i || "
@@ -251,7 +338,7 @@ TEST_P(OrderStoreContract, ListsReadAnIndexRangeNeverTheTable) {
   } else {
     Tamper(
         "INSERT INTO orders (id, account_id, product_code, origin, status, validate_type, "
-        "domains, token, certificate_pem, not_after, holds_unit, counts_issued, created_at, "
+        "domains, token, csr_pem, not_after, holds_unit, counts_issued, created_at, "
         "updated_at, validation_deadline, next_check_at) SELECT 2000000000000000 + i, CASE "
         "WHEN i % 2 = 0 THEN 1001 ELSE 2002 END, 'geotrust-dv-1-starter', 0, CASE (i / 2) % 10 "
         "WHEN 0 THEN 'payed' WHEN 1 THEN 'cancelled' ELSE 'certificate' END, 'DNS', 'n' || i "

@@ -64,6 +64,54 @@ TEST_P(PostgresOrderWrites, TheWriteClaimsTheNonceAndAReplayWritesNothing) {
   EXPECT_EQ(plans_->GetPackageCounters(1001, kProduct, 100)->used, 2);
 }
 
+// An order issued at once (auto mode, a CSR: cas::Orders::StoreIssued) is a Create* too: its
+// write claims the request's nonce in its transaction, so a replay issues nothing and takes no
+// unit. A write that fails leaves the nonce to whoever answers next (the pending order write the
+// caller falls back to, or the gateway), so it is never left unclaimed.
+TEST_P(PostgresOrderWrites, AnOrderIssuedAtOnceClaimsTheNonceInItsTransaction) {
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, kProduct, 2, 1, std::nullopt},
+                                testing::TestRecord(1001)));
+  auto issued = [](int64_t id) {
+    cas::Order o = NewOrder(1001, kProduct);
+    o.id = id;
+    cas::Order next = cas::ValidationPassed(o, 100)->order;
+    next.certificate_pem = "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n";
+    next.chain_pem = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
+    next.serial_hex = "0c";
+    next.not_after = 100 + 86400;
+    return *cas::Issued(next, 100);
+  };
+  const audit::Record record =
+      audit::Succeeded(testing::TestActor("CreateCertificateRequest"), 100, 1001, "OrderId");
+  auto create = [&](const cas::Transition& t, const std::string& nonce, bool& taken) {
+    auth::PendingNonce pending(auth::PendingNonce::Claim{"key", nonce, 2'000'000'000, 100});
+    Status s = orders_->CreateIssuedOrder(t, 100, record);
+    taken = pending.taken();
+    return s;
+  };
+  bool taken = false;
+  const cas::Transition first = issued(cas::NewOrderId());
+  ASSERT_TRUE(create(first, "i1", taken));
+  EXPECT_TRUE(taken);
+  Status direct = postgres_->RememberNonce("key", "i1", 2'000'000'000, 100);
+  ASSERT_FALSE(direct);
+  EXPECT_EQ(direct.error().code, ErrorCode::kSignatureNonceUsed);
+  // The replay: refused, nothing issued, no unit taken.
+  const cas::Transition replay = issued(cas::NewOrderId());
+  Status replayed = create(replay, "i1", taken);
+  ASSERT_FALSE(replayed);
+  EXPECT_EQ(replayed.error().code, ErrorCode::kSignatureNonceUsed);
+  EXPECT_FALSE(*orders_->FindOrder(1001, replay.order.id));
+  EXPECT_EQ(plans_->GetPackageCounters(1001, kProduct, 100)->used, 1);
+  // A write that fails (its id taken) claims nothing: the nonce is still the caller's to claim.
+  Status clash = create(issued(first.order.id), "i2", taken);
+  ASSERT_FALSE(clash);
+  EXPECT_FALSE(taken);
+  ASSERT_TRUE(postgres_->RememberNonce("key", "i2", 2'000'000'000, 100));
+  EXPECT_EQ(plans_->GetPackageCounters(1001, kProduct, 100)->used, 1);
+  EXPECT_EQ(OrderCount(), 1);
+}
+
 TEST_P(PostgresOrderWrites, AWriteRefusedForQuotaStillUsesItsNonce) {
   Result<cas::Order> none = CreateWithNonce(*orders_, NewOrder(1001, kProduct), "n1");
   ASSERT_FALSE(none);

@@ -40,9 +40,12 @@ inline std::string SelfSignedPem(const std::string& name, int64_t not_before, in
 // and counts the keys it was asked to make (their PEM is not real).
 class StampingCa : public pki::Authority {
  public:
-  Result<pki::CsrFacts> InspectCsr(const std::string&) const override { return pki::CsrFacts{}; }
+  // Any CSR is accepted and read as naming `csr_cn` (empty by default).
+  Result<pki::CsrFacts> InspectCsr(const std::string&) const override {
+    return pki::CsrFacts{csr_cn, {}};
+  }
   Result<pki::CsrFacts> InspectCsrNamesInSan(const std::string&) const override {
-    return pki::CsrFacts{};
+    return pki::CsrFacts{csr_cn, {}};
   }
   Result<pki::GeneratedKey> GenerateKey() const override {
     ++keys_made;
@@ -64,6 +67,7 @@ class StampingCa : public pki::Authority {
   }
 
   mutable int keys_made = 0;
+  std::string csr_cn;
   std::string refuse;  // non-empty: Issue fails with this detail
 
  private:

@@ -63,11 +63,33 @@ class PostgresStore::Lease {
 
 namespace {
 
+// An order's certificate is stored once, apart from the order: its leaf in issued_certificates
+// (append-only, one row per issued order), its CA's chain once per chain in ca_chains.
+
+// The columns of the order's own row (INSERT's list; OrderParams' order).
+constexpr const char* kOrderRowStored =
+    "id, account_id, product_code, origin, status, validate_type, domains, token, csr_pem, "
+    "sealed_private_key, serial_hex, not_before, not_after, issued_at, holds_unit, "
+    "counts_issued, username, phone, email, company_name, tags_json, created_at, updated_at, "
+    "validation_deadline, next_check_at, attempts, renewed_from, failure_reason";
+
+// The columns ReadOrder() reads, from kOrderWithCertificate (the row with its certificate and
+// chain joined) …
 constexpr const char* kOrderColumns =
     "id, account_id, product_code, origin, status, validate_type, domains, token, csr_pem, "
-    "sealed_private_key, certificate_pem, chain_pem, serial_hex, not_before, not_after, issued_at, "
-    "holds_unit, counts_issued, username, phone, email, company_name, tags_json, created_at, "
-    "updated_at, validation_deadline, next_check_at, attempts, renewed_from, failure_reason";
+    "sealed_private_key, COALESCE(issued_certificates.leaf_pem, ''), COALESCE(ca_chains.pem, ''), "
+    "serial_hex, not_before, not_after, issued_at, holds_unit, counts_issued, username, phone, "
+    "email, company_name, tags_json, created_at, updated_at, validation_deadline, next_check_at, "
+    "attempts, renewed_from, failure_reason";
+constexpr const char* kOrderWithCertificate =
+    " FROM orders LEFT JOIN issued_certificates ON issued_certificates.order_id = orders.id "
+    "LEFT JOIN ca_chains ON ca_chains.chain_id = issued_certificates.chain_id";
+// … or from `orders` alone, the certificate and chain left empty (lists; pending orders).
+constexpr const char* kOrderRowColumns =
+    "id, account_id, product_code, origin, status, validate_type, domains, token, csr_pem, "
+    "sealed_private_key, '', '', serial_hex, not_before, not_after, issued_at, holds_unit, "
+    "counts_issued, username, phone, email, company_name, tags_json, created_at, updated_at, "
+    "validation_deadline, next_check_at, attempts, renewed_from, failure_reason";
 
 constexpr const char* kRevocationColumns =
     "order_id, issuer_key_id, serial_hex, revoked_at, reason, not_after";
@@ -104,8 +126,6 @@ std::vector<Param> OrderParams(const cas::Order& o) {
           o.token,
           o.csr_pem,
           HexEncode(o.sealed_private_key),
-          o.certificate_pem,
-          o.chain_pem,
           o.serial_hex,
           S(o.not_before),
           S(o.not_after),
@@ -490,8 +510,8 @@ Error NonceUsed() {
   return Error(ErrorCode::kSignatureNonceUsed, "Specified signature nonce was used already.");
 }
 
-// One Create*: the nonce claim (when it has one: $32 key, $33 nonce, $34 its expiry, $35 now),
-// the quota take, the order insert and its audit record ($36 … $45, the object id the inserted
+// One Create*: the nonce claim (when it has one: $30 key, $31 nonce, $32 its expiry, $33 now),
+// the quota take, the order insert and its audit record ($34 … $43, the object id the inserted
 // order's) in one statement, so they succeed or fail together. A
 // used nonce takes nothing and inserts nothing; UsedCount never passes TotalCount: the UPDATE's
 // WHERE clause is the check, re-evaluated on the latest row version when another transaction's
@@ -500,23 +520,23 @@ const std::string& OrderWriteSql() {
   static const std::string sql =
       std::string(
           "WITH claim AS (INSERT INTO nonces (access_key_id, nonce, expires_at) "
-          "SELECT $32::text, $33::text, $34::bigint WHERE $32::text IS NOT NULL "
+          "SELECT $30::text, $31::text, $32::bigint WHERE $30::text IS NOT NULL "
           "ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at "
-          "WHERE nonces.expires_at < $35::bigint RETURNING 1), "
-          "ok AS (SELECT 1 WHERE $32::text IS NULL OR EXISTS (SELECT 1 FROM claim)), "
+          "WHERE nonces.expires_at < $33::bigint RETURNING 1), "
+          "ok AS (SELECT 1 WHERE $30::text IS NULL OR EXISTS (SELECT 1 FROM claim)), "
           "total AS (SELECT COALESCE(SUM(count), 0) AS n FROM plans WHERE account_id = $2 "
-          "AND product_code = $3 AND (expires_at IS NULL OR expires_at > $31::bigint)), "
+          "AND product_code = $3 AND (expires_at IS NULL OR expires_at > $29::bigint)), "
           "take AS (UPDATE package_usage SET used = used + 1 WHERE account_id = $2 "
           "AND product_code = $3 AND used < (SELECT n FROM total) AND EXISTS (SELECT 1 FROM ok) "
           "RETURNING 1), "
           "ins AS (INSERT INTO orders (") +
-      kOrderColumns +
-      ") SELECT $1::bigint, $2::bigint, $3, $4::integer, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-      "$14::bigint, $15::bigint, $16::bigint, $17::boolean, $18::boolean, $19, $20, $21, $22, $23, "
-      "$24::bigint, $25::bigint, $26::bigint, $27::bigint, $28::bigint, $29::bigint, $30 FROM take "
+      kOrderRowStored +
+      ") SELECT $1::bigint, $2::bigint, $3, $4::integer, $5, $6, $7, $8, $9, $10, $11, "
+      "$12::bigint, $13::bigint, $14::bigint, $15::boolean, $16::boolean, $17, $18, $19, $20, $21, "
+      "$22::bigint, $23::bigint, $24::bigint, $25::bigint, $26::bigint, $27::bigint, $28 FROM take "
       "RETURNING id), aud AS (INSERT INTO audit_log (" +
       kAuditColumns +
-      ") SELECT $36::bigint, $37, $38::bigint, $39, $40, $41, $42, $43, $44, id::text, $45 FROM "
+      ") SELECT $34::bigint, $35, $36::bigint, $37, $38, $39, $40, $41, $42, id::text, $43 FROM "
       "ins) "
       "SELECT EXISTS (SELECT 1 FROM ok), (SELECT count(*) FROM ins), (SELECT n FROM total)";
   return sql;
@@ -623,7 +643,7 @@ Result<std::vector<Status>> PostgresStore::TryWriteOrders(
     }
     std::vector<Param> record = AuditParams(*w.audit);
     record.erase(record.begin() + 9);                        // object_id: the inserted order's id
-    for (Param& p : record) params.push_back(std::move(p));  // $36 … $45
+    for (Param& p : record) params.push_back(std::move(p));  // $34 … $43
     batch.push_back(Statement{OrderWriteSql(), std::move(params)});
   }
   batch.push_back(Statement{kOrderCountsSql, {IntArray(ids)}});
@@ -656,10 +676,11 @@ Result<std::vector<Status>> PostgresStore::TryWriteOrders(
 Result<std::optional<cas::Order>> PostgresStore::FindOrder(int64_t account_id, int64_t order_id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(std::string("SELECT ") + kOrderColumns +
-                                            " FROM orders WHERE id = $1 AND ($2::bigint = 0 OR "
-                                            "account_id = $2) AND status <> 'deleted'",
-                                        {S(order_id), S(account_id)});
+  Result<PgResultPtr> r =
+      (*conn)->Exec(std::string("SELECT ") + kOrderColumns + kOrderWithCertificate +
+                        " WHERE id = $1 AND ($2::bigint = 0 OR "
+                        "account_id = $2) AND status <> 'deleted'",
+                    {S(order_id), S(account_id)});
   if (!r) return r.error();
   if (PQntuples(r->get()) == 0) return std::optional<cas::Order>();
   return std::optional<cas::Order>(ReadOrder(r->get(), 0));
@@ -669,6 +690,24 @@ namespace {
 
 constexpr const char* kCertificateColumns =
     "id, account_id, name, upload, order_id, instance_id, resource_group_id, chain_pem, "
+    "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
+    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json, "
+    "product_code, has_key";
+
+// An entry as FindCertificate reads it: an issued entry's chain (stored once, with its order)
+// joined back in, from kCertificateWithChain (the certificates table named `c`).
+constexpr const char* kCertificateSelect =
+    "c.id, c.account_id, c.name, c.upload, c.order_id, c.instance_id, c.resource_group_id, "
+    "COALESCE(NULLIF(c.chain_pem, ''), i.leaf_pem || ch.pem, ''), c.sealed_key, c.common_name, "
+    "c.sans, c.issuer, c.org_name, c.province, c.city, c.country, c.not_before, c.not_after, "
+    "c.fingerprint, c.sha256, c.serial, c.algorithm, c.key_bits, c.revoked, c.created_at, "
+    "c.tags_json, c.product_code, c.has_key";
+constexpr const char* kCertificateWithChain =
+    " FROM certificates c LEFT JOIN issued_certificates i ON c.order_id <> 0 AND "
+    "i.order_id = c.order_id LEFT JOIN ca_chains ch ON ch.chain_id = i.chain_id";
+// The columns as lists read them, from `certificates` alone: chain_pem left empty.
+constexpr const char* kCertificateListColumns =
+    "id, account_id, name, upload, order_id, instance_id, resource_group_id, '', "
     "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
     "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json, "
     "product_code, has_key";
@@ -708,8 +747,13 @@ cas::Certificate ReadCertificate(const PGresult* r, int i) {
 }
 
 // kParamRepeat when the account already has an entry of that name; an id clash leaves
-// sqlstate() at 23505 with the primary key named in the error, for the caller to retry.
-Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c) {
+// sqlstate() at 23505 with the primary key named in the error, for the caller to retry. An
+// issued entry whose chain is its order's certificate and chain (`order_chain`, stored with the
+// order) keeps none of its own.
+Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c,
+                            std::string_view order_chain = {}) {
+  const bool with_order =
+      !c.upload && c.order_id != 0 && !order_chain.empty() && c.chain_pem == order_chain;
   Result<PgResultPtr> r = conn.Exec(
       std::string("INSERT INTO certificates (") + kCertificateColumns +
           ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
@@ -721,7 +765,7 @@ Status InsertCertificateRow(PgConnection& conn, const cas::Certificate& c) {
        S(c.order_id),
        c.instance_id,
        c.resource_group_id,
-       c.chain_pem,
+       with_order ? std::string() : c.chain_pem,
        HexEncode(c.sealed_key),
        c.common_name,
        JoinDomains(c.sans),
@@ -873,7 +917,7 @@ BoundSql OrderPageSql(int64_t account_id, const cas::OrderQuery& q, bool newest_
     where += (newest_first ? " AND created_at < " : " AND created_at >= ") + sql.Add(*seek.bound);
   }
   const char* dir = newest_first ? "DESC" : "ASC";
-  sql.text = std::string("SELECT ") + kOrderColumns +
+  sql.text = std::string("SELECT ") + kOrderRowColumns +
              " FROM orders WHERE id IN (SELECT id FROM orders" + where + " ORDER BY created_at " +
              dir + ", id " + dir + " LIMIT " + sql.Add(take) + " OFFSET " + sql.Add(seek.skip) +
              ") ORDER BY created_at DESC, id DESC";
@@ -990,7 +1034,7 @@ BoundSql CertificatePageSql(int64_t account_id, const cas::CertificateQuery& q, 
   sql.Add(account_id);
   const std::string where = CertificateFilter(q, sql);
   const char* dir = newest_first ? "DESC" : "ASC";
-  sql.text = std::string("SELECT ") + kCertificateColumns +
+  sql.text = std::string("SELECT ") + kCertificateListColumns +
              " FROM certificates WHERE id IN (SELECT id FROM certificates" + where +
              " ORDER BY created_at " + dir + ", id " + dir + " LIMIT " + sql.Add(take) +
              " OFFSET " + sql.Add(skip) + ") ORDER BY created_at DESC, id DESC";
@@ -1059,6 +1103,19 @@ Result<std::vector<std::string>> ExplainAll(PgConnection& conn,
   return plans;
 }
 
+// Stores the certificate of an order that was just issued, inside the caller's transaction.
+Status StoreIssuedCertificate(PgConnection& conn, const cas::Order& o) {
+  Result<PgResultPtr> stored = conn.Exec(
+      "WITH found AS (SELECT MIN(chain_id) AS chain_id FROM ca_chains WHERE pem = $3), "
+      "added AS (INSERT INTO ca_chains (pem) SELECT $3 WHERE (SELECT chain_id FROM found) IS "
+      "NULL RETURNING chain_id) INSERT INTO issued_certificates (order_id, leaf_pem, chain_id) "
+      "SELECT $1::bigint, $2, COALESCE((SELECT chain_id FROM found), (SELECT chain_id FROM "
+      "added))",
+      {S(o.id), o.certificate_pem, o.chain_pem});
+  if (!stored) return stored.error();
+  return Ok{};
+}
+
 // Stores one transition on `conn`, inside the caller's transaction.
 Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderStatus expected) {
   std::vector<Param> params = OrderParams(t.order);
@@ -1066,20 +1123,31 @@ Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderS
   Result<PgResultPtr> update = conn.Exec(
       "UPDATE orders SET account_id = $2, product_code = $3, origin = $4, status = $5, "
       "validate_type = $6, domains = $7, token = $8, csr_pem = $9, sealed_private_key = $10, "
-      "certificate_pem = $11, chain_pem = $12, serial_hex = $13, not_before = $14, "
-      "not_after = $15, issued_at = $16, holds_unit = $17, counts_issued = $18, username = $19, "
-      "phone = $20, email = $21, company_name = $22, tags_json = $23, created_at = $24, "
-      "updated_at = $25, validation_deadline = $26, next_check_at = $27, attempts = $28, "
-      "renewed_from = $29, failure_reason = $30 WHERE id = $1 AND status = $31",
+      "serial_hex = $11, not_before = $12, not_after = $13, issued_at = $14, holds_unit = $15, "
+      "counts_issued = $16, username = $17, phone = $18, email = $19, company_name = $20, "
+      "tags_json = $21, created_at = $22, updated_at = $23, validation_deadline = $24, "
+      "next_check_at = $25, attempts = $26, renewed_from = $27, failure_reason = $28 "
+      "WHERE id = $1 AND status = $29",
       params);
   if (!update) return update.error();
   // Compare-and-set on the state: of two nodes racing on one order, one wins.
   if (std::string(PQcmdTuples(update->get())) != "1") {
     return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
   }
+  // The certificate is stored once, when the order becomes issued; later transitions of the
+  // order leave it as it is. One statement: the chain's ca_chains row is found (a deployment has
+  // a handful: one per issuing CA it ever used, read without an index) or added.
+  if (t.order.status == cas::OrderStatus::kCertificate &&
+      expected != cas::OrderStatus::kCertificate) {
+    if (Status s = StoreIssuedCertificate(conn, t.order); !s) return s;
+  }
   // The repository entry lands with the issuance, and learns of a revocation with it.
   if (t.certificate) {
-    if (Status s = InsertCertificateRow(conn, *t.certificate); !s) return s;
+    if (Status s =
+            InsertCertificateRow(conn, *t.certificate, t.order.certificate_pem + t.order.chain_pem);
+        !s) {
+      return s;
+    }
   }
   if (t.order.status == cas::OrderStatus::kRevoked) {
     Result<PgResultPtr> revoked =
@@ -1108,6 +1176,75 @@ Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderS
 }
 
 }  // namespace
+
+Status PostgresStore::CreateIssuedOrder(const cas::Transition& t, int64_t now,
+                                        const audit::Record& created) {
+  static const std::string kTakeAndInsert =
+      std::string(
+          "WITH take AS (UPDATE package_usage SET used = used + 1 WHERE account_id = $2 "
+          "AND product_code = $3 AND used < (SELECT COALESCE(SUM(count), 0) FROM plans "
+          "WHERE account_id = $2 AND product_code = $3 AND (expires_at IS NULL OR "
+          "expires_at > $29::bigint)) RETURNING 1) INSERT INTO orders (") +
+      kOrderRowStored +
+      ") SELECT $1::bigint, $2::bigint, $3, $4::integer, $5, $6, $7, $8, $9, $10, $11, "
+      "$12::bigint, $13::bigint, $14::bigint, $15::boolean, $16::boolean, $17, $18, $19, $20, $21, "
+      "$22::bigint, $23::bigint, $24::bigint, $25::bigint, $26::bigint, $27::bigint, $28 FROM take "
+      "RETURNING id";
+  // The request's nonce, when its claim was left to this write (ClaimsPendingNonces), is claimed
+  // in the same transaction: a replay issues nothing. It is taken only once that commits, so a
+  // write that failed leaves it to the order write the caller falls back to, or to the gateway.
+  const auth::PendingNonce::Claim* nonce = auth::PendingNonce::Peek();
+  Status s = InTransaction([&](PgConnection& conn) -> Status {
+    if (nonce != nullptr) {
+      Result<PgResultPtr> claimed = conn.Exec(
+          "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES ($1, $2, $3) "
+          "ON CONFLICT (access_key_id, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at "
+          "WHERE nonces.expires_at < $4 RETURNING 1",
+          {nonce->access_key_id, nonce->nonce, S(nonce->expires_at), S(nonce->now)});
+      if (!claimed) return claimed.error();
+      if (PQntuples(claimed->get()) != 1) return NonceUsed();
+    }
+    std::vector<Param> params = OrderParams(t.order);
+    params.push_back(S(now));
+    Result<PgResultPtr> r = conn.Exec(kTakeAndInsert, params);
+    if (!r) return r.error();
+    if (PQntuples(r->get()) != 1) {
+      Result<PgResultPtr> total = conn.Exec(
+          "SELECT COALESCE(SUM(count), 0) FROM plans WHERE account_id = $1 AND product_code = $2 "
+          "AND (expires_at IS NULL OR expires_at > $3)",
+          {S(t.order.account_id), t.order.product_code, S(now)});
+      if (!total) return total.error();
+      if (Int(total->get(), 0, 0) == 0) {
+        return Error(ErrorCode::kNotFoundPackage,
+                     "No certificate resource plan of " + t.order.product_code + " is in force.");
+      }
+      return Error(
+          ErrorCode::kNotRemainCount,
+          "The certificate resource plan of " + t.order.product_code + " has no remaining count.");
+    }
+    if (Status s = StoreIssuedCertificate(conn, t.order); !s) return s;
+    if (t.certificate) {
+      if (Status s = InsertCertificateRow(conn, *t.certificate,
+                                          t.order.certificate_pem + t.order.chain_pem);
+          !s) {
+        return s;
+      }
+    }
+    if (Status s = InsertAuditRow(conn, created); !s) return s;
+    if (t.audit) {
+      if (Status s = InsertAuditRow(conn, *t.audit); !s) return s;
+    }
+    if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
+    Result<PgResultPtr> delta = conn.Exec(
+        "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
+        "WHERE account_id = $1 AND product_code = $2",
+        {S(t.order.account_id), t.order.product_code, S(t.delta.used), S(t.delta.issued)});
+    if (!delta) return delta.error();
+    return Ok{};
+  });
+  if (s && nonce != nullptr) (void)auth::PendingNonce::Take();
+  return s;
+}
 
 Status PostgresStore::ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) {
   return InTransaction(
@@ -1140,7 +1277,7 @@ Result<std::vector<cas::Order>> PostgresStore::DueOrders(int64_t now, int limit)
                   "id FROM orders "
                   "WHERE status IN ('domain_verify', 'process') AND next_check_at <= $1 "
                   "ORDER BY next_check_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING ") +
-          kOrderColumns,
+          kOrderRowColumns,
       {S(now), S(limit), S(kLeaseSeconds)});
   if (!r) return r.error();
   std::vector<cas::Order> orders = ReadOrders(r->get());
@@ -1475,9 +1612,10 @@ Result<std::optional<cas::Certificate>> PostgresStore::FindCertificate(int64_t a
                                                                        int64_t cert_id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<PgResultPtr> r = (*conn)->Exec(std::string("SELECT ") + kCertificateColumns +
-                                            " FROM certificates WHERE id = $1 AND account_id = $2",
-                                        {S(cert_id), S(account_id)});
+  Result<PgResultPtr> r =
+      (*conn)->Exec(std::string("SELECT ") + kCertificateSelect + kCertificateWithChain +
+                        " WHERE c.id = $1 AND c.account_id = $2",
+                    {S(cert_id), S(account_id)});
   if (!r) return r.error();
   if (PQntuples(r->get()) == 0) return std::optional<cas::Certificate>();
   return std::optional<cas::Certificate>(ReadCertificate(r->get(), 0));
@@ -1555,10 +1693,12 @@ Result<std::optional<cas::IssuedSerial>> PostgresStore::FindIssuedSerial(
   if (!conn) return conn.error();
   // `serial_hex <> ''` lets the planner use the partial index orders_by_serial.
   Result<PgResultPtr> r = (*conn)->Exec(
-      "SELECT o.id, o.chain_pem, o.not_after, r.order_id IS NOT NULL, COALESCE(r.order_id, 0), "
-      "COALESCE(r.issuer_key_id, ''), COALESCE(r.serial_hex, ''), COALESCE(r.revoked_at, 0), "
-      "COALESCE(r.reason, 0), COALESCE(r.not_after, 0) "
+      "SELECT o.id, COALESCE(ch.pem, ''), o.not_after, r.order_id IS NOT NULL, "
+      "COALESCE(r.order_id, 0), COALESCE(r.issuer_key_id, ''), COALESCE(r.serial_hex, ''), "
+      "COALESCE(r.revoked_at, 0), COALESCE(r.reason, 0), COALESCE(r.not_after, 0) "
       "FROM orders o LEFT JOIN revocations r ON r.order_id = o.id "
+      "LEFT JOIN issued_certificates i ON i.order_id = o.id "
+      "LEFT JOIN ca_chains ch ON ch.chain_id = i.chain_id "
       "WHERE o.serial_hex = $1 AND o.serial_hex <> '' AND o.status IN ('certificate', 'revoked') "
       "LIMIT 1",
       {std::string(serial_hex)});

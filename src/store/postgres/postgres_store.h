@@ -85,6 +85,8 @@ class PostgresStore final : public iam::IdentityStore,
   // statement takes the request's PendingNonce with it, so a replay writes nothing.
   Result<cas::Order> CreateOrder(cas::Order order, int64_t now,
                                  const audit::Record& audit) override;
+  Status CreateIssuedOrder(const cas::Transition& issued, int64_t now,
+                           const audit::Record& created) override;
   Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;

@@ -12,6 +12,23 @@ const char* const kCertificateColumns =
     "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json, "
     "product_code, has_key";
 
+const char* const kCertificateSelect =
+    "c.id, c.account_id, c.name, c.upload, c.order_id, c.instance_id, c.resource_group_id, "
+    "COALESCE(NULLIF(c.chain_pem, ''), i.leaf_pem || ch.pem, ''), c.sealed_key, c.common_name, "
+    "c.sans, c.issuer, c.org_name, c.province, c.city, c.country, c.not_before, c.not_after, "
+    "c.fingerprint, c.sha256, c.serial, c.algorithm, c.key_bits, c.revoked, c.created_at, "
+    "c.tags_json, c.product_code, c.has_key";
+
+const char* const kCertificateWithChain =
+    " FROM certificates c LEFT JOIN issued_certificates i ON c.order_id <> 0 AND "
+    "i.order_id = c.order_id LEFT JOIN ca_chains ch ON ch.chain_id = i.chain_id";
+
+const char* const kCertificateListColumns =
+    "id, account_id, name, upload, order_id, instance_id, resource_group_id, '', "
+    "sealed_key, common_name, sans, issuer, org_name, province, city, country, not_before, "
+    "not_after, fingerprint, sha256, serial, algorithm, key_bits, revoked, created_at, tags_json, "
+    "product_code, has_key";
+
 cas::Certificate ReadCertificate(sqlite3_stmt* s) {
   cas::Certificate c;
   c.id = sqlite3_column_int64(s, 0);
@@ -46,7 +63,8 @@ cas::Certificate ReadCertificate(sqlite3_stmt* s) {
   return c;
 }
 
-Status InsertCertificateRow(Connection& conn, const cas::Certificate& c) {
+Status InsertCertificateRow(Connection& conn, const cas::Certificate& c,
+                            std::string_view order_chain) {
   Result<Stmt> stmt = conn.Prepare(
       std::string("INSERT INTO certificates (") + kCertificateColumns +
       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
@@ -60,7 +78,9 @@ Status InsertCertificateRow(Connection& conn, const cas::Certificate& c) {
   BindInt(s, 5, c.order_id);
   BindText(s, 6, c.instance_id);
   BindText(s, 7, c.resource_group_id);
-  BindText(s, 8, c.chain_pem);
+  const bool with_order =
+      !c.upload && c.order_id != 0 && !order_chain.empty() && c.chain_pem == order_chain;
+  BindText(s, 8, with_order ? std::string_view() : std::string_view(c.chain_pem));
   BindBlob(s, 9, c.sealed_key);
   BindText(s, 10, c.common_name);
   BindText(s, 11, JoinDomains(c.sans));

@@ -1,5 +1,6 @@
 #include "store/sqlite/migrations.h"
 
+#include <algorithm>
 #include <string>
 
 namespace certplan::store::sqlite {
@@ -315,6 +316,32 @@ CREATE INDEX audit_log_by_time ON audit_log(time);
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 )sql",
+    // 11: each certificate stored once (issue #14): an issued order's leaf in an append-only
+    // table of its own, its CA's chain once per chain, neither in the order's row (which no
+    // longer grows at issuance) nor again in the repository entry (whose chain is the order's).
+    // Existing orders and entries move over unchanged.
+    R"sql(
+CREATE TABLE ca_chains (
+  chain_id INTEGER PRIMARY KEY,
+  pem      TEXT NOT NULL
+);
+CREATE TABLE issued_certificates (
+  order_id INTEGER PRIMARY KEY,
+  leaf_pem TEXT NOT NULL,
+  chain_id INTEGER NOT NULL REFERENCES ca_chains(chain_id)
+);
+INSERT INTO ca_chains (pem)
+  SELECT DISTINCT chain_pem FROM orders WHERE status IN ('certificate', 'revoked') OR
+    certificate_pem <> '';
+INSERT INTO issued_certificates (order_id, leaf_pem, chain_id)
+  SELECT o.id, o.certificate_pem, (SELECT MIN(ch.chain_id) FROM ca_chains ch WHERE ch.pem = o.chain_pem)
+  FROM orders o WHERE o.status IN ('certificate', 'revoked') OR o.certificate_pem <> '';
+UPDATE certificates SET chain_pem = '' WHERE upload = 0 AND order_id <> 0 AND chain_pem =
+  (SELECT i.leaf_pem || ch.pem FROM issued_certificates i JOIN ca_chains ch ON ch.chain_id = i.chain_id
+   WHERE i.order_id = certificates.order_id);
+ALTER TABLE orders DROP COLUMN certificate_pem;
+ALTER TABLE orders DROP COLUMN chain_pem;
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {
@@ -326,7 +353,7 @@ Result<int64_t> SchemaVersion(Connection& conn) {
 
 }  // namespace
 
-Status Migrate(Connection& conn) {
+Status Migrate(Connection& conn, int64_t up_to) {
   Status begin = conn.Exec("BEGIN IMMEDIATE");
   if (!begin) return begin;
   Result<int64_t> current = SchemaVersion(conn);
@@ -342,7 +369,7 @@ Status Migrate(Connection& conn) {
                  "database schema version " + std::to_string(version) +
                      " is newer than this binary (" + std::to_string(kLatest) + ")");
   }
-  for (int64_t v = version + 1; v <= kLatest; ++v) {
+  for (int64_t v = version + 1; v <= std::min(kLatest, up_to); ++v) {
     Status s = conn.Exec(kMigrations[v - 1]);
     if (s) s = conn.Exec("PRAGMA user_version=" + std::to_string(v));
     if (!s) {

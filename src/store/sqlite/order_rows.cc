@@ -6,26 +6,37 @@ namespace certplan::store::sqlite {
 
 const char* const kOrderColumns =
     "id, account_id, product_code, origin, status, validate_type, domains, token, csr_pem, "
-    "sealed_private_key, certificate_pem, chain_pem, serial_hex, not_before, not_after, issued_at, "
-    "holds_unit, counts_issued, username, phone, email, company_name, tags_json, created_at, "
-    "updated_at, validation_deadline, next_check_at, attempts, renewed_from, failure_reason";
+    "sealed_private_key, COALESCE(issued_certificates.leaf_pem, ''), COALESCE(ca_chains.pem, ''), "
+    "serial_hex, not_before, not_after, issued_at, holds_unit, counts_issued, username, phone, "
+    "email, company_name, tags_json, created_at, updated_at, validation_deadline, next_check_at, "
+    "attempts, renewed_from, failure_reason";
+
+const char* const kOrderWithCertificate =
+    " FROM orders LEFT JOIN issued_certificates ON issued_certificates.order_id = orders.id "
+    "LEFT JOIN ca_chains ON ca_chains.chain_id = issued_certificates.chain_id";
+
+const char* const kOrderRowColumns =
+    "id, account_id, product_code, origin, status, validate_type, domains, token, csr_pem, "
+    "sealed_private_key, '', '', serial_hex, not_before, not_after, issued_at, holds_unit, "
+    "counts_issued, username, phone, email, company_name, tags_json, created_at, updated_at, "
+    "validation_deadline, next_check_at, attempts, renewed_from, failure_reason";
 
 const char* const kInsertOrder =
     "INSERT INTO orders (id, account_id, product_code, origin, status, validate_type, domains, "
-    "token, csr_pem, sealed_private_key, certificate_pem, chain_pem, serial_hex, not_before, "
-    "not_after, issued_at, holds_unit, counts_issued, username, phone, email, company_name, "
-    "tags_json, created_at, updated_at, validation_deadline, next_check_at, attempts, "
-    "renewed_from, failure_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
+    "token, csr_pem, sealed_private_key, serial_hex, not_before, not_after, issued_at, "
+    "holds_unit, counts_issued, username, phone, email, company_name, tags_json, created_at, "
+    "updated_at, validation_deadline, next_check_at, attempts, renewed_from, failure_reason) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+    "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 
 const char* const kUpdateOrder =
     "UPDATE orders SET account_id = ?2, product_code = ?3, origin = ?4, status = ?5, "
     "validate_type = ?6, domains = ?7, token = ?8, csr_pem = ?9, sealed_private_key = ?10, "
-    "certificate_pem = ?11, chain_pem = ?12, serial_hex = ?13, not_before = ?14, not_after = ?15, "
-    "issued_at = ?16, holds_unit = ?17, counts_issued = ?18, username = ?19, phone = ?20, "
-    "email = ?21, company_name = ?22, tags_json = ?23, created_at = ?24, updated_at = ?25, "
-    "validation_deadline = ?26, next_check_at = ?27, attempts = ?28, renewed_from = ?29, "
-    "failure_reason = ?30 WHERE id = ?1 AND status = ?31";
+    "serial_hex = ?11, not_before = ?12, not_after = ?13, issued_at = ?14, holds_unit = ?15, "
+    "counts_issued = ?16, username = ?17, phone = ?18, email = ?19, company_name = ?20, "
+    "tags_json = ?21, created_at = ?22, updated_at = ?23, validation_deadline = ?24, "
+    "next_check_at = ?25, attempts = ?26, renewed_from = ?27, failure_reason = ?28 "
+    "WHERE id = ?1 AND status = ?29";
 
 cas::Order ReadOrder(sqlite3_stmt* s) {
   cas::Order o;
@@ -70,26 +81,53 @@ void BindOrder(sqlite3_stmt* s, const cas::Order& o) {
   BindText(s, 8, o.token);
   BindText(s, 9, o.csr_pem);
   BindBlob(s, 10, o.sealed_private_key);
-  BindText(s, 11, o.certificate_pem);
-  BindText(s, 12, o.chain_pem);
-  BindText(s, 13, o.serial_hex);
-  BindInt(s, 14, o.not_before);
-  BindInt(s, 15, o.not_after);
-  BindInt(s, 16, o.issued_at);
-  BindInt(s, 17, o.holds_unit ? 1 : 0);
-  BindInt(s, 18, o.counts_issued ? 1 : 0);
-  BindText(s, 19, o.contact.username);
-  BindText(s, 20, o.contact.phone);
-  BindText(s, 21, o.contact.email);
-  BindText(s, 22, o.contact.company_name);
-  BindText(s, 23, o.tags_json);
-  BindInt(s, 24, o.created_at);
-  BindInt(s, 25, o.updated_at);
-  BindInt(s, 26, o.validation_deadline);
-  BindInt(s, 27, o.next_check_at);
-  BindInt(s, 28, o.attempts);
-  BindInt(s, 29, o.renewed_from);
-  BindText(s, 30, o.failure_reason);
+  BindText(s, 11, o.serial_hex);
+  BindInt(s, 12, o.not_before);
+  BindInt(s, 13, o.not_after);
+  BindInt(s, 14, o.issued_at);
+  BindInt(s, 15, o.holds_unit ? 1 : 0);
+  BindInt(s, 16, o.counts_issued ? 1 : 0);
+  BindText(s, 17, o.contact.username);
+  BindText(s, 18, o.contact.phone);
+  BindText(s, 19, o.contact.email);
+  BindText(s, 20, o.contact.company_name);
+  BindText(s, 21, o.tags_json);
+  BindInt(s, 22, o.created_at);
+  BindInt(s, 23, o.updated_at);
+  BindInt(s, 24, o.validation_deadline);
+  BindInt(s, 25, o.next_check_at);
+  BindInt(s, 26, o.attempts);
+  BindInt(s, 27, o.renewed_from);
+  BindText(s, 28, o.failure_reason);
+}
+
+Status StoreIssuedCertificate(Connection& conn, const cas::Order& o) {
+  // A deployment has one chain per issuing CA it ever used: the table stays a handful of rows,
+  // so finding the chain by its text reads them all, with no index to keep.
+  Result<Stmt> find = conn.Prepare("SELECT chain_id FROM ca_chains WHERE pem = ?1 LIMIT 1");
+  if (!find) return find.error();
+  BindText(*find, 1, o.chain_pem);
+  int64_t chain_id = 0;
+  const int rc = sqlite3_step(*find);
+  if (rc == SQLITE_ROW) {
+    chain_id = sqlite3_column_int64(*find, 0);
+  } else if (rc == SQLITE_DONE) {
+    Result<Stmt> add = conn.Prepare("INSERT INTO ca_chains (pem) VALUES (?1)");
+    if (!add) return add.error();
+    BindText(*add, 1, o.chain_pem);
+    if (sqlite3_step(*add) != SQLITE_DONE) return conn.Fail("insert chain");
+    chain_id = sqlite3_last_insert_rowid(conn.db());
+  } else {
+    return conn.Fail("find chain");
+  }
+  Result<Stmt> insert = conn.Prepare(
+      "INSERT INTO issued_certificates (order_id, leaf_pem, chain_id) VALUES (?1, ?2, ?3)");
+  if (!insert) return insert.error();
+  BindInt(*insert, 1, o.id);
+  BindText(*insert, 2, o.certificate_pem);
+  BindInt(*insert, 3, chain_id);
+  if (sqlite3_step(*insert) != SQLITE_DONE) return conn.Fail("insert issued certificate");
+  return Ok{};
 }
 
 }  // namespace certplan::store::sqlite

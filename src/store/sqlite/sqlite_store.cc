@@ -394,8 +394,8 @@ Result<PackageCounters> SqliteStore::GetPackageCounters(int64_t account_id,
 
 namespace {
 
-// Takes one unit and inserts the order on `conn`, inside the caller's transaction.
-Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
+// Takes one unit of the order's package on `conn`, inside the caller's transaction.
+Status TakeQuota(Connection& conn, const cas::Order& order, int64_t now) {
   // UsedCount never passes TotalCount: the writer lock is held from the read of the total to the
   // increment, across threads and processes.
   Result<Stmt> total_stmt = conn.Prepare(
@@ -423,6 +423,13 @@ Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
     return Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
                                                  order.product_code + " has no remaining count.");
   }
+  return Ok{};
+}
+
+// Takes one unit and inserts the order on `conn` under a new id, inside the caller's
+// transaction.
+Status TakeQuotaAndInsert(Connection& conn, cas::Order& order, int64_t now) {
+  if (Status s = TakeQuota(conn, order, now); !s) return s;
   for (int attempt = 0;; ++attempt) {
     order.id = NewOrderId();
     Result<Stmt> insert = conn.Prepare(kInsertOrder);
@@ -450,12 +457,38 @@ Result<cas::Order> SqliteStore::CreateOrder(cas::Order order, int64_t now,
   return order;
 }
 
+Status SqliteStore::CreateIssuedOrder(const cas::Transition& t, int64_t now,
+                                      const audit::Record& created) {
+  // One job of the group commit: the unit, the order as issued, its certificate, its entry, the
+  // counters and both audit records, in the batch's one transaction.
+  return Commit([&](Connection& conn) -> Status {
+    if (Status s = TakeQuota(conn, t.order, now); !s) return s;
+    Result<Stmt> insert = conn.Prepare(kInsertOrder);
+    if (!insert) return insert.error();
+    BindOrder(*insert, t.order);
+    if (sqlite3_step(*insert) != SQLITE_DONE) return conn.Fail("insert issued order");
+    if (Status s = StoreIssuedCertificate(conn, t.order); !s) return s;
+    if (t.certificate) {
+      if (Status s = InsertCertificateRow(conn, *t.certificate,
+                                          t.order.certificate_pem + t.order.chain_pem);
+          !s) {
+        return s;
+      }
+    }
+    if (Status s = InsertAuditRow(conn, created); !s) return s;
+    if (t.audit) {
+      if (Status s = InsertAuditRow(conn, *t.audit); !s) return s;
+    }
+    return ApplyDelta(conn, t.order.account_id, t.order.product_code, t.delta);
+  });
+}
+
 Result<std::optional<cas::Order>> SqliteStore::FindOrder(int64_t account_id, int64_t order_id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(
-      std::string("SELECT ") + kOrderColumns +
-      " FROM orders WHERE id = ?1 AND (?2 = 0 OR account_id = ?2) AND status <> 'deleted'");
+  Result<Stmt> stmt =
+      (*conn)->Prepare(std::string("SELECT ") + kOrderColumns + kOrderWithCertificate +
+                       " WHERE id = ?1 AND (?2 = 0 OR account_id = ?2) AND status <> 'deleted'");
   if (!stmt) return stmt.error();
   BindInt(*stmt, 1, order_id);
   BindInt(*stmt, 2, account_id);
@@ -472,15 +505,25 @@ Status StoreTransition(Connection& conn, const cas::Transition& t, cas::OrderSta
   Result<Stmt> update = conn.Prepare(kUpdateOrder);
   if (!update) return update.error();
   BindOrder(*update, t.order);
-  BindText(*update, 31, cas::StatusName(expected));
+  BindText(*update, 29, cas::StatusName(expected));
   if (sqlite3_step(*update) != SQLITE_DONE) return conn.Fail("update order");
   // Compare-and-set on the state: a concurrent cancel and issuance cannot both win.
   if (sqlite3_changes(conn.db()) != 1) {
     return Error(ErrorCode::kOrderStateError, "The order changed state meanwhile; retry.");
   }
+  // The certificate is stored once, when the order becomes issued; later transitions of the
+  // order leave it as it is.
+  if (t.order.status == cas::OrderStatus::kCertificate &&
+      expected != cas::OrderStatus::kCertificate) {
+    if (Status s = StoreIssuedCertificate(conn, t.order); !s) return s;
+  }
   // The repository entry lands with the issuance, and learns of a revocation with it.
   if (t.certificate) {
-    if (Status s = InsertCertificateRow(conn, *t.certificate); !s) return s;
+    if (Status s =
+            InsertCertificateRow(conn, *t.certificate, t.order.certificate_pem + t.order.chain_pem);
+        !s) {
+      return s;
+    }
   }
   if (t.order.status == cas::OrderStatus::kRevoked) {
     if (Status s = MarkOrderCertificateRevoked(conn, t.order.id); !s) return s;
@@ -521,8 +564,9 @@ std::vector<Status> SqliteStore::ApplyTransitions(const std::vector<PendingTrans
 Result<std::vector<cas::Order>> SqliteStore::DueOrders(int64_t now, int limit) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
+  // Pending orders have no certificate yet: their rows alone.
   Result<Stmt> stmt = (*conn)->Prepare(
-      std::string("SELECT ") + kOrderColumns +
+      std::string("SELECT ") + kOrderRowColumns +
       " FROM orders WHERE status IN ('domain_verify', 'process') AND next_check_at <= ?1 "
       "ORDER BY next_check_at LIMIT ?2");
   if (!stmt) return stmt.error();
@@ -674,7 +718,7 @@ BoundSql OrderPageSql(int64_t account_id, const cas::OrderQuery& q, bool newest_
   if (seek.bound)
     where += (newest_first ? " AND created_at < " : " AND created_at >= ") + sql.Add(*seek.bound);
   const char* dir = newest_first ? "DESC" : "ASC";
-  sql.text = std::string("SELECT ") + kOrderColumns +
+  sql.text = std::string("SELECT ") + kOrderRowColumns +
              " FROM orders WHERE id IN (SELECT id FROM orders" + where + " ORDER BY created_at " +
              dir + ", id " + dir + " LIMIT " + sql.Add(take) + " OFFSET " + sql.Add(seek.skip) +
              ") ORDER BY created_at DESC, id DESC";
@@ -1065,8 +1109,9 @@ Result<std::optional<cas::Certificate>> SqliteStore::FindCertificate(int64_t acc
                                                                      int64_t cert_id) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  Result<Stmt> stmt = (*conn)->Prepare(std::string("SELECT ") + kCertificateColumns +
-                                       " FROM certificates WHERE id = ?1 AND account_id = ?2");
+  Result<Stmt> stmt =
+      (*conn)->Prepare(std::string("SELECT ") + kCertificateSelect + kCertificateWithChain +
+                       " WHERE c.id = ?1 AND c.account_id = ?2");
   if (!stmt) return stmt.error();
   BindInt(*stmt, 1, cert_id);
   BindInt(*stmt, 2, account_id);
@@ -1144,7 +1189,7 @@ BoundSql CertificatePageSql(int64_t account_id, const cas::CertificateQuery& q, 
   sql.Add(account_id);
   const std::string where = CertificateFilter(q, sql);
   const char* dir = newest_first ? "DESC" : "ASC";
-  sql.text = std::string("SELECT ") + kCertificateColumns +
+  sql.text = std::string("SELECT ") + kCertificateListColumns +
              " FROM certificates WHERE id IN (SELECT id FROM certificates" + where +
              " ORDER BY created_at " + dir + ", id " + dir + " LIMIT " + sql.Add(take) +
              " OFFSET " + sql.Add(skip) + ") ORDER BY created_at DESC, id DESC";
@@ -1220,9 +1265,11 @@ Result<std::optional<cas::IssuedSerial>> SqliteStore::FindIssuedSerial(
   if (!conn) return conn.error();
   // `serial_hex <> ''` lets the planner use the partial index orders_by_serial.
   Result<Stmt> stmt = (*conn)->Prepare(
-      "SELECT o.id, o.chain_pem, o.not_after, r.order_id IS NOT NULL, r.order_id, "
+      "SELECT o.id, COALESCE(ch.pem, ''), o.not_after, r.order_id IS NOT NULL, r.order_id, "
       "r.issuer_key_id, r.serial_hex, r.revoked_at, r.reason, r.not_after "
       "FROM orders o LEFT JOIN revocations r ON r.order_id = o.id "
+      "LEFT JOIN issued_certificates i ON i.order_id = o.id "
+      "LEFT JOIN ca_chains ch ON ch.chain_id = i.chain_id "
       "WHERE o.serial_hex = ?1 AND o.serial_hex <> '' AND o.status IN ('certificate', 'revoked') "
       "LIMIT 1");
   if (!stmt) return stmt.error();

@@ -73,6 +73,8 @@ class SqliteStore final : public iam::IdentityStore,
   // cas::OrderStore
   Result<cas::Order> CreateOrder(cas::Order order, int64_t now,
                                  const audit::Record& audit) override;
+  Status CreateIssuedOrder(const cas::Transition& issued, int64_t now,
+                           const audit::Record& created) override;
   Result<std::optional<cas::Order>> FindOrder(int64_t account_id, int64_t order_id) override;
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
