@@ -42,34 +42,8 @@ gocache=$(go env GOCACHE 2>/dev/null || true)
 [[ -z $gocache || $gocache == off ]] && gocache=$work/go-cache
 (cd bench/acmeload && GOCACHE=$gocache GOFLAGS=-mod=mod GOPROXY=off go build -o "$work/acmeload" .) >&2
 
-free_port() {
-  local p
-  while :; do
-    p=$(( 20000 + RANDOM % 12000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-# wait_for_line FILE TEXT WHAT: until FILE holds TEXT; fails if the server exits or after 60 s.
-wait_for_line() {
-  local file=$1 text=$2 what=$3 deadline=$(( SECONDS + 60 ))
-  until grep -qF "$text" "$file" 2>/dev/null; do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      echo "bench/acme.sh: $what exited before it was ready:" >&2; tail -n 20 "$file" >&2; return 1
-    fi
-    if (( SECONDS >= deadline )); then
-      echo "bench/acme.sh: $what not ready after 60 s:" >&2; tail -n 20 "$file" >&2; return 1
-    fi
-    sleep 0.05
-  done
-}
-wait_for_port() {
-  local port=$1 what=$2 deadline=$(( SECONDS + 60 ))
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    if ! kill -0 "$server_pid" 2>/dev/null; then echo "bench/acme.sh: $what exited before it listened" >&2; return 1; fi
-    if (( SECONDS >= deadline )); then echo "bench/acme.sh: $what not listening after 60 s" >&2; return 1; fi
-    sleep 0.05
-  done
-}
+# free_port, wait_for_line, wait_for_port
+source "$root/bench/lib.sh"
 json_field() { node -e 'const o = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(o[process.argv[1]])' "$1"; }
 
 case $target in
@@ -93,8 +67,8 @@ JSON
       taskset -c "$SERVER_CPU" pebble -config "$work/pebble.json" >"$work/pebble.log" 2>&1 &
     server_pid=$!
     # pebble logs its address just before it listens: the line, then the port.
-    wait_for_line "$work/pebble.log" "ACME directory available at" pebble
-    wait_for_port "$port" pebble
+    wait_for_line "$work/pebble.log" "ACME directory available at" "$server_pid" pebble
+    wait_for_port "$port" "$server_pid" pebble
     directory=https://127.0.0.1:$port/dir
     ca=$work/ca.pem
     ;;
@@ -108,7 +82,7 @@ JSON
       --listen-tls "127.0.0.1:$tls_port" --data-dir "$work/data" --config "$work/certplan.toml" \
       >"$work/out" 2>"$work/err" &
     server_pid=$!
-    wait_for_line "$work/err" "listening (tls) on 127.0.0.1:$tls_port" certplan
+    wait_for_line "$work/err" "listening (tls) on 127.0.0.1:$tls_port" "$server_pid" certplan
     ca=$(grep -F "listening (tls) on" "$work/err" | json_field ca_file)
     account=$(head -n 1 "$work/out" | json_field AccountId)
     "$BIN" admin --data-dir "$work/data" plan grant --account "$account" --product geotrust-dv-1-starter \

@@ -60,37 +60,30 @@ wrk_load() {
   taskset -c "$LOAD_CPU" wrk -t1 -c"$2" -d"${SECONDS_PER}s" --latency "http://127.0.0.1:$1/" | wrk_json
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# A port below the ephemeral range (no client socket can hold it) that nothing listens on.
-free_port() {
-  local p
-  while :; do
-    p=$(( 20000 + RANDOM % 12000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
+# free_port, wait_for_line, wait_for_port
+source "$root/bench/lib.sh"
+# The body both nginx baselines answer every request with (as long as DescribePackageState's).
+body='{"RequestId":"3B7E4B51-2F0C-4E8B-9D55-1F2A6C0B9E17","TotalCount":20,"UsedCount":2,"IssuedCount":1,"ProductCode":"digicert-free-1-free","Padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'
+# nginx_conf FILE LISTEN [HTTP_LINES] [SERVER_LINES]: one nginx worker on LISTEN answering every
+# request with $body, without access log, pid and error log under $work; the optional lines
+# (each indented as in the file) go into the http and server blocks.
+nginx_conf() {
+  cat >"$1" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+${3:+$3
+}  server {
+    listen $2;
+${4:+$4
+}    location / { default_type application/json; return 200 '$body'; }
+  }
 }
-
-# wait_for_line FILE TEXT PID WHAT: until FILE holds TEXT; fails naming WHAT if PID exits first or
-# 60 s pass (a start that slow is a failure in itself), showing the end of FILE.
-wait_for_line() {
-  local file=$1 text=$2 pid=$3 what=$4 deadline=$(( SECONDS + 60 ))
-  until grep -qF "$text" "$file" 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "bench/run.sh: $what exited before it was ready:" >&2; tail -n 20 "$file" >&2; return 1
-    fi
-    if (( SECONDS >= deadline )); then
-      echo "bench/run.sh: $what not ready after 60 s:" >&2; tail -n 20 "$file" >&2; return 1
-    fi
-    sleep 0.05
-  done
-}
-# wait_for_port PORT PID WHAT: until 127.0.0.1:PORT accepts (for peers that print no ready line).
-wait_for_port() {
-  local port=$1 pid=$2 what=$3 deadline=$(( SECONDS + 60 ))
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null; then echo "bench/run.sh: $what exited before it listened" >&2; return 1; fi
-    if (( SECONDS >= deadline )); then echo "bench/run.sh: $what not listening after 60 s" >&2; return 1; fi
-    sleep 0.05
-  done
+NGINX
 }
 # start_certplan NAME [serve args…]: starts on a free port, sets PORT_<NAME>, KEY, SECRET, PID.
 start_certplan() {
@@ -130,22 +123,8 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 
 # ---- read: V3-signed DescribePackageState vs nginx returning a fixed 200-byte JSON body ----
 if want read; then
-body='{"RequestId":"3B7E4B51-2F0C-4E8B-9D55-1F2A6C0B9E17","TotalCount":20,"UsedCount":2,"IssuedCount":1,"ProductCode":"digicert-free-1-free","Padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'
 nginx_port=$(free_port)
-cat >"$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx.err;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { default_type application/json; return 200 '$body'; }
-  }
-}
-NGINX
+nginx_conf "$work/nginx.conf" "127.0.0.1:$nginx_port"
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -e "$work/nginx.err"
 # nginx daemonises once its socket listens: the pid file is written after bind and listen.
 wait_for_port "$nginx_port" "$(cat "$work/nginx.pid")" nginx
@@ -177,24 +156,11 @@ start_certplan https --config "$work/read.toml" --listen-tls 127.0.0.1:0
 wait_for_line "$work/https/err" "listening (tls) on" "$PID" "certplan https"
 tls_port=$(grep -o 'listening (tls) on 127.0.0.1:[0-9]*' "$work/https/err" | grep -o '[0-9]*$')
 nginx_tls_port=$(free_port)
-cat >"$work/nginx-tls.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx.err;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  ssl_protocols TLSv1.2 TLSv1.3;
-  ssl_session_cache shared:SSL:1m;
-  server {
-    listen 127.0.0.1:$nginx_tls_port ssl;
-    ssl_certificate $work/https/tls/server.crt;
-    ssl_certificate_key $work/https/tls/server.key;
-    location / { default_type application/json; return 200 '$body'; }
-  }
-}
-NGINX
+nginx_conf "$work/nginx-tls.conf" "127.0.0.1:$nginx_tls_port ssl" \
+  "  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:1m;" \
+  "    ssl_certificate $work/https/tls/server.crt;
+    ssl_certificate_key $work/https/tls/server.key;"
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx-tls.conf" -e "$work/nginx.err"
 wait_for_port "$nginx_tls_port" "$(cat "$work/nginx.pid")" "nginx (tls)"
 wrk_tls() {  # wrk_tls PORT [SCRIPT FILE]: wrk over HTTPS, replaying FILE through SCRIPT if given

@@ -22,13 +22,7 @@ pid=
 cleanup() { [[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; return 0; }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  while :; do
-    p=$(( 20000 + RANDOM % 12000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+source "$root/bench/lib.sh"  # free_port
 # start NAME: starts the node of DATA_DIR work/NAME (one I/O thread) and waits for its
 # "listening on" line (60 s at most); sets port, pid, key, secret, account.
 start() {

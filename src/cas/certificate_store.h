@@ -36,6 +36,15 @@ struct CertificatePage {
   int64_t total = 0;  // entries matching the query, all pages
 };
 
+// The refusal of an upload past the account's cap (the wording of Alibaba's `%s.OverQuota`
+// codes), the same from every store.
+inline Error UploadsOverQuota(int64_t max_uploads) {
+  return Error(ErrorCode::kCertificateOverQuota,
+               "The quantity of uploaded certificates exceeds the quota of " +
+                   std::to_string(max_uploads) +
+                   " for this account; delete one to upload another.");
+}
+
 // The repository as Certificates needs it (a port: store/ implements it, cli/ wires it). Issued
 // entries are written by OrderStore::ApplyTransition(s), in the transaction of the order's
 // issuance (Transition::certificate). Each method is one transaction; implementations are
@@ -47,9 +56,13 @@ class CertificateStore {
 
   // Stores an upload, assigning its id (random in the upload range, retried on collision) and
   // its InstanceId (UploadInstanceId).
-  // kParamRepeat when a present entry of the account already has the name. `audit` (object_id:
-  // the CertId) is stored in the same transaction.
-  virtual Result<Certificate> InsertUpload(Certificate certificate, const audit::Record& audit) = 0;
+  // kCertificateOverQuota when the account already holds `max_uploads` uploads (issued entries
+  // do not count; a deleted upload frees its slot): counted in the insert's transaction,
+  // serialized with the account's other uploads, so concurrent uploads never pass the cap.
+  // Then kParamRepeat when a present entry of the account already has the name. `audit`
+  // (object_id: the CertId) is stored in the same transaction. Nothing is written on failure.
+  virtual Result<Certificate> InsertUpload(Certificate certificate, const audit::Record& audit,
+                                           int64_t max_uploads) = 0;
   // The account's entry with this id; nullopt for a missing, deleted or foreign one.
   virtual Result<std::optional<Certificate>> FindCertificate(int64_t account_id,
                                                              int64_t cert_id) = 0;

@@ -105,7 +105,8 @@ Result<Certificate> Certificates::Upload(int64_t account_id, const cas::Upload& 
   entry.has_key = true;
   CopyFacts(checked->facts, entry);
   entry.created_at = now;
-  return store_.InsertUpload(std::move(entry), audit::Succeeded(by, now, account_id, "CertId"));
+  return store_.InsertUpload(std::move(entry), audit::Succeeded(by, now, account_id, "CertId"),
+                             max_uploads_);
 }
 
 Result<CertificateDetail> Certificates::Get(int64_t account_id, int64_t cert_id) {

@@ -40,14 +40,20 @@ struct CertificateDetail {
 // refusal writes nothing (the caller records it).
 class Certificates {
  public:
+  // Uploads an account may hold at once when the configuration does not say
+  // (limits.uploads_per_account): no limit of the real service is published, and this is far
+  // above what a deployment pipeline keeps while bounding what one account can store.
+  static constexpr int64_t kDefaultMaxUploads = 10'000;
+
   Certificates(CertificateStore& store, OrderStore& orders, const pki::SecretBox& box,
-               const Clock& clock)
-      : store_(store), orders_(orders), box_(box), clock_(clock) {}
+               const Clock& clock, int64_t max_uploads = kDefaultMaxUploads)
+      : store_(store), orders_(orders), box_(box), clock_(clock), max_uploads_(max_uploads) {}
 
   // Checks in §7.3's order: Name (kMissingParameter, kInvalidParameter; the `cert-` prefix is
   // reserved for issued entries), Cert and Key present (kMissingParameter), then the chain and
-  // key (pki::CheckUpload's codes), then the name is free (kParamRepeat). Nothing is stored on
-  // any failure. Returns the stored entry (CertId, InstanceId).
+  // key (pki::CheckUpload's codes), then the account holds fewer than `max_uploads` uploads
+  // (kCertificateOverQuota), then the name is free (kParamRepeat). Nothing is stored on any
+  // failure. Returns the stored entry (CertId, InstanceId).
   Result<Certificate> Upload(int64_t account_id, const cas::Upload& upload, const audit::Actor& by);
   // kNotFound for a missing, deleted or foreign CertId.
   Result<CertificateDetail> Get(int64_t account_id, int64_t cert_id);
@@ -68,6 +74,7 @@ class Certificates {
   OrderStore& orders_;
   const pki::SecretBox& box_;
   const Clock& clock_;
+  const int64_t max_uploads_;
 };
 
 // CertificateStatus of an entry at `now` (epoch seconds).

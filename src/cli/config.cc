@@ -241,6 +241,11 @@ const ConfigKey kKeys[] = {
          [](Config& c, const ConfigValue& v) {
            c.server.limits.read_timeout = std::chrono::seconds(v.integer);
          }},
+    {.key = "limits.uploads_per_account",
+     .type = KeyType::kInteger,
+     .min = 1,
+     .max = 100'000'000,
+     .set = [](Config& c, const ConfigValue& v) { c.max_uploads_per_account = v.integer; }},
     {.key = "auth.timestamp_window_seconds",
      .type = KeyType::kInteger,
      .min = 1,

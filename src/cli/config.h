@@ -10,6 +10,7 @@
 
 #include "api/rate_limiter.h"
 #include "auth/replay_guard.h"
+#include "cas/certificates.h"
 #include "cas/orders.h"
 #include "core/result.h"
 #include "http/server.h"
@@ -87,6 +88,8 @@ struct Config {
   // [audit] retention_days: records older than this are pruned (at start, then hourly, in
   // bounded batches).
   int64_t audit_retention_days = 365;
+  // [limits] uploads_per_account: repository uploads one account may hold at once.
+  int64_t max_uploads_per_account = cas::Certificates::kDefaultMaxUploads;
 };
 
 // What a key's value must be. The file must hold exactly this TOML type (an integer is not a

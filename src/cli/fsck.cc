@@ -10,9 +10,11 @@ namespace {
 // Orders reported without their creating audit record, at most.
 constexpr int64_t kMaxReportedOrders = 1000;
 
-// Recounts every package's UsedCount and IssuedCount from its orders, and checks every order
-// has its creating audit record; prints the drift and the unrecorded orders as JSON and exits 1
-// when there is any (0 when clean). Reports only: it fixes nothing.
+// Recounts every package's UsedCount and IssuedCount from its orders, recounts the list
+// counters (orders per account and state, and per created_at bucket) from the orders, and
+// checks every order has its creating audit record; prints the drift, every list counter
+// mismatch and the unrecorded orders as JSON and exits 1 when there is any (0 when clean).
+// Reports only: it fixes nothing.
 int Fsck(const std::string& data_dir, const std::string& store_url,
          const std::string& config_file) {
   Config config;
@@ -30,10 +32,13 @@ int Fsck(const std::string& data_dir, const std::string& store_url,
   Result<std::vector<int64_t>> unrecorded =
       (*rt)->audit_log->OrdersWithoutCreationRecord(kMaxReportedOrders);
   if (!unrecorded) return ReportFailure(unrecorded.error());
+  Result<std::vector<cas::ListCountDrift>> list_counts = (*rt)->counter_audit->AuditListCounts();
+  if (!list_counts) return ReportFailure(list_counts.error());
   ops::Json out = ops::FsckJson(*drifts);
-  const bool clean = drifts->empty() && unrecorded->empty();
+  const bool clean = drifts->empty() && unrecorded->empty() && list_counts->empty();
   out["Clean"] = clean;
   out["OrdersWithoutAuditRecord"] = *unrecorded;
+  out["ListCountDrift"] = ops::ListCountDriftJson(*list_counts);
   std::cout << out.dump(2) << std::endl;
   return clean ? 0 : 1;
 }

@@ -157,8 +157,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const std::string& data_dir,
   rt->orders = std::make_unique<cas::Orders>(*rt->order_store, *authority, *rt->box, *rt->clock,
                                              options.orders);
   rt->orders->InvalidatesCounters(rt->counters.get());
-  rt->certificates = std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store,
-                                                         *rt->box, *rt->clock);
+  rt->certificates =
+      std::make_unique<cas::Certificates>(*rt->certificate_store, *rt->order_store, *rt->box,
+                                          *rt->clock, options.max_uploads_per_account);
   rt->audit = std::make_unique<ops::AuditTrail>(*rt->audit_log, *rt->clock);
   rt->admin = std::make_unique<ops::AdminService>(*rt->identities, *rt->identity_store, *rt->plans,
                                                   *rt->counter_audit, *rt->operator_store,

@@ -52,6 +52,7 @@ struct RuntimeOptions {
   pki::RevocationUrls revocation_urls;  // what order certificates carry (none when empty)
   // Wraps the authority orders are issued by (serve counts and times issuance with it).
   std::function<std::unique_ptr<pki::Authority>(const pki::Authority&)> observe_authority;
+  int64_t max_uploads_per_account = cas::Certificates::kDefaultMaxUploads;
 };
 
 // The objects every command works with, opened from one data directory: the store, the

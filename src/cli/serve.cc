@@ -219,6 +219,7 @@ int Serve(const ServeFlags& flags) {
       config.validation_worker ? static_cast<size_t>(config.key_pool) : 0,
       std::chrono::milliseconds(config.counters_cache_milliseconds),
       /*create=*/true, revocation::UrlsFor(config.public_url)};
+  runtime_options.max_uploads_per_account = config.max_uploads_per_account;
   runtime_options.observe_authority = [&metrics](const pki::Authority& inner) {
     return std::make_unique<ops::ObservedAuthority>(inner, metrics);
   };

@@ -52,6 +52,7 @@ enum class ErrorCode {
   kCertificateChainNotMatch,
   kCertificateExpired,
   kCertificateAlgorithmNotSupported,
+  kCertificateOverQuota,  // the account holds its cap of uploads
   // The operator API (src/ops/): no, a malformed, an unknown or a revoked operator token; an
   // account named in the path that does not exist; an idempotency key reused with another body.
   kInvalidOperatorToken,

@@ -69,6 +69,22 @@ Json FsckJson(const std::vector<cas::CounterDrift>& drifts) {
   return out;
 }
 
+Json ListCountDriftJson(const std::vector<cas::ListCountDrift>& drifts) {
+  Json out = Json::array();
+  for (const cas::ListCountDrift& d : drifts) {
+    Json row = {{"AccountId", d.account_id},
+                {"State", d.status},
+                {"Stored", d.stored},
+                {"Actual", d.actual}};
+    if (d.level >= 0) {
+      row["Level"] = d.level;
+      row["Bucket"] = d.bucket;
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 Json OperatorTokenJson(const OperatorTokenRecord& t) {
   return Json{{"TokenId", t.id},
               {"Name", t.name},

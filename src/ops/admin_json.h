@@ -28,6 +28,9 @@ Json PolicyJson(const iam::PolicyRecord& policy);
 Json PlanJson(const cas::Plan& plan);
 // {"Clean": bool, "Drift": [...]}, as `certplan fsck` prints it.
 Json FsckJson(const std::vector<cas::CounterDrift>& drifts);
+// The list counters that disagree with the orders: AccountId, State, Stored, Actual, and for a
+// created_at bucket its Level and Bucket.
+Json ListCountDriftJson(const std::vector<cas::ListCountDrift>& drifts);
 // A token as listed: never the token or its hash.
 Json OperatorTokenJson(const OperatorTokenRecord& token);
 // A new token: the listed fields plus "Token", shown this once.

@@ -42,6 +42,7 @@ WireError ToWire(ErrorCode code) {
     case ErrorCode::kCertificateExpired: return {400, "CertificateExpired"};
     case ErrorCode::kCertificateAlgorithmNotSupported:
       return {400, "Certificate.AlgorithmNotSupported"};
+    case ErrorCode::kCertificateOverQuota: return {403, "Certificate.OverQuota"};
     case ErrorCode::kInvalidOperatorToken: return {401, "InvalidOperatorToken"};
     case ErrorCode::kAccountNotFound: return {404, "InvalidAccount.NotFound"};
     case ErrorCode::kIdempotentParameterMismatch: return {409, "IdempotentParameterMismatch"};

@@ -89,6 +89,25 @@ test('fsck: clean data exits 0, drifted counters exit 1 and are named', async ()
   assert.deepEqual(drift.report.Drift.map((d) => [d.ProductCode, d.UsedCount, d.UsedCountRecounted]), [['geotrust-dv-1-starter', 1, 0]]);
 });
 
+test('fsck: list counters (orders per account and state) that disagree with the orders are named and exit 1', async () => {
+  const s = await startServer({ config: '[validation]\nmode = "auto"\nworker = false\n' });
+  const { newAccount } = require('./lib/orders');
+  const a = await newAccount(s, { 'geotrust-dv-1-starter': 2 });
+  await a.client.createCertificateForPackageRequest(new Cas.CreateCertificateForPackageRequestRequest({
+    productCode: 'geotrust-dv-1-starter', domain: 'fsck-counts.example.com' }));
+  await s.stop();
+  const clean = fsck(s.dataDir);
+  assert.equal(clean.status, 0, clean.stdout + clean.stderr);
+  assert.deepEqual(clean.report.ListCountDrift, []);
+  const state = sql(s.dataDir, `SELECT status FROM orders WHERE account_id = ${a.id}`).trim();
+  sql(s.dataDir, `UPDATE order_counts SET n = n + 4 WHERE account_id = ${a.id}`);
+  const drift = fsck(s.dataDir);
+  assert.equal(drift.status, 1, drift.stdout + drift.stderr);
+  assert.equal(drift.report.Clean, false);
+  assert.deepEqual(drift.report.ListCountDrift, [{ AccountId: a.id, State: state, Stored: 5, Actual: 1 }]);
+  assert.deepEqual(drift.report.Drift, [], 'the quota counters are right');
+});
+
 test('validation.worker = false: an API-only node takes orders but never validates them', async () => {
   const s = await startServer({ config: '[validation]\nmode = "auto"\nworker = false\n' });
   try {

@@ -9,7 +9,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { startServer } = require('./lib/server');
+const { startServer, auditRecords } = require('./lib/server');
 const { Cas, popClient } = require('./lib/clients');
 const { newAccount, waitForType, expectCode, counters } = require('./lib/orders');
 
@@ -251,4 +251,33 @@ test('ListCertificates (pop-core): string ids, statuses, paging until an empty p
   const far = await pop.request('ListCertificates', { CurrentPage: 2147483647, ShowSize: 100 }, { method: 'POST' });
   assert.equal(far.CertificateList.length, 0);
   assert.equal(far.TotalCount, 3);
+});
+
+test('limits.uploads_per_account: past the cap Certificate.OverQuota (403), audited, nothing stored; a deletion frees a slot', async () => {
+  const capped = await startServer({ config: '[limits]\nuploads_per_account = 2\n' });
+  try {
+    const a = await newAccount(capped);
+    const b = await newAccount(capped);
+    const certs = [1, 2, 3, 4].map((i) => makeCert({ cn: `cap${i}.repo.example.com`, sans: [`cap${i}.repo.example.com`] }));
+    const first = await upload(a.client, { name: 'cap-1', cert: certs[0].cert, key: certs[0].key });
+    await upload(a.client, { name: 'cap-2', cert: certs[1].cert, key: certs[1].key });
+    await assert.rejects(upload(a.client, { name: 'cap-3', cert: certs[2].cert, key: certs[2].key }), (e) => {
+      assert.equal(e.code, 'Certificate.OverQuota', e.message);
+      assert.equal(e.statusCode, 403);
+      assert.match(e.data.Message, /quota of 2/);
+      return true;
+    });
+    assert.equal((await list(a.client, { orderType: 'UPLOAD' })).body.totalCount, 2, 'nothing stored');
+    const refusal = auditRecords(capped.dataDir, a.id).filter((r) => r.Action === 'UploadUserCertificate');
+    assert.deepEqual(refusal.map((r) => r.Result), ['OK', 'OK', 'Certificate.OverQuota']);
+    // Another account has its own cap.
+    await upload(b.client, { name: 'cap-1', cert: certs[3].cert, key: certs[3].key });
+    // Deleting an upload frees its slot.
+    await remove(a.client, first.body.certId);
+    await upload(a.client, { name: 'cap-3', cert: certs[2].cert, key: certs[2].key });
+    await expectCode(upload(a.client, { name: 'cap-4', cert: certs[3].cert, key: certs[3].key }), 'Certificate.OverQuota', 403);
+    assert.equal((await list(a.client, { orderType: 'UPLOAD' })).body.totalCount, 2);
+  } finally {
+    await capped.stop();
+  }
 });

@@ -133,7 +133,7 @@ TEST_P(AuditLogTest, EveryWriteOfThePortsStoresItsRecordWithTheChange) {
   upload.chain_pem = "pem";
   upload.fingerprint = upload.sha256 = upload.serial = upload.algorithm = "x";
   Result<cas::Certificate> stored =
-      certificates_->InsertUpload(upload, RecordOf(3003, 102, "upload", "CertId"));
+      certificates_->InsertUpload(upload, RecordOf(3003, 102, "upload", "CertId"), 10);
   ASSERT_TRUE(stored);
   ASSERT_TRUE(*certificates_->DeleteCertificate(
       3003, stored->id, RecordOf(3003, 103, "delcert", "CertId", std::to_string(stored->id))));

@@ -1,7 +1,10 @@
 // The contract of cas::CertificateStore: uploads with unique names per account, issued entries
 // written with the order's issuance and marked on its revocation, tenancy, filtering and paging in
 // the store. Runs over SQLite and PostgreSQL (tests/store/store_backends.h).
+#include <atomic>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "store/query_plans.h"
 #include "store/store_backends.h"
@@ -14,6 +17,7 @@ using CertificateStoreContract = StoreBackendTest;
 
 constexpr int64_t kNow = 1'800'000'000;
 constexpr int64_t kDay = 86'400;
+constexpr int64_t kNoCap = std::numeric_limits<int64_t>::max();
 
 cas::Certificate Upload(int64_t account, std::string name, int64_t not_after = kNow + 90 * kDay) {
   cas::Certificate c;
@@ -39,7 +43,7 @@ cas::Certificate Upload(int64_t account, std::string name, int64_t not_after = k
 
 TEST_P(CertificateStoreContract, UploadsRoundTripWithUniqueNamesPerAccount) {
   Result<cas::Certificate> a =
-      certificates_->InsertUpload(Upload(1001, "site"), testing::TestRecord());
+      certificates_->InsertUpload(Upload(1001, "site"), testing::TestRecord(), kNoCap);
   ASSERT_TRUE(a) << a.error().detail;
   EXPECT_GE(a->id, cas::kFirstUploadCertId);
   EXPECT_LT(a->id, int64_t{1} << 53);
@@ -54,19 +58,91 @@ TEST_P(CertificateStoreContract, UploadsRoundTripWithUniqueNamesPerAccount) {
   EXPECT_EQ(f.serial, "00ff");
   EXPECT_TRUE(f.upload);
   Result<cas::Certificate> twice =
-      certificates_->InsertUpload(Upload(1001, "site"), testing::TestRecord());
+      certificates_->InsertUpload(Upload(1001, "site"), testing::TestRecord(), kNoCap);
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().code, ErrorCode::kParamRepeat);
-  EXPECT_TRUE(certificates_->InsertUpload(Upload(2002, "site"),
-                                          testing::TestRecord()));  // another account's name
+  EXPECT_TRUE(certificates_->InsertUpload(Upload(2002, "site"), testing::TestRecord(),
+                                          kNoCap));  // another account's name
   // Tenancy: another account sees nothing and deletes nothing.
   EXPECT_FALSE(*certificates_->FindCertificate(2002, a->id));
   EXPECT_FALSE(*certificates_->DeleteCertificate(2002, a->id, testing::TestRecord()));
   EXPECT_TRUE(*certificates_->DeleteCertificate(1001, a->id, testing::TestRecord()));
   EXPECT_FALSE(*certificates_->DeleteCertificate(1001, a->id, testing::TestRecord()));
   EXPECT_FALSE(*certificates_->FindCertificate(1001, a->id));
-  EXPECT_TRUE(certificates_->InsertUpload(Upload(1001, "site"),
-                                          testing::TestRecord()));  // the name is free again
+  EXPECT_TRUE(certificates_->InsertUpload(Upload(1001, "site"), testing::TestRecord(),
+                                          kNoCap));  // the name is free again
+}
+
+TEST_P(CertificateStoreContract, UploadsStopAtTheAccountsCapUntilOneIsDeleted) {
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    Result<cas::Certificate> c = certificates_->InsertUpload(
+        Upload(1001, "site-" + std::to_string(i)), testing::TestRecord(), 3);
+    ASSERT_TRUE(c) << c.error().detail;
+    ids.push_back(c->id);
+  }
+  Result<cas::Certificate> over =
+      certificates_->InsertUpload(Upload(1001, "one-more"), testing::TestRecord(), 3);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ErrorCode::kCertificateOverQuota);
+  EXPECT_EQ(over.error().message, cas::UploadsOverQuota(3).message);
+  // The cap wins over a name clash: the refusal does not reveal which names exist.
+  Result<cas::Certificate> clash =
+      certificates_->InsertUpload(Upload(1001, "site-0"), testing::TestRecord(), 3);
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().code, ErrorCode::kCertificateOverQuota);
+  // Nothing written: the account still holds three entries, none named "one-more".
+  cas::CertificateQuery all;
+  all.now = kNow;
+  all.limit = 100;
+  Result<cas::CertificatePage> page = certificates_->ListCertificates(1001, all);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->total, 3);
+  for (const cas::Certificate& c : page->entries) EXPECT_NE(c.name, "one-more");
+  // Each account has its own cap.
+  EXPECT_TRUE(certificates_->InsertUpload(Upload(2002, "site-0"), testing::TestRecord(), 3));
+  // A deleted upload frees its slot.
+  ASSERT_TRUE(*certificates_->DeleteCertificate(1001, ids[1], testing::TestRecord()));
+  EXPECT_TRUE(certificates_->InsertUpload(Upload(1001, "one-more"), testing::TestRecord(), 3));
+  Result<cas::Certificate> again =
+      certificates_->InsertUpload(Upload(1001, "another"), testing::TestRecord(), 3);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kCertificateOverQuota);
+}
+
+TEST_P(CertificateStoreContract, ConcurrentUploadsNeverPassTheCap) {
+  constexpr int kThreads = 8;
+  constexpr int kEach = 5;
+  constexpr int64_t kCap = 12;
+  std::atomic<int> stored{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        // Appended, not `"t" + std::to_string(t)`: GCC 12 at -O3 warns about that falsely
+        // (-Wrestrict, GCC bug 105651).
+        std::string name = std::to_string(t);
+        name += '-';
+        name += std::to_string(i);
+        Result<cas::Certificate> c =
+            certificates_->InsertUpload(Upload(1001, name), testing::TestRecord(), kCap);
+        if (c) {
+          ++stored;
+        } else if (c.error().code == ErrorCode::kCertificateOverQuota) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(stored.load(), kCap);
+  EXPECT_EQ(refused.load(), kThreads * kEach - kCap);
+  cas::CertificateQuery all;
+  all.now = kNow;
+  EXPECT_EQ(certificates_->ListCertificates(1001, all)->total, kCap);
 }
 
 TEST_P(CertificateStoreContract, IssuedEntriesLandWithTheIssuanceAndLearnOfRevocation) {
@@ -195,12 +271,13 @@ TEST_P(CertificateStoreContract, ListsFilterAndPageInTheStore) {
   for (int i = 0; i < 3; ++i) {
     cas::Certificate c = Upload(1001, "valid-" + std::to_string(i));
     c.created_at = kNow + i;  // newest first: valid-2, valid-1, valid-0
-    ASSERT_TRUE(certificates_->InsertUpload(c, testing::TestRecord()));
+    ASSERT_TRUE(certificates_->InsertUpload(c, testing::TestRecord(), kNoCap));
   }
+  ASSERT_TRUE(certificates_->InsertUpload(Upload(1001, "soon", kNow + 10 * kDay),
+                                          testing::TestRecord(), kNoCap));
   ASSERT_TRUE(
-      certificates_->InsertUpload(Upload(1001, "soon", kNow + 10 * kDay), testing::TestRecord()));
-  ASSERT_TRUE(certificates_->InsertUpload(Upload(1001, "old", kNow - kDay), testing::TestRecord()));
-  ASSERT_TRUE(certificates_->InsertUpload(Upload(2002, "foreign"), testing::TestRecord()));
+      certificates_->InsertUpload(Upload(1001, "old", kNow - kDay), testing::TestRecord(), kNoCap));
+  ASSERT_TRUE(certificates_->InsertUpload(Upload(2002, "foreign"), testing::TestRecord(), kNoCap));
   cas::CertificateQuery q;
   q.now = kNow;
   q.limit = 2;

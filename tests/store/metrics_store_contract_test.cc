@@ -108,11 +108,11 @@ TEST_P(MetricsStoreContract, SoonestExpirySkipsExpiredAndRevokedBySource) {
   EXPECT_FALSE(none->issued);
   EXPECT_FALSE(none->uploaded);
   ASSERT_TRUE(certificates_->InsertUpload(Entry(1001, "later", true, kNow + 90 * kDay),
-                                          testing::TestRecord()));
+                                          testing::TestRecord(), 10));
   ASSERT_TRUE(certificates_->InsertUpload(Entry(2002, "soon", true, kNow + 10 * kDay),
-                                          testing::TestRecord()));
-  ASSERT_TRUE(
-      certificates_->InsertUpload(Entry(1001, "gone", true, kNow - kDay), testing::TestRecord()));
+                                          testing::TestRecord(), 10));
+  ASSERT_TRUE(certificates_->InsertUpload(Entry(1001, "gone", true, kNow - kDay),
+                                          testing::TestRecord(), 10));
   // An issued entry, then revoked: it no longer counts.
   ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 2, 1, std::nullopt},
                                 testing::TestRecord()));

@@ -95,6 +95,10 @@ constexpr const char* kRevocationColumns =
     "order_id, issuer_key_id, serial_hex, revoked_at, reason, not_after";
 
 constexpr int64_t kLeaseSeconds = 120;  // a claimed order returns to the pool after this
+// Serializes one account's uploads ($1: the account id): a transaction-scoped advisory lock in
+// the two-key space (no other lock of certplan's is there), the first key any constant, the
+// second a hash of the account id.
+constexpr const char* kUploadLockSql = "SELECT pg_advisory_xact_lock(7366832, hashtext($1::text))";
 
 std::string S(int64_t v) { return std::to_string(v); }
 std::string B(bool v) { return v ? "true" : "false"; }
@@ -562,10 +566,16 @@ constexpr std::string_view kOrderCountsSql =
     "EXCLUDED.n RETURNING 1) "
     "SELECT (SELECT COUNT(*) FROM counted), (SELECT COUNT(*) FROM bucketed)";
 
+// Appended piece by piece: `const char* + std::string&&` draws a bogus -Wrestrict from GCC 12
+// at -O3 (GCC bug 105651).
 std::string IntArray(const std::vector<int64_t>& items) {
   std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) out += (i > 0 ? "," : "") + std::to_string(items[i]);
-  return out += '}';
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(items[i]);
+  }
+  out += '}';
+  return out;
 }
 
 }  // namespace
@@ -804,7 +814,11 @@ struct BoundSql {
 };
 
 std::string Quoted(cas::OrderStatus status) {
-  return "'" + std::string(cas::StatusName(status)) + "'";  // a fixed vocabulary
+  // A fixed vocabulary. Appended, not `"'" + std::string(…)`: GCC 12 bug 105651 (-Wrestrict).
+  std::string out = "'";
+  out += cas::StatusName(status);
+  out += '\'';
+  return out;
 }
 
 // The listed stored states, without kDeleted; kCertificate apart when the query has a window.
@@ -1290,6 +1304,41 @@ Result<std::vector<std::string>> PostgresStore::ExplainListOrders(int64_t accoun
   return ExplainAll(**conn, *statements);
 }
 
+namespace {
+
+// The list counters next to a recount of the orders (one statement: one snapshot), the rows
+// that differ; a missing counter row counts as 0.
+constexpr const char* kAuditListCountsSql =
+    "SELECT account_id, status, level, bucket, SUM(stored), SUM(actual) FROM ("
+    "SELECT account_id, status, -1 AS level, 0 AS bucket, n AS stored, 0 AS actual "
+    "FROM order_counts "
+    "UNION ALL SELECT account_id, status, -1, 0, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status "
+    "UNION ALL SELECT account_id, status, level, bucket, n, 0 FROM order_buckets "
+    "UNION ALL SELECT account_id, status, 0, created_at >> 12, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status, created_at >> 12 "
+    "UNION ALL SELECT account_id, status, 1, created_at >> 20, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status, created_at >> 20) counted "
+    "GROUP BY account_id, status, level, bucket HAVING SUM(stored) <> SUM(actual) "
+    "ORDER BY account_id, status, level, bucket";
+
+}  // namespace
+
+Result<std::vector<cas::ListCountDrift>> PostgresStore::AuditListCounts() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<PgResultPtr> r = (*conn)->Exec(kAuditListCountsSql);
+  if (!r) return r.error();
+  std::vector<cas::ListCountDrift> drifts;
+  const PGresult* res = r->get();
+  for (int i = 0; i < PQntuples(res); ++i) {
+    drifts.push_back(cas::ListCountDrift{Int(res, i, 0), Text(res, i, 1),
+                                         static_cast<int>(Int(res, i, 2)), Int(res, i, 3),
+                                         Int(res, i, 4), Int(res, i, 5)});
+  }
+  return drifts;
+}
+
 Result<std::vector<CounterDrift>> PostgresStore::AuditCounters() {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
@@ -1525,12 +1574,26 @@ void PostgresStore::SweepNonces(PgConnection& conn, size_t claimed, int64_t now)
 }
 
 Result<cas::Certificate> PostgresStore::InsertUpload(cas::Certificate certificate,
-                                                     const audit::Record& audit) {
+                                                     const audit::Record& audit,
+                                                     int64_t max_uploads) {
   for (int attempt = 0; attempt < 4; ++attempt) {
     certificate.id = NewUploadCertId();
     certificate.instance_id = cas::UploadInstanceId(certificate.id);
     bool clash = false;
     Status s = InTransaction([&](PgConnection& conn) -> Status {
+      // The account's uploads are serialized by a transaction-scoped advisory lock (the
+      // two-key space, apart from the migrations' one-key lock; accounts hashing alike only
+      // wait for each other). The count is a statement of its own, after the lock: under READ
+      // COMMITTED it then sees every upload committed before, and none can commit until this
+      // transaction ends.
+      Result<PgResultPtr> locked = conn.Exec(kUploadLockSql, {S(certificate.account_id)});
+      if (!locked) return locked.error();
+      Result<PgResultPtr> counted = conn.Exec(
+          "SELECT COUNT(*) FROM (SELECT 1 FROM certificates WHERE account_id = $1::bigint "
+          "AND upload LIMIT $2::bigint) held",
+          {S(certificate.account_id), S(max_uploads)});
+      if (!counted) return counted.error();
+      if (Int(counted->get(), 0, 0) >= max_uploads) return cas::UploadsOverQuota(max_uploads);
       Status inserted = InsertCertificateRow(conn, certificate);
       // A random id clash (astronomically rare): try another id, in a new transaction.
       clash = !inserted && conn.sqlstate() == "23505" &&

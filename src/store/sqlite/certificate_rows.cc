@@ -112,6 +112,17 @@ bool IsIdCollision(Connection& conn) {
   return sqlite3_extended_errcode(conn.db()) == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
+Result<int64_t> CountUploads(Connection& conn, int64_t account_id, int64_t at_most) {
+  Result<Stmt> stmt = conn.Prepare(
+      "SELECT COUNT(*) FROM (SELECT 1 FROM certificates WHERE account_id = ?1 AND upload = 1 "
+      "LIMIT ?2)");
+  if (!stmt) return stmt.error();
+  BindInt(*stmt, 1, account_id);
+  BindInt(*stmt, 2, at_most);
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return conn.Fail("count uploads");
+  return static_cast<int64_t>(sqlite3_column_int64(*stmt, 0));
+}
+
 Status MarkOrderCertificateRevoked(Connection& conn, int64_t order_id) {
   Result<Stmt> stmt = conn.Prepare("UPDATE certificates SET revoked = 1 WHERE order_id = ?1");
   if (!stmt) return stmt.error();

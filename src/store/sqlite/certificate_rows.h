@@ -30,6 +30,10 @@ Status InsertCertificateRow(Connection& conn, const cas::Certificate& c,
                             std::string_view order_chain = {});
 bool IsIdCollision(Connection& conn);
 
+// How many uploads the account holds, counted up to `at_most` (the caller's cap: the scan stops
+// there), inside the caller's transaction.
+Result<int64_t> CountUploads(Connection& conn, int64_t account_id, int64_t at_most);
+
 // Marks the entry an order was issued as revoked, inside the caller's transaction.
 Status MarkOrderCertificateRevoked(Connection& conn, int64_t order_id);
 

@@ -835,6 +835,43 @@ Result<std::vector<std::string>> SqliteStore::ExplainListOrders(int64_t account_
   return ExplainAll(**conn, statements);
 }
 
+namespace {
+
+// The list counters next to a recount of the orders (one statement: one snapshot), the rows
+// that differ; a missing counter row counts as 0.
+constexpr const char* kAuditListCountsSql =
+    "SELECT account_id, status, level, bucket, SUM(stored), SUM(actual) FROM ("
+    "SELECT account_id, status, -1 AS level, 0 AS bucket, n AS stored, 0 AS actual "
+    "FROM order_counts "
+    "UNION ALL SELECT account_id, status, -1, 0, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status "
+    "UNION ALL SELECT account_id, status, level, bucket, n, 0 FROM order_buckets "
+    "UNION ALL SELECT account_id, status, 0, created_at >> 12, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status, created_at >> 12 "
+    "UNION ALL SELECT account_id, status, 1, created_at >> 20, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status, created_at >> 20) counted "
+    "GROUP BY account_id, status, level, bucket HAVING SUM(stored) <> SUM(actual) "
+    "ORDER BY account_id, status, level, bucket";
+
+}  // namespace
+
+Result<std::vector<cas::ListCountDrift>> SqliteStore::AuditListCounts() {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  Result<Stmt> stmt = (*conn)->Prepare(kAuditListCountsSql);
+  if (!stmt) return stmt.error();
+  std::vector<cas::ListCountDrift> drifts;
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    drifts.push_back(cas::ListCountDrift{
+        sqlite3_column_int64(*stmt, 0), ColumnText(*stmt, 1),
+        static_cast<int>(sqlite3_column_int64(*stmt, 2)), sqlite3_column_int64(*stmt, 3),
+        sqlite3_column_int64(*stmt, 4), sqlite3_column_int64(*stmt, 5)});
+  }
+  if (rc != SQLITE_DONE) return (*conn)->Fail("audit list counts");
+  return drifts;
+}
+
 Result<std::vector<CounterDrift>> SqliteStore::AuditCounters() {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
@@ -1046,8 +1083,13 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::AttachedPo
 }
 
 Result<cas::Certificate> SqliteStore::InsertUpload(cas::Certificate certificate,
-                                                   const audit::Record& audit) {
+                                                   const audit::Record& audit,
+                                                   int64_t max_uploads) {
   Status s = Commit([&](Connection& conn) -> Status {
+    // The writer runs one transaction at a time: the count cannot change before the insert.
+    Result<int64_t> held = CountUploads(conn, certificate.account_id, max_uploads);
+    if (!held) return held.error();
+    if (*held >= max_uploads) return cas::UploadsOverQuota(max_uploads);
     for (int attempt = 0;; ++attempt) {
       certificate.id = NewUploadCertId();
       certificate.instance_id = cas::UploadInstanceId(certificate.id);

@@ -89,10 +89,11 @@ class SqliteStore final : public iam::IdentityStore,
 
   // cas::CounterAuditStore
   Result<std::vector<cas::CounterDrift>> AuditCounters() override;
+  Result<std::vector<cas::ListCountDrift>> AuditListCounts() override;
 
   // cas::CertificateStore
-  Result<cas::Certificate> InsertUpload(cas::Certificate certificate,
-                                        const audit::Record& audit) override;
+  Result<cas::Certificate> InsertUpload(cas::Certificate certificate, const audit::Record& audit,
+                                        int64_t max_uploads) override;
   Result<std::optional<cas::Certificate>> FindCertificate(int64_t account_id,
                                                           int64_t cert_id) override;
   Result<bool> DeleteCertificate(int64_t account_id, int64_t cert_id,
