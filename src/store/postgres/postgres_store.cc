@@ -510,6 +510,16 @@ Error NonceUsed() {
   return Error(ErrorCode::kSignatureNonceUsed, "Specified signature nonce was used already.");
 }
 
+// A take refused for quota: no plan of `product_code` in force (`total` 0), or none left.
+Error QuotaRefused(int64_t total, const std::string& product_code) {
+  if (total == 0) {
+    return Error(ErrorCode::kNotFoundPackage,
+                 "No certificate resource plan of " + product_code + " is in force.");
+  }
+  return Error(ErrorCode::kNotRemainCount,
+               "The certificate resource plan of " + product_code + " has no remaining count.");
+}
+
 // One Create*: the nonce claim (when it has one: $30 key, $31 nonce, $32 its expiry, $33 now),
 // the quota take, the order insert and its audit record ($34 … $43, the object id the inserted
 // order's) in one statement, so they succeed or fail together. A
@@ -661,12 +671,7 @@ Result<std::vector<Status>> PostgresStore::TryWriteOrders(
     if (!IsTrue(row, 0, 0)) {
       outcomes[order[k]] = NonceUsed();
     } else if (Int(row, 0, 1) != 1) {
-      outcomes[order[k]] =
-          Int(row, 0, 2) == 0
-              ? Error(ErrorCode::kNotFoundPackage,
-                      "No certificate resource plan of " + o.product_code + " is in force.")
-              : Error(ErrorCode::kNotRemainCount, "The certificate resource plan of " +
-                                                      o.product_code + " has no remaining count.");
+      outcomes[order[k]] = QuotaRefused(Int(row, 0, 2), o.product_code);
     }
   }
   if (nonces > 0) SweepNonces(**conn, nonces, now);
@@ -1116,6 +1121,17 @@ Status StoreIssuedCertificate(PgConnection& conn, const cas::Order& o) {
   return Ok{};
 }
 
+// Moves the package counters of `t`'s order by t.delta, inside the caller's transaction.
+Status ApplyDelta(PgConnection& conn, const cas::Transition& t) {
+  if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
+  Result<PgResultPtr> delta = conn.Exec(
+      "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
+      "WHERE account_id = $1 AND product_code = $2",
+      {S(t.order.account_id), t.order.product_code, S(t.delta.used), S(t.delta.issued)});
+  if (!delta) return delta.error();
+  return Ok{};
+}
+
 // Stores one transition on `conn`, inside the caller's transaction.
 Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderStatus expected) {
   std::vector<Param> params = OrderParams(t.order);
@@ -1166,13 +1182,7 @@ Status StoreTransition(PgConnection& conn, const cas::Transition& t, cas::OrderS
   if (t.audit) {
     if (Status s = InsertAuditRow(conn, *t.audit); !s) return s;
   }
-  if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
-  Result<PgResultPtr> delta = conn.Exec(
-      "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
-      "WHERE account_id = $1 AND product_code = $2",
-      {S(t.order.account_id), t.order.product_code, S(t.delta.used), S(t.delta.issued)});
-  if (!delta) return delta.error();
-  return Ok{};
+  return ApplyDelta(conn, t);
 }
 
 }  // namespace
@@ -1214,13 +1224,7 @@ Status PostgresStore::CreateIssuedOrder(const cas::Transition& t, int64_t now,
           "AND (expires_at IS NULL OR expires_at > $3)",
           {S(t.order.account_id), t.order.product_code, S(now)});
       if (!total) return total.error();
-      if (Int(total->get(), 0, 0) == 0) {
-        return Error(ErrorCode::kNotFoundPackage,
-                     "No certificate resource plan of " + t.order.product_code + " is in force.");
-      }
-      return Error(
-          ErrorCode::kNotRemainCount,
-          "The certificate resource plan of " + t.order.product_code + " has no remaining count.");
+      return QuotaRefused(Int(total->get(), 0, 0), t.order.product_code);
     }
     if (Status s = StoreIssuedCertificate(conn, t.order); !s) return s;
     if (t.certificate) {
@@ -1234,13 +1238,7 @@ Status PostgresStore::CreateIssuedOrder(const cas::Transition& t, int64_t now,
     if (t.audit) {
       if (Status s = InsertAuditRow(conn, *t.audit); !s) return s;
     }
-    if (t.delta.used == 0 && t.delta.issued == 0) return Ok{};
-    Result<PgResultPtr> delta = conn.Exec(
-        "UPDATE package_usage SET used = used + $3, issued = issued + $4 "
-        "WHERE account_id = $1 AND product_code = $2",
-        {S(t.order.account_id), t.order.product_code, S(t.delta.used), S(t.delta.issued)});
-    if (!delta) return delta.error();
-    return Ok{};
+    return ApplyDelta(conn, t);
   });
   if (s && nonce != nullptr) (void)auth::PendingNonce::Take();
   return s;
