@@ -1,15 +1,30 @@
 #include "cas/order.h"
 
+#include <atomic>
+#include <chrono>
 #include <random>
 
+#include "cas/certificate.h"
 #include "pki/key_id.h"
 
 namespace certplan::cas {
 
+int64_t OrderIdAt(int64_t unix_ms, uint32_t sequence) {
+  constexpr uint64_t kLow = 1'000'000'000'000'000ULL;
+  constexpr uint64_t kSlots = (static_cast<uint64_t>(kFirstUploadCertId) - kLow) / 4096;
+  const uint64_t ms =
+      unix_ms > kOrderIdEpochMs ? static_cast<uint64_t>(unix_ms - kOrderIdEpochMs) : 0;
+  return static_cast<int64_t>(kLow + (ms % kSlots) * 4096 + sequence % 4096);
+}
+
 int64_t NewOrderId() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  constexpr uint64_t kLow = 1'000'000'000'000'000ULL, kSpan = 8'000'000'000'000'000ULL;
-  return static_cast<int64_t>(kLow + rng() % kSpan);
+  // One sequence for the process, from a random start: two nodes sharing a database rarely
+  // meet in the same millisecond and slot.
+  static std::atomic<uint32_t> sequence{static_cast<uint32_t>(std::random_device{}())};
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  return OrderIdAt(ms, sequence.fetch_add(1, std::memory_order_relaxed));
 }
 
 namespace {

@@ -17,9 +17,14 @@ bool AddExtension(X509* cert, int nid, void* value, bool critical) {
   return X509_add1_ext_i2d(cert, nid, value, critical ? 1 : 0, X509V3_ADD_REPLACE) == 1;
 }
 
-bool SetSerial(X509* cert) {
+// 0x01, notBefore in seconds (40 bits, big-endian), then 80 random bits: positive, always 16
+// bytes, ordered by time so a new serial's index entries land at the index's right edge, and
+// more than the 64 CSPRNG bits the CA/Browser Forum's Baseline Requirements §7.1 ask for.
+bool SetSerial(X509* cert, int64_t not_before) {
   std::string bytes = RandomBytes(16);
-  bytes[0] = static_cast<char>((bytes[0] & 0x7F) | 0x01);  // positive, full 128-bit length
+  const uint64_t seconds = not_before > 0 ? static_cast<uint64_t>(not_before) : 0;
+  bytes[0] = 0x01;
+  for (int i = 0; i < 5; ++i) bytes[1 + i] = static_cast<char>((seconds >> (8 * (4 - i))) & 0xFF);
   BignumPtr bn(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()), 16, nullptr));
   return bn && BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) != nullptr;
 }
@@ -190,8 +195,8 @@ Result<X509Ptr> BuildCertificate(const CertificateSpec& spec) {
   ERR_clear_error();
   X509Ptr cert(X509_new());
   if (!cert) return OpenSslError("X509_new");
-  if (X509_set_version(cert.get(), X509_VERSION_3) != 1 || !SetSerial(cert.get()) ||
-      !SetName(cert.get(), spec)) {
+  if (X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
+      !SetSerial(cert.get(), spec.not_before) || !SetName(cert.get(), spec)) {
     return OpenSslError("certificate fields");
   }
   const time_t nb = static_cast<time_t>(spec.not_before), na = static_cast<time_t>(spec.not_after);

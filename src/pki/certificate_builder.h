@@ -35,7 +35,8 @@ struct CertificateSpec {
   bool ocsp_signing = false;
 };
 
-// Builds and signs an X.509 v3 certificate with a random positive 128-bit serial, SKI, AKI
+// Builds and signs an X.509 v3 certificate with a positive 128-bit serial (0x01, notBefore's
+// 40 low bits of seconds, 80 random bits: ordered by time, unpredictable), SKI, AKI
 // (when an issuer is given), basicConstraints, keyUsage and — for leaves — serverAuth EKU, the
 // SANs and the revocation pointers given (or, for an OCSP responder, its EKU and nocheck).
 // Extensions are built as structures, not through the config-string API.

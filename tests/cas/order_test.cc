@@ -1,5 +1,8 @@
 #include "cas/order.h"
 
+#include <chrono>
+#include <cstdint>
+
 #include <gtest/gtest.h>
 
 #include "cas/domain_names.h"
@@ -23,6 +26,33 @@ Order InState(OrderStatus s) {
     o.counts_issued = true;
   }
   return o;
+}
+
+TEST(OrderIds, SixteenDigitsBelowUploadCertIdsOrderedByTheMillisecond) {
+  const int64_t at = kOrderIdEpochMs + 334 * 86'400'000LL;  // 2026-12-01
+  const int64_t first = OrderIdAt(at, 4095), next_ms = OrderIdAt(at + 1, 0);
+  EXPECT_LT(first, next_ms);  // a later millisecond sorts after, whatever the sequence
+  EXPECT_NE(OrderIdAt(at, 1), OrderIdAt(at, 2));
+  EXPECT_EQ(OrderIdAt(at, 7), OrderIdAt(at, 4096 + 7));  // the sequence wraps in its slot
+  const int64_t in_62_years = kOrderIdEpochMs + int64_t{62} * 365 * 86'400'000;
+  for (const int64_t ms : {int64_t{0}, kOrderIdEpochMs, at, in_62_years, INT64_MAX}) {
+    for (const uint32_t seq : {0u, 4095u, UINT32_MAX}) {
+      const int64_t id = OrderIdAt(ms, seq);
+      EXPECT_GE(id, 1'000'000'000'000'000) << ms << " " << seq;  // 16 digits
+      EXPECT_LT(id, kFirstUploadCertId) << ms << " " << seq;     // and so below 2^53
+    }
+  }
+  EXPECT_EQ(OrderIdAt(0, 5), OrderIdAt(kOrderIdEpochMs, 5));  // before the epoch: the epoch
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = now_ms();
+  const int64_t made = NewOrderId();
+  const int64_t after = now_ms();
+  EXPECT_GE(made, OrderIdAt(before, 0));  // in the slots of the milliseconds it was made in
+  EXPECT_LE(made, OrderIdAt(after, 4095));
 }
 
 constexpr OrderStatus kAll[] = {OrderStatus::kDomainVerify, OrderStatus::kProcess,

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
+
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -97,6 +99,26 @@ TEST_F(BuiltinCaTest, SerialsAreRandom) {
   IssueRequest req{
       MakeCsr(key.get(), "a.example.com"), "", {"a.example.com"}, "", kNow, kNow + 86400};
   EXPECT_NE(ca_->Issue(req)->serial_hex, ca_->Issue(req)->serial_hex);
+}
+
+// 0x01, notBefore in seconds (40 bits), 80 random bits: 32 hex digits, later certificates sort
+// after earlier ones, and two of the same second still differ.
+TEST_F(BuiltinCaTest, SerialsSortByNotBeforeAndKeepEightyRandomBits) {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  const std::string csr = MakeCsr(key.get(), "a.example.com");
+  IssueRequest early{csr, "", {"a.example.com"}, "", kNow, kNow + 86400};
+  IssueRequest later{csr, "", {"a.example.com"}, "", kNow + 1, kNow + 86401};
+  const std::string a = ca_->Issue(early)->serial_hex, b = ca_->Issue(early)->serial_hex;
+  const std::string c = ca_->Issue(later)->serial_hex;
+  ASSERT_EQ(a.size(), 32u);
+  ASSERT_EQ(c.size(), 32u);
+  char prefix[16];
+  std::snprintf(prefix, sizeof prefix, "01%010llX", static_cast<unsigned long long>(kNow));
+  EXPECT_EQ(a.substr(0, 12), prefix);
+  EXPECT_EQ(b.substr(0, 12), prefix);
+  EXPECT_NE(a.substr(12), b.substr(12));
+  EXPECT_LT(a, c);
+  EXPECT_LT(b, c);
 }
 
 TEST_F(BuiltinCaTest, GeneratedKeyCanBeCertified) {

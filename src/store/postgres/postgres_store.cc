@@ -604,7 +604,8 @@ std::vector<Status> PostgresStore::WriteOrders(const std::vector<const OrderWrit
     for (const OrderWrite* w : writes) outcomes.push_back(WriteOrders({w})[0]);
     return outcomes;
   }
-  // A random id clash (astronomically rare): another id, a few times.
+  // An id clash (another node made the same id in the same millisecond: rare): another id, a
+  // few times.
   for (int attempt = 1; clash && attempt < 4; ++attempt) {
     r = TryWriteOrders(writes, clash);
     if (r) return std::move(*r);
