@@ -64,6 +64,18 @@ struct EabKeyUsage {
   std::vector<BoundAccount> accounts;
 };
 
+// ACME accounts one EAB key binds over its life unless configured
+// (limits.acme_accounts_per_eab_key).
+inline constexpr int64_t kDefaultMaxAccountsPerEabKey = 1000;
+
+// How a store refuses an account past the key's limit (CreateAcmeAccount's max_accounts).
+inline Error AccountsPerKeyRefused(int64_t max_accounts) {
+  return Error(ErrorCode::kOrderStateError,
+               "The External Account Binding key has bound " + std::to_string(max_accounts) +
+                   " ACME accounts, its limit (limits.acme_accounts_per_eab_key); ask the operator "
+                   "for another key.");
+}
+
 // The storage the ACME front needs (a port: store/sqlite and store/postgres implement it, cli/
 // wires it). Each method is one transaction; thread-safe; kInternal or kServiceUnavailable on
 // storage failures.
@@ -85,10 +97,11 @@ class AcmeStore {
   virtual Result<bool> RevokeEabKey(std::string_view key_id) = 0;
 
   // Stores a new account (id assigned) bound through `account.eab_key_id`, atomically checking
-  // that the key is not revoked and, for a single-use key, has bound no account yet:
-  // kOrderStateError otherwise, and nothing is stored. When an account with the same thumbprint
-  // exists, returns it instead (nothing stored).
-  virtual Result<AcmeAccount> CreateAcmeAccount(AcmeAccount account) = 0;
+  // that the key is not revoked, that a single-use key has bound no account yet and that the
+  // key has bound fewer than `max_accounts` (≥ 1; deactivated accounts count): kOrderStateError
+  // otherwise, and nothing is stored. When an account with the same thumbprint exists, returns
+  // it instead (nothing stored, whatever the count).
+  virtual Result<AcmeAccount> CreateAcmeAccount(AcmeAccount account, int64_t max_accounts) = 0;
   virtual Result<std::optional<AcmeAccount>> FindAcmeAccount(int64_t id) = 0;
   virtual Result<std::optional<AcmeAccount>> FindAcmeAccountByThumbprint(std::string_view tp) = 0;
   // Stores contact, status, key (jwk_json, thumbprint). kParamRepeat when the thumbprint

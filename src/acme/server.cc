@@ -486,7 +486,8 @@ rpc::Response Server::NewAccount(Call& call) {
   account.account_id = (*key)->account_id;
   account.product_code = (*key)->product_code;
   account.created_at = call.now;
-  Result<AcmeAccount> created = store_.CreateAcmeAccount(std::move(account));
+  Result<AcmeAccount> created =
+      store_.CreateAcmeAccount(std::move(account), settings_.max_accounts_per_eab_key);
   if (!created) {
     if (created.error().code == ErrorCode::kOrderStateError) {
       return call.Fail(Unauthorized(created.error().message));

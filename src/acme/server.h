@@ -11,7 +11,6 @@
 #include "acme/nonces.h"
 #include "cas/domain_checker.h"
 #include "cas/orders.h"
-#include "ops/audit_trail.h"
 #include "cas/plans.h"
 #include "core/clock.h"
 #include "ops/audit_trail.h"
@@ -28,6 +27,10 @@ struct ServerSettings {
   // themselves are recorded by cas::Orders with the change); nullptr: not recorded (staging,
   // which changes nothing durable).
   ops::AuditTrail* audit = nullptr;
+  // ACME accounts one EAB key may bind over its life (limits.acme_accounts_per_eab_key): a
+  // reusable key handed to automation must not let it make accounts without end. Past it,
+  // newAccount is unauthorized (403), as for a used single-use key: waiting does not help.
+  int64_t max_accounts_per_eab_key = kDefaultMaxAccountsPerEabKey;
 };
 
 inline constexpr std::string_view kStagingPrefix = "/acme/staging/";

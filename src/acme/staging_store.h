@@ -52,8 +52,8 @@ class StagingStore final : public cas::OrderStore, public AcmeStore {
   Result<bool> RevokeEabKey(std::string_view key_id) override {
     return accounts_.RevokeEabKey(key_id);
   }
-  Result<AcmeAccount> CreateAcmeAccount(AcmeAccount account) override {
-    return accounts_.CreateAcmeAccount(std::move(account));
+  Result<AcmeAccount> CreateAcmeAccount(AcmeAccount account, int64_t max_accounts) override {
+    return accounts_.CreateAcmeAccount(std::move(account), max_accounts);
   }
   Result<std::optional<AcmeAccount>> FindAcmeAccount(int64_t id) override {
     return accounts_.FindAcmeAccount(id);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "acme/acme_store.h"
 #include "api/rate_limiter.h"
 #include "auth/replay_guard.h"
 #include "cas/certificates.h"
@@ -90,6 +91,8 @@ struct Config {
   int64_t audit_retention_days = 365;
   // [limits] uploads_per_account: repository uploads one account may hold at once.
   int64_t max_uploads_per_account = cas::Certificates::kDefaultMaxUploads;
+  // [limits] acme_accounts_per_eab_key: ACME accounts one EAB key binds over its life.
+  int64_t max_acme_accounts_per_eab_key = acme::kDefaultMaxAccountsPerEabKey;
 };
 
 // What a key's value must be. The file must hold exactly this TOML type (an integer is not a

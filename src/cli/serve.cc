@@ -268,9 +268,10 @@ int Serve(const ServeFlags& flags) {
   acme::NonceIssuer acme_nonces([&r] { return AcmeNonceKey(r); }, acme_nonce_guard, wall_clock,
                                 config.timestamp_window_seconds);
   acme::EabKeys eab_keys(*r.acme_store, *r.box, *r.clock);
-  acme::Server acme_server(
-      *r.acme_store, eab_keys, acme_nonces, *r.orders, *r.plans, checker, *r.clock,
-      acme::ServerSettings{config.orders.auto_approve, "/acme/", r.audit.get()});
+  acme::Server acme_server(*r.acme_store, eab_keys, acme_nonces, *r.orders, *r.plans, checker,
+                           *r.clock,
+                           acme::ServerSettings{config.orders.auto_approve, "/acme/", r.audit.get(),
+                                                config.max_acme_accounts_per_eab_key});
   // The staging directory: the same EAB keys and accounts, orders in memory only (no unit
   // spent), certificates from its own test CA under DATA_DIR/ca-staging (trusted by nobody).
   Result<std::unique_ptr<pki::BuiltinCa>> staging_ca =
@@ -280,7 +281,8 @@ int Serve(const ServeFlags& flags) {
   cas::Orders staging_orders(staging_store, **staging_ca, *r.box, *r.clock, config.orders);
   acme::Server acme_staging(
       staging_store, eab_keys, acme_nonces, staging_orders, *r.plans, checker, *r.clock,
-      acme::ServerSettings{config.orders.auto_approve, std::string(acme::kStagingPrefix)});
+      acme::ServerSettings{config.orders.auto_approve, std::string(acme::kStagingPrefix), nullptr,
+                           config.max_acme_accounts_per_eab_key});
 
   http::Application app;
   app.handle = [&gateway, &health, &metrics, &revocations, &acme_server,

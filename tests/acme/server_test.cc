@@ -90,8 +90,9 @@ class AcmeServerTest : public ::testing::Test {
     settings.auto_approve = auto_approve;
     settings.validation_deadline_seconds = 3600;
     orders_ = std::make_unique<cas::Orders>(*store_, *ca_, *box_, clock_, settings);
-    server_ = std::make_unique<Server>(*store_, *eab_, *nonces_, *orders_, *plans_, checker_,
-                                       clock_, ServerSettings{auto_approve});
+    server_ = std::make_unique<Server>(
+        *store_, *eab_, *nonces_, *orders_, *plans_, checker_, clock_,
+        ServerSettings{auto_approve, "/acme/", nullptr, max_accounts_per_eab_key_});
   }
 
   std::string Url(std::string_view path) {
@@ -119,17 +120,22 @@ class AcmeServerTest : public ::testing::Test {
     return Json::parse(r.body).value("type", "");
   }
 
-  void Register() {
-    Result<NewEabKey> key = eab_->Create(kAccount, kProduct, false, "");
-    ASSERT_TRUE(key);
+  // newAccount for key_, bound through `key`.
+  rpc::Response NewAccount(const NewEabKey& key) {
     const std::string prot = Base64UrlEncode(
-        Json{{"alg", "HS256"}, {"kid", key->key.key_id}, {"url", Url("new-account")}}.dump());
+        Json{{"alg", "HS256"}, {"kid", key.key.key_id}, {"url", Url("new-account")}}.dump());
     const std::string payload = Base64UrlEncode(key_.jwk.dump());
-    const std::string mac = pki::HmacSha256(*Base64UrlDecode(key->hmac_key), prot + "." + payload);
+    const std::string mac = pki::HmacSha256(*Base64UrlDecode(key.hmac_key), prot + "." + payload);
     Json body = {
         {"externalAccountBinding",
          {{"protected", prot}, {"payload", payload}, {"signature", Base64UrlEncode(mac)}}}};
-    rpc::Response r = Post(Url("new-account"), body.dump(), true);
+    return Post(Url("new-account"), body.dump(), true);
+  }
+
+  void Register() {
+    Result<NewEabKey> key = eab_->Create(kAccount, kProduct, false, "");
+    ASSERT_TRUE(key);
+    rpc::Response r = NewAccount(*key);
     ASSERT_EQ(r.status, 201) << r.body;
     for (const auto& [n, v] : r.headers) {
       if (n == "Location") kid_ = v;
@@ -165,7 +171,28 @@ class AcmeServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   testing::TestKey key_ = testing::EcKey();
   std::string kid_;
+  int64_t max_accounts_per_eab_key_ = kDefaultMaxAccountsPerEabKey;
 };
+
+TEST_F(AcmeServerTest, AnEabKeyBindsNoMoreAccountsThanItsLimit) {
+  max_accounts_per_eab_key_ = 2;
+  Build(/*auto_approve=*/true);
+  Result<NewEabKey> key = eab_->Create(kAccount, kProduct, false, "");
+  ASSERT_TRUE(key);
+  ASSERT_EQ(NewAccount(*key).status, 201);
+  key_ = testing::EcKey();
+  ASSERT_EQ(NewAccount(*key).status, 201);
+  testing::TestKey second = std::move(key_);
+  key_ = testing::EcKey();
+  rpc::Response refused = NewAccount(*key);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(ProblemOf(refused), "urn:ietf:params:acme:error:unauthorized");
+  EXPECT_NE(Json::parse(refused.body).value("detail", "").find("acme_accounts_per_eab_key"),
+            std::string::npos);
+  // An account the key bound is still returned at the limit.
+  key_ = std::move(second);
+  EXPECT_EQ(NewAccount(*key).status, 200);
+}
 
 TEST_F(AcmeServerTest, OrderIsACertplanOrderThatTakesOneUnitAndIssuesOnFinalize) {
   Register();

@@ -69,6 +69,7 @@ header_bytes = 4096
 body_bytes = 2048
 read_timeout_seconds = 7
 uploads_per_account = 25
+acme_accounts_per_eab_key = 3
 [auth]
 timestamp_window_seconds = 600
 replay_max_entries = 1000
@@ -110,6 +111,7 @@ CreateCertificateRequest = { qps = 2, burst = 5 }
   EXPECT_TRUE(config_.metrics_per_account);
   EXPECT_EQ(config_.audit_retention_days, 90);
   EXPECT_EQ(config_.max_uploads_per_account, 25);
+  EXPECT_EQ(config_.max_acme_accounts_per_eab_key, 3);
   EXPECT_TRUE(config_.rate_limits.enabled);
   EXPECT_EQ(config_.rate_limits.preset, "none");
   EXPECT_EQ(config_.rate_limits.max_buckets, 64);
@@ -163,6 +165,7 @@ TEST_F(ConfigFileTest, AnEmptyFileKeepsTheDefaults) {
   EXPECT_EQ(config_.server.threads, 0);
   EXPECT_EQ(config_.data_dir, "./certplan-data");
   EXPECT_TRUE(config_.validation_worker);
+  EXPECT_EQ(config_.max_acme_accounts_per_eab_key, 1000);
 }
 
 TEST_F(ConfigFileTest, UnknownKeyIsRefusedWithLineColumnAndTheNearMiss) {
@@ -254,6 +257,9 @@ TEST_F(ConfigFileTest, OutOfRangeIsRefusedWithTheRange) {
   EXPECT_EQ(p.why, "integer 0-1024 is required.");
   p = Only("[auth]\nreplay_max_entries = 29\n");
   EXPECT_EQ(p.why, "integer 30-1000000000 is required.");
+  p = Only("[limits]\nacme_accounts_per_eab_key = 0\n");
+  EXPECT_EQ(p.key, "limits.acme_accounts_per_eab_key");
+  EXPECT_EQ(p.why, "integer 1-1000000 is required.");
 }
 
 TEST_F(ConfigFileTest, BadValuesOfTheRightTypeAreRefused) {

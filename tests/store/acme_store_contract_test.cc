@@ -12,6 +12,8 @@ namespace {
 
 using AcmeStoreContract = StoreBackendTest;
 
+constexpr int64_t kMax = acme::kDefaultMaxAccountsPerEabKey;
+
 acme::EabKey Key(const std::string& id, bool single_use = false) {
   acme::EabKey k;
   k.key_id = id;
@@ -54,22 +56,22 @@ TEST_P(AcmeStoreContract, EabKeysRoundTripAndRevoke) {
 TEST_P(AcmeStoreContract, AccountsBindThroughLiveKeysOnly) {
   ASSERT_TRUE(acme_->InsertEabKey(Key("multi")));
   ASSERT_TRUE(acme_->InsertEabKey(Key("once", /*single_use=*/true)));
-  Result<acme::AcmeAccount> a = acme_->CreateAcmeAccount(Account("tp-a", "multi"));
+  Result<acme::AcmeAccount> a = acme_->CreateAcmeAccount(Account("tp-a", "multi"), kMax);
   ASSERT_TRUE(a);
   EXPECT_GT(a->id, 0);
-  Result<acme::AcmeAccount> b = acme_->CreateAcmeAccount(Account("tp-b", "multi"));
+  Result<acme::AcmeAccount> b = acme_->CreateAcmeAccount(Account("tp-b", "multi"), kMax);
   ASSERT_TRUE(b);
   EXPECT_NE(a->id, b->id);
   // The same key again: the existing account, nothing stored.
-  Result<acme::AcmeAccount> again = acme_->CreateAcmeAccount(Account("tp-a", "multi"));
+  Result<acme::AcmeAccount> again = acme_->CreateAcmeAccount(Account("tp-a", "multi"), kMax);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->id, a->id);
-  ASSERT_TRUE(acme_->CreateAcmeAccount(Account("tp-c", "once")));
-  Result<acme::AcmeAccount> second = acme_->CreateAcmeAccount(Account("tp-d", "once"));
+  ASSERT_TRUE(acme_->CreateAcmeAccount(Account("tp-c", "once"), kMax));
+  Result<acme::AcmeAccount> second = acme_->CreateAcmeAccount(Account("tp-d", "once"), kMax);
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().code, ErrorCode::kOrderStateError);
   ASSERT_TRUE(*acme_->RevokeEabKey("multi"));
-  Result<acme::AcmeAccount> revoked = acme_->CreateAcmeAccount(Account("tp-e", "multi"));
+  Result<acme::AcmeAccount> revoked = acme_->CreateAcmeAccount(Account("tp-e", "multi"), kMax);
   ASSERT_FALSE(revoked);
   EXPECT_EQ(revoked.error().code, ErrorCode::kOrderStateError);
   EXPECT_FALSE(*acme_->FindAcmeAccountByThumbprint("tp-e"));
@@ -81,13 +83,32 @@ TEST_P(AcmeStoreContract, AccountsBindThroughLiveKeysOnly) {
       2u);
 }
 
+TEST_P(AcmeStoreContract, AKeyBindsAtMostItsLimitOfAccounts) {
+  ASSERT_TRUE(acme_->InsertEabKey(Key("capped")));
+  ASSERT_TRUE(acme_->CreateAcmeAccount(Account("tp-1", "capped"), 2));
+  Result<acme::AcmeAccount> second = acme_->CreateAcmeAccount(Account("tp-2", "capped"), 2);
+  ASSERT_TRUE(second);
+  second->deactivated = true;  // a deactivated account still counts
+  ASSERT_TRUE(acme_->UpdateAcmeAccount(*second));
+  Result<acme::AcmeAccount> third = acme_->CreateAcmeAccount(Account("tp-3", "capped"), 2);
+  ASSERT_FALSE(third);
+  EXPECT_EQ(third.error().code, ErrorCode::kOrderStateError);
+  EXPECT_NE(third.error().message.find("limits.acme_accounts_per_eab_key"), std::string::npos);
+  EXPECT_FALSE(*acme_->FindAcmeAccountByThumbprint("tp-3"));
+  // An account the key already bound is still found at the limit.
+  Result<acme::AcmeAccount> again = acme_->CreateAcmeAccount(Account("tp-1", "capped"), 2);
+  ASSERT_TRUE(again);
+  // A higher limit lets the key bind more.
+  EXPECT_TRUE(acme_->CreateAcmeAccount(Account("tp-3", "capped"), 3));
+}
+
 TEST_P(AcmeStoreContract, Issue13_SingleUseKeyBindsOnceUnderRace) {
   ASSERT_TRUE(acme_->InsertEabKey(Key("race", /*single_use=*/true)));
   std::vector<std::thread> threads;
   std::atomic<int> bound{0};
   for (int i = 0; i < 6; ++i) {
     threads.emplace_back([&, i] {
-      if (acme_->CreateAcmeAccount(Account("tp-race-" + std::to_string(i), "race"))) ++bound;
+      if (acme_->CreateAcmeAccount(Account("tp-race-" + std::to_string(i), "race"), kMax)) ++bound;
     });
   }
   for (std::thread& t : threads) t.join();
@@ -96,8 +117,8 @@ TEST_P(AcmeStoreContract, Issue13_SingleUseKeyBindsOnceUnderRace) {
 
 TEST_P(AcmeStoreContract, AccountUpdatesAndKeyClash) {
   ASSERT_TRUE(acme_->InsertEabKey(Key("k")));
-  Result<acme::AcmeAccount> a = acme_->CreateAcmeAccount(Account("tp-1", "k"));
-  Result<acme::AcmeAccount> b = acme_->CreateAcmeAccount(Account("tp-2", "k"));
+  Result<acme::AcmeAccount> a = acme_->CreateAcmeAccount(Account("tp-1", "k"), kMax);
+  Result<acme::AcmeAccount> b = acme_->CreateAcmeAccount(Account("tp-2", "k"), kMax);
   ASSERT_TRUE(a && b);
   a->contact_json = R"(["mailto:a@example.com"])";
   a->deactivated = true;

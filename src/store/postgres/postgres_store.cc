@@ -1945,7 +1945,8 @@ Result<bool> PostgresStore::RevokeEabKey(std::string_view key_id) {
   return std::string(PQcmdTuples(r->get())) != "0";
 }
 
-Result<acme::AcmeAccount> PostgresStore::CreateAcmeAccount(acme::AcmeAccount account) {
+Result<acme::AcmeAccount> PostgresStore::CreateAcmeAccount(acme::AcmeAccount account,
+                                                           int64_t max_accounts) {
   std::optional<acme::AcmeAccount> existing;
   Status s = InTransaction([&](PgConnection& conn) -> Status {
     // The key row is locked, so a single-use key binds once even when nodes race with it.
@@ -1955,8 +1956,9 @@ Result<acme::AcmeAccount> PostgresStore::CreateAcmeAccount(acme::AcmeAccount acc
         conn.Exec("SELECT revoked, single_use FROM acme_eab_keys WHERE key_id = $1 FOR UPDATE",
                   {account.eab_key_id});
     if (!key) return key.error();
-    Result<PgResultPtr> bound =
-        conn.Exec("SELECT COUNT(*) FROM acme_accounts WHERE eab_key_id = $1", {account.eab_key_id});
+    Result<PgResultPtr> bound = conn.Exec(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM acme_accounts WHERE eab_key_id = $1 LIMIT $2) b",
+        {account.eab_key_id, S(max_accounts)});
     if (!bound) return bound.error();
     Result<PgResultPtr> found =
         conn.Exec(std::string(kAcmeAccountColumns) + "WHERE thumbprint = $1", {account.thumbprint});
@@ -1974,6 +1976,7 @@ Result<acme::AcmeAccount> PostgresStore::CreateAcmeAccount(acme::AcmeAccount acc
     if (IsTrue(key->get(), 0, 1) && Int(bound->get(), 0, 0) > 0) {
       return Error(ErrorCode::kOrderStateError, "The single-use EAB key has bound an account.");
     }
+    if (Int(bound->get(), 0, 0) >= max_accounts) return acme::AccountsPerKeyRefused(max_accounts);
     Result<PgResultPtr> r = conn.Exec(
         "INSERT INTO acme_accounts (thumbprint, jwk, eab_key_id, account_id, product_code, "
         "deactivated, contact, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",

@@ -154,7 +154,8 @@ class PostgresStore final : public iam::IdentityStore,
   Result<std::optional<acme::EabKey>> FindEabKey(std::string_view key_id) override;
   Result<std::vector<acme::EabKeyUsage>> ListEabKeys(int64_t account_id) override;
   Result<bool> RevokeEabKey(std::string_view key_id) override;
-  Result<acme::AcmeAccount> CreateAcmeAccount(acme::AcmeAccount account) override;
+  Result<acme::AcmeAccount> CreateAcmeAccount(acme::AcmeAccount account,
+                                              int64_t max_accounts) override;
   Result<std::optional<acme::AcmeAccount>> FindAcmeAccount(int64_t id) override;
   Result<std::optional<acme::AcmeAccount>> FindAcmeAccountByThumbprint(
       std::string_view tp) override;

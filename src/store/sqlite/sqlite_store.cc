@@ -1546,7 +1546,8 @@ Result<bool> SqliteStore::RevokeEabKey(std::string_view key_id) {
   return sqlite3_changes((*conn)->db()) > 0;
 }
 
-Result<acme::AcmeAccount> SqliteStore::CreateAcmeAccount(acme::AcmeAccount account) {
+Result<acme::AcmeAccount> SqliteStore::CreateAcmeAccount(acme::AcmeAccount account,
+                                                         int64_t max_accounts) {
   // Through the group committer, as every hot write: one writer (no lock waits, no busy-handler
   // sleeps) and the commit shared with whatever else is queued. The check and the insert run in
   // one transaction under the writer, so a single-use key binds once even when two clients race.
@@ -1563,10 +1564,11 @@ Result<acme::AcmeAccount> SqliteStore::CreateAcmeAccount(acme::AcmeAccount accou
     }
     if (rc != SQLITE_DONE) return conn.Fail("find acme account");
     Result<Stmt> key = conn.Prepare(
-        "SELECT revoked, single_use, (SELECT COUNT(*) FROM acme_accounts WHERE eab_key_id = ?1) "
-        "FROM acme_eab_keys WHERE key_id = ?1");
+        "SELECT revoked, single_use, (SELECT COUNT(*) FROM (SELECT 1 FROM acme_accounts WHERE "
+        "eab_key_id = ?1 LIMIT ?2)) FROM acme_eab_keys WHERE key_id = ?1");
     if (!key) return key.error();
     BindText(*key, 1, account.eab_key_id);
+    BindInt(*key, 2, max_accounts);
     rc = sqlite3_step(*key);
     if (rc == SQLITE_DONE) return Error(ErrorCode::kOrderStateError, "The EAB key does not exist.");
     if (rc != SQLITE_ROW) return conn.Fail("read eab key");
@@ -1576,6 +1578,8 @@ Result<acme::AcmeAccount> SqliteStore::CreateAcmeAccount(acme::AcmeAccount accou
     if (sqlite3_column_int(*key, 1) != 0 && sqlite3_column_int64(*key, 2) > 0) {
       return Error(ErrorCode::kOrderStateError, "The single-use EAB key has bound an account.");
     }
+    if (sqlite3_column_int64(*key, 2) >= max_accounts)
+      return acme::AccountsPerKeyRefused(max_accounts);
     Result<Stmt> insert = conn.Prepare(
         "INSERT INTO acme_accounts (thumbprint, jwk, eab_key_id, account_id, product_code, "
         "deactivated, contact, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
