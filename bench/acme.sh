@@ -77,7 +77,10 @@ JSON
     tls_port=$(free_port)
     # As the issuance benchmark: one I/O thread per order in flight (a request may wait for its
     # durable commit), no RSA key pool (CSRs only; a filling pool would take the core at start).
-    printf '[server]\nthreads = %d\n[ca]\nkey_pool = 0\n' "$CONCURRENCY" >"$work/certplan.toml"
+    # Every order is by a new account through the one EAB key, as pebble is driven: the key's
+    # account limit (1,000 by default) raised to the run's orders.
+    printf '[server]\nthreads = %d\n[ca]\nkey_pool = 0\n[limits]\nacme_accounts_per_eab_key = 1000000\n' \
+      "$CONCURRENCY" >"$work/certplan.toml"
     CERTPLAN_LOG_LEVEL=warn taskset -c "$SERVER_CPU" "$BIN" serve --dev --listen "127.0.0.1:$port" \
       --listen-tls "127.0.0.1:$tls_port" --data-dir "$work/data" --config "$work/certplan.toml" \
       >"$work/out" 2>"$work/err" &
