@@ -36,6 +36,8 @@ class StagingStore final : public cas::OrderStore, public AcmeStore {
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
   Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
+  // Nothing to prune: the staging orders are bounded by kMaxOrders.
+  Result<int64_t> PruneReleasedOrders(int64_t, int64_t) override { return int64_t{0}; }
   Result<cas::OrderPage> ListOrders(int64_t account_id, const cas::OrderQuery& query) override;
 
   // AcmeStore: keys, accounts and secrets go to the real store; order views stay here.

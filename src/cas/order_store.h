@@ -88,6 +88,11 @@ class OrderStore {
   virtual std::vector<Status> ApplyTransitions(const std::vector<PendingTransition>& batch) = 0;
   // Pending orders (domain_verify, process) whose next check is due at `now`, oldest first.
   virtual Result<std::vector<Order>> DueOrders(int64_t now, int limit) = 0;
+  // Deletes at most `max_rows` (≥ 1) orders that are cancelled or deleted, hold no unit and
+  // changed state before `updated_before` (unix seconds), oldest first, with their ACME order
+  // views; the per-state counts follow. Such orders hold no certificate, and a client can make
+  // them without end (Create*, then cancel): this is their bound. Returns how many it deleted.
+  virtual Result<int64_t> PruneReleasedOrders(int64_t updated_before, int64_t max_rows) = 0;
   // One page of the account's orders matching `query`, and how many match in all, from one
   // snapshot. Paging and filtering happen in the store: the total comes from counters kept with
   // every write, the page's start from per-bucket counts of created_at, the page from an index

@@ -166,6 +166,18 @@ std::optional<Result<Order>> Orders::StoreIssued(const Order& pending, int64_t n
   return Result<Order>(std::move(issued->order));
 }
 
+Result<int64_t> Orders::PruneReleased(int64_t retention_days, int64_t batch) {
+  if (retention_days < 1) return InvalidParameter("orders.released_retention_days", "at least 1.");
+  const int64_t before = clock_.NowSeconds() - retention_days * 86400;
+  int64_t total = 0;
+  for (;;) {
+    Result<int64_t> deleted = store_.PruneReleasedOrders(before, batch);
+    if (!deleted) return deleted.error();
+    total += *deleted;
+    if (*deleted < batch) return total;
+  }
+}
+
 Result<Order> Orders::Find(int64_t account_id, int64_t order_id) {
   Result<std::optional<Order>> found = store_.FindOrder(account_id, order_id);
   if (!found) return found.error();

@@ -93,6 +93,9 @@ struct Config {
   int64_t max_uploads_per_account = cas::Certificates::kDefaultMaxUploads;
   // [limits] acme_accounts_per_eab_key: ACME accounts one EAB key binds over its life.
   int64_t max_acme_accounts_per_eab_key = acme::kDefaultMaxAccountsPerEabKey;
+  // [limits] released_order_retention_days: cancelled and deleted orders that hold no unit are
+  // deleted this long after they changed state (at start, then hourly, in bounded batches).
+  int64_t released_order_retention_days = 90;
 };
 
 // What a key's value must be. The file must hold exactly this TOML type (an integer is not a

@@ -24,6 +24,7 @@
 #include "ops/endpoints.h"
 #include "ops/observed.h"
 #include "ops/operator_api.h"
+#include "ops/pruner.h"
 #include "pki/random.h"
 #include "pki/server_certificate.h"
 #include "revocation/http_endpoints.h"
@@ -237,8 +238,15 @@ int Serve(const ServeFlags& flags) {
   api::Services services{*r.plans, *r.orders, *r.certificates};
   iam::Authorizer authorizer(*r.identity_store);
   api::Gateway gateway(authenticator, authorizer, services, *r.audit, *r.clock, limiter.get());
-  // Records older than [audit] retention_days go at start and then hourly, in bounded batches.
-  ops::AuditPruner audit_pruner(*r.audit, config.audit_retention_days, std::chrono::hours(1));
+  // Records older than [audit] retention_days go at start and then hourly, in bounded batches;
+  // so do orders released longer than [limits] released_order_retention_days ago.
+  ops::Pruner audit_pruner(
+      "audit records", [&r, &config] { return r.audit->Prune(config.audit_retention_days); },
+      std::chrono::hours(1));
+  ops::Pruner order_pruner(
+      "released orders",
+      [&r, &config] { return r.orders->PruneReleased(config.released_order_retention_days); },
+      std::chrono::hours(1));
   validation::LiveChecker live_checker(config.checker);
   ops::ObservedChecker checker(live_checker, metrics);
   worker::OrderWorker order_worker(*r.orders, checker,
@@ -356,6 +364,7 @@ int Serve(const ServeFlags& flags) {
   if (config.validation_worker) order_worker.Start();
   revocations.Start();
   audit_pruner.Start();
+  order_pruner.Start();
   // Readiness: the demo account is printed and the port accepts before this line is written;
   // harnesses wait for it (never for the port alone).
   if (Status s = (*server)->Listen(); !s) return ReportFailure(s.error());
@@ -394,6 +403,7 @@ int Serve(const ServeFlags& flags) {
   if (*metrics_listener) (*metrics_listener)->Stop();
   order_worker.Stop();
   audit_pruner.Stop();
+  order_pruner.Stop();
   log::Line(log::Level::kLifecycle, "stopped").Write();
   return 0;
 }

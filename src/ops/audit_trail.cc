@@ -1,9 +1,7 @@
 #include "ops/audit_trail.h"
 
 #include <charconv>
-#include <exception>
 
-#include "core/log.h"
 #include "core/time_format.h"
 
 namespace certplan::ops {
@@ -63,39 +61,6 @@ Result<int64_t> AuditTrail::Prune(int64_t retention_days, int64_t batch) {
     if (!deleted) return deleted.error();
     total += *deleted;
     if (*deleted < batch) return total;
-  }
-}
-
-void AuditPruner::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void AuditPruner::Stop() {
-  {
-    std::scoped_lock lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
-}
-
-void AuditPruner::Run() {
-  for (;;) {
-    try {
-      Result<int64_t> pruned = trail_.Prune(retention_days_);
-      if (!pruned) {
-        log::Line(log::Level::kWarn, "audit pruning failed")
-            .Str("message", pruned.error().message)
-            .Str("detail", pruned.error().detail)
-            .Write();
-      } else if (*pruned > 0) {
-        log::Line(log::Level::kInfo, "audit records pruned").Int("count", *pruned).Write();
-      }
-    } catch (const std::exception& e) {
-      log::Line(log::Level::kError, "audit pruning exception").Str("error", e.what()).Write();
-    }
-    std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, period_, [this] { return stopping_; })) return;
   }
 }
 

@@ -1,13 +1,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "core/audit.h"
@@ -56,29 +53,6 @@ class AuditTrail {
  private:
   AuditLog& log_;
   const Clock& clock_;
-};
-
-// Runs AuditTrail::Prune now and then every `period` on its own thread (serve owns it).
-// Start()/Stop() own the thread; failures are logged and retried next period.
-class AuditPruner {
- public:
-  AuditPruner(AuditTrail& trail, int64_t retention_days, std::chrono::seconds period)
-      : trail_(trail), retention_days_(retention_days), period_(period) {}
-  ~AuditPruner() { Stop(); }
-
-  void Start();
-  void Stop();
-
- private:
-  void Run();
-
-  AuditTrail& trail_;
-  int64_t retention_days_;
-  std::chrono::seconds period_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
 };
 
 // Record fields as the readers print them (jsonl, csv, the operator API): one name per field,

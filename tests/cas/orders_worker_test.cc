@@ -66,6 +66,33 @@ class OrdersWorkerTest : public ::testing::Test {
   ScriptedChecker checker_;
 };
 
+// [limits] released_order_retention_days: an order cancelled with its unit back is kept that
+// many days, then is NotFoundOrder; one cancelled later, and one that holds its unit, stay.
+TEST_F(OrdersWorkerTest, ReleasedOrdersGoAfterTheirRetention) {
+  Orders orders = MakeOrders(/*auto_approve=*/false);
+  const int64_t old_one = Create(orders, "old.example.com");
+  const int64_t recent = Create(orders, "recent.example.com");
+  const int64_t held = Create(orders, "held.example.com");
+  ASSERT_TRUE(orders.CancelForPackage(kAccount, old_one, testing::TestActor()));
+  ASSERT_TRUE(orders.Cancel(kAccount, held, testing::TestActor()));  // PAYED: keeps the unit
+  clock_.Advance(10 * 86400);
+  ASSERT_TRUE(orders.CancelForPackage(kAccount, recent, testing::TestActor()));
+  clock_.Advance(25 * 86400);  // 35 days after the first cancel, 25 after the second
+  Result<int64_t> invalid = orders.PruneReleased(0);
+  ASSERT_FALSE(invalid);
+  EXPECT_EQ(invalid.error().code, ErrorCode::kInvalidParameter);
+  Result<int64_t> pruned = orders.PruneReleased(30, /*batch=*/1);  // batches until done
+  ASSERT_TRUE(pruned) << pruned.error().detail;
+  EXPECT_EQ(*pruned, 1);
+  Result<Order> gone = orders.Describe(kAccount, old_one);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFoundOrder);
+  EXPECT_TRUE(orders.Describe(kAccount, recent));
+  EXPECT_TRUE(orders.Describe(kAccount, held));
+  EXPECT_EQ(*orders.PruneReleased(20), 1);  // the recent one is 25 days old now
+  EXPECT_TRUE(orders.Describe(kAccount, held));
+}
+
 TEST_F(OrdersWorkerTest, AutoModeValidatesAndIssuesInOneStep) {
   Orders orders = MakeOrders(true);
   std::vector<int64_t> ids;

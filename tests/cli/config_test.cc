@@ -70,6 +70,7 @@ body_bytes = 2048
 read_timeout_seconds = 7
 uploads_per_account = 25
 acme_accounts_per_eab_key = 3
+released_order_retention_days = 45
 [auth]
 timestamp_window_seconds = 600
 replay_max_entries = 1000
@@ -112,6 +113,7 @@ CreateCertificateRequest = { qps = 2, burst = 5 }
   EXPECT_EQ(config_.audit_retention_days, 90);
   EXPECT_EQ(config_.max_uploads_per_account, 25);
   EXPECT_EQ(config_.max_acme_accounts_per_eab_key, 3);
+  EXPECT_EQ(config_.released_order_retention_days, 45);
   EXPECT_TRUE(config_.rate_limits.enabled);
   EXPECT_EQ(config_.rate_limits.preset, "none");
   EXPECT_EQ(config_.rate_limits.max_buckets, 64);
@@ -166,6 +168,7 @@ TEST_F(ConfigFileTest, AnEmptyFileKeepsTheDefaults) {
   EXPECT_EQ(config_.data_dir, "./certplan-data");
   EXPECT_TRUE(config_.validation_worker);
   EXPECT_EQ(config_.max_acme_accounts_per_eab_key, 1000);
+  EXPECT_EQ(config_.released_order_retention_days, 90);
 }
 
 TEST_F(ConfigFileTest, UnknownKeyIsRefusedWithLineColumnAndTheNearMiss) {
@@ -260,6 +263,9 @@ TEST_F(ConfigFileTest, OutOfRangeIsRefusedWithTheRange) {
   p = Only("[limits]\nacme_accounts_per_eab_key = 0\n");
   EXPECT_EQ(p.key, "limits.acme_accounts_per_eab_key");
   EXPECT_EQ(p.why, "integer 1-1000000 is required.");
+  p = Only("[limits]\nreleased_order_retention_days = 0\n");
+  EXPECT_EQ(p.key, "limits.released_order_retention_days");
+  EXPECT_EQ(p.why, "integer 1-36500 is required.");
 }
 
 TEST_F(ConfigFileTest, BadValuesOfTheRightTypeAreRefused) {

@@ -321,6 +321,61 @@ TEST_P(OrderStoreContract, ListsFilterAndPageInTheStore) {
 // account — the count reads the counters, not the orders — and none scans the table. Rows are
 // written straight into the store (as a bulk import would; the count triggers see them too),
 // sized like real ones; PostgreSQL plans from the statistics ANALYZE gathered.
+// The bound on orders a client can make without end (Create*, then cancel): those that gave
+// their unit back go after their retention, oldest first, in batches, with their ACME views;
+// the counts follow, and nothing that holds a unit or is newer goes.
+TEST_P(OrderStoreContract, ReleasedOrdersArePrunedOldestFirstAndNothingElse) {
+  ASSERT_TRUE(plans_->GrantPlan(cas::Plan{0, 1001, "geotrust-dv-1-starter", 10, 1, std::nullopt},
+                                testing::TestRecord()));
+  std::vector<cas::Order> made;
+  for (int i = 0; i < 5; ++i) {
+    Result<cas::Order> o =
+        orders_->CreateOrder(NewOrder(1001, "geotrust-dv-1-starter"), 100, testing::TestRecord());
+    ASSERT_TRUE(o) << o.error().detail;
+    made.push_back(*o);
+  }
+  auto apply = [&](size_t i, const Result<cas::Transition>& t) {
+    ASSERT_TRUE(t);
+    ASSERT_TRUE(orders_->ApplyTransition(*t, made[i].status));
+    made[i] = t->order;
+  };
+  apply(0, cas::CancelForPackage(made[0], 1000));  // cancelled, unit back: old
+  apply(1, cas::CancelOrder(made[1], 900));
+  apply(1, cas::DeleteOrder(made[1], 1100));       // deleted, unit back: old
+  apply(2, cas::CancelForPackage(made[2], 5000));  // cancelled: too recent
+  apply(3, cas::CancelOrder(made[3], 1000));       // payed: holds its unit
+  acme::AcmeOrder view;
+  view.order_id = made[0].id;
+  view.acme_account_id = 7;
+  view.identifiers_key = "a.example.com";
+  view.created_at = 100;
+  ASSERT_TRUE(acme_->InsertAcmeOrder(view));
+  const int64_t used = plans_->GetPackageCounters(1001, "geotrust-dv-1-starter", 100)->used;
+  cas::OrderQuery cancelled;
+  cancelled.statuses = {cas::OrderStatus::kCancelled};
+  ASSERT_EQ(orders_->ListOrders(1001, cancelled)->total, 2);
+
+  Result<int64_t> first = orders_->PruneReleasedOrders(2000, 1);  // the oldest only
+  ASSERT_TRUE(first) << first.error().detail;
+  EXPECT_EQ(*first, 1);
+  EXPECT_FALSE(*orders_->FindOrder(1001, made[0].id));
+  EXPECT_FALSE(*acme_->FindAcmeOrder(made[0].id));
+  EXPECT_EQ(orders_->ListOrders(1001, cancelled)->total, 1);
+  Result<int64_t> rest = orders_->PruneReleasedOrders(2000, 10);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(*rest, 1);  // the deleted one
+  EXPECT_EQ(*orders_->PruneReleasedOrders(2000, 10), 0);
+  for (size_t i : {size_t{2}, size_t{3}, size_t{4}}) {
+    EXPECT_TRUE(*orders_->FindOrder(1001, made[i].id)) << i;
+  }
+  EXPECT_EQ(orders_->ListOrders(1001, cancelled)->total, 1);
+  EXPECT_EQ(orders_->ListOrders(1001, cas::OrderQuery{})->total, 2);  // the payed and pending
+  EXPECT_EQ(plans_->GetPackageCounters(1001, "geotrust-dv-1-starter", 100)->used, used);
+  // Later, the recent one goes too.
+  EXPECT_EQ(*orders_->PruneReleasedOrders(6000, 10), 1);
+  EXPECT_EQ(orders_->ListOrders(1001, cancelled)->total, 0);
+}
+
 TEST_P(OrderStoreContract, ListsReadAnIndexRangeNeverTheTable) {
   constexpr int64_t kNow = 1'800'000'000;
   constexpr int kRows = 20000;  // half of them the account's

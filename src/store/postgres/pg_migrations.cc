@@ -364,6 +364,13 @@ UPDATE certificates c SET chain_pem = '' FROM issued_certificates i
     AND c.chain_pem = i.leaf_pem || ch.pem;
 ALTER TABLE orders DROP COLUMN certificate_pem, DROP COLUMN chain_pem;
 )sql",
+    // 13: orders that gave their unit back (cancelled or deleted, holding nothing) by when they
+    // did, for their retention (orders.released_retention_days): the pruner finds the oldest
+    // without reading the table.
+    R"sql(
+CREATE INDEX orders_released ON orders(updated_at)
+  WHERE status IN ('cancelled', 'deleted') AND NOT holds_unit;
+)sql",
 };
 
 }  // namespace

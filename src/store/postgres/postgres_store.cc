@@ -1284,6 +1284,22 @@ Result<std::vector<cas::Order>> PostgresStore::DueOrders(int64_t now, int limit)
   return orders;
 }
 
+Result<int64_t> PostgresStore::PruneReleasedOrders(int64_t updated_before, int64_t max_rows) {
+  Result<Lease> conn = Acquire();
+  if (!conn) return conn.error();
+  // One statement: the orders (through orders_released, migration 13) and their ACME views;
+  // the deferred count triggers run at its commit.
+  Result<PgResultPtr> r = (*conn)->Exec(
+      "WITH gone AS (DELETE FROM orders WHERE id IN (SELECT id FROM orders WHERE status IN "
+      "('cancelled', 'deleted') AND NOT holds_unit AND updated_at < $1 ORDER BY updated_at "
+      "LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id), "
+      "views AS (DELETE FROM acme_orders WHERE order_id IN (SELECT id FROM gone)) "
+      "SELECT COUNT(*) FROM gone",
+      {S(updated_before), S(max_rows)});
+  if (!r) return r.error();
+  return Int(r->get(), 0, 0);
+}
+
 Result<cas::OrderPage> PostgresStore::ListOrders(int64_t account_id, const cas::OrderQuery& query) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();

@@ -342,6 +342,13 @@ UPDATE certificates SET chain_pem = '' WHERE upload = 0 AND order_id <> 0 AND ch
 ALTER TABLE orders DROP COLUMN certificate_pem;
 ALTER TABLE orders DROP COLUMN chain_pem;
 )sql",
+    // 12: orders that gave their unit back (cancelled or deleted, holding nothing) by when they
+    // did, for their retention (orders.released_retention_days): the pruner finds the oldest
+    // without reading the table.
+    R"sql(
+CREATE INDEX orders_released ON orders(updated_at)
+  WHERE status IN ('cancelled', 'deleted') AND holds_unit = 0;
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

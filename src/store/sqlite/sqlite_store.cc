@@ -561,6 +561,30 @@ std::vector<Status> SqliteStore::ApplyTransitions(const std::vector<PendingTrans
   return results;
 }
 
+Result<int64_t> SqliteStore::PruneReleasedOrders(int64_t updated_before, int64_t max_rows) {
+  int64_t deleted = 0;
+  // One job of the group committer: the ACME views, then the orders (through orders_released,
+  // migration 12; the count triggers follow each row).
+  Status s = Commit([&](Connection& conn) -> Status {
+    constexpr std::string_view kReleased =
+        "SELECT id FROM orders WHERE status IN ('cancelled', 'deleted') AND holds_unit = 0 AND "
+        "updated_at < ?1 ORDER BY updated_at LIMIT ?2";
+    for (const std::string_view head :
+         {std::string_view("DELETE FROM acme_orders WHERE order_id IN ("),
+          std::string_view("DELETE FROM orders WHERE id IN (")}) {
+      Result<Stmt> stmt = conn.Prepare(std::string(head) + std::string(kReleased) + ")");
+      if (!stmt) return stmt.error();
+      BindInt(*stmt, 1, updated_before);
+      BindInt(*stmt, 2, max_rows);
+      if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("prune released orders");
+      deleted = sqlite3_changes(conn.db());
+    }
+    return Ok{};
+  });
+  if (!s) return s.error();
+  return deleted;
+}
+
 Result<std::vector<cas::Order>> SqliteStore::DueOrders(int64_t now, int limit) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
