@@ -1,7 +1,8 @@
 #include "cas/order.h"
 
-#include <atomic>
+#include <bitset>
 #include <chrono>
+#include <mutex>
 #include <random>
 
 #include "cas/certificate.h"
@@ -9,22 +10,39 @@
 
 namespace certplan::cas {
 
-int64_t OrderIdAt(int64_t unix_ms, uint32_t sequence) {
+int64_t OrderIdAt(int64_t unix_ms, uint32_t low) {
   constexpr uint64_t kLow = 1'000'000'000'000'000ULL;
   constexpr uint64_t kSlots = (static_cast<uint64_t>(kFirstUploadCertId) - kLow) / 4096;
   const uint64_t ms =
       unix_ms > kOrderIdEpochMs ? static_cast<uint64_t>(unix_ms - kOrderIdEpochMs) : 0;
-  return static_cast<int64_t>(kLow + (ms % kSlots) * 4096 + sequence % 4096);
+  return static_cast<int64_t>(kLow + (ms % kSlots) * 4096 + low % 4096);
 }
 
 int64_t NewOrderId() {
-  // One sequence for the process, from a random start: two nodes sharing a database rarely
-  // meet in the same millisecond and slot.
-  static std::atomic<uint32_t> sequence{static_cast<uint32_t>(std::random_device{}())};
-  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-  return OrderIdAt(ms, sequence.fetch_add(1, std::memory_order_relaxed));
+  // The millisecond in use and the low bits drawn in it. A clock that steps back keeps the
+  // millisecond in use (ids of one process never repeat); a millisecond whose 4,096 values are
+  // all drawn lends the next one.
+  static std::mutex mu;
+  static int64_t slot_ms = 0;
+  static std::bitset<4096> drawn;
+  static std::mt19937 rng{std::random_device{}()};
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::scoped_lock lock(mu);
+  if (now > slot_ms) {
+    slot_ms = now;
+    drawn.reset();
+  } else if (drawn.all()) {
+    ++slot_ms;
+    drawn.reset();
+  }
+  uint32_t low = 0;
+  do {
+    low = static_cast<uint32_t>(rng()) % 4096;
+  } while (drawn.test(low));
+  drawn.set(low);
+  return OrderIdAt(slot_ms, low);
 }
 
 namespace {

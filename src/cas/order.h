@@ -13,7 +13,8 @@
 
 namespace certplan::cas {
 
-// The states of spec/cas-api.md §4.1. kDeleted orders are kept for audit but never shown.
+// The states of spec/cas-api.md §4.1. kDeleted orders are never shown; like kCancelled ones that
+// gave their unit back, they are deleted after limits.released_order_retention_days.
 enum class OrderStatus {
   kDomainVerify,
   kProcess,
@@ -77,22 +78,24 @@ struct Order {
 };
 
 // A new order id: 16 digits, below kFirstUploadCertId (so below 2^53, which the Node SDK reads
-// exactly: spec §1.5), ordered by the time it was made: OrderIdAt(now in ms, a per-process
-// sequence that starts at a random value). Ids made later sort after, so a new order's rows
-// land at the right edge of every B-tree keyed by it (the orders table, its certificate, its
-// repository entry) instead of on a random page each: on SQLite a certificate issued wrote ~16
-// WAL frames and read ~9 pages it no longer does (docs/PERFORMANCE.md). Uniqueness comes from
-// the store's primary key (callers retry); within one process ids collide only past 4,096 in
-// one millisecond. An id says when it was made, to the millisecond, and nothing else: every
-// lookup is scoped to its account, and another account's id answers NotFoundOrder like one
-// that does not exist.
+// exactly: spec §1.5), ordered by the millisecond it was made: OrderIdAt(now in ms, 12 bits
+// drawn at random, never twice in one millisecond of this process). Ids made later sort after,
+// so a new order's rows go to the few pages of each B-tree keyed by it (the orders table, its
+// certificate, its repository entry) that the batch's other orders also write, instead of to a
+// random page each (docs/PERFORMANCE.md, "Time-ordered OrderIds"). An id tells when it was made,
+// to the millisecond; its low 12 bits tell nothing (not how many orders the node made between
+// two of yours), and every lookup is scoped to its account: another account's id answers
+// NotFoundOrder like one that does not exist. Uniqueness comes from the store's primary key:
+// two nodes clash when both draw the same 12 bits in the same millisecond (1 in 4,096 of the
+// milliseconds both make an order in); callers retry with another id, and an order issued at
+// once is stored pending instead (Orders::StoreIssued) and issued by the worker.
 int64_t NewOrderId();
 
-// The id made at `unix_ms` (milliseconds since 1970) with `sequence`: 10^15 + (ms since
-// kOrderIdEpochMs, modulo what fits) * 4096 + sequence % 4096. Before the epoch counts as the
+// The id made at `unix_ms` (milliseconds since 1970) with `low` (its 12 low bits): 10^15 + (ms
+// since kOrderIdEpochMs, modulo what fits) * 4096 + low % 4096. Before the epoch counts as the
 // epoch; the span lasts ~62 years, then wraps to the range's start (still in range).
 inline constexpr int64_t kOrderIdEpochMs = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
-int64_t OrderIdAt(int64_t unix_ms, uint32_t sequence);
+int64_t OrderIdAt(int64_t unix_ms, uint32_t low);
 
 // The context a key certplan made for an order is sealed under (pki::SecretBox): binds the
 // sealed key to its order.

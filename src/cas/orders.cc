@@ -167,7 +167,8 @@ std::optional<Result<Order>> Orders::StoreIssued(const Order& pending, int64_t n
 }
 
 Result<int64_t> Orders::PruneReleased(int64_t retention_days, int64_t batch) {
-  if (retention_days < 1) return InvalidParameter("orders.released_retention_days", "at least 1.");
+  if (retention_days < 1)
+    return InvalidParameter("limits.released_order_retention_days", "at least 1.");
   const int64_t before = clock_.NowSeconds() - retention_days * 86400;
   int64_t total = 0;
   for (;;) {

@@ -16,7 +16,7 @@ namespace certplan::ops {
 // at Start() and then every `period` until Stop(); what it deleted is logged at info as
 // "<what> pruned" with the count, a failure at warn as "<what>: pruning failed" with its
 // message, and retried the next period. serve owns one per retention: the audit trail
-// ([audit] retention_days) and released orders ([orders] released_retention_days).
+// ([audit] retention_days) and released orders ([limits] released_order_retention_days).
 class Pruner {
  public:
   Pruner(std::string what, std::function<Result<int64_t>()> prune, std::chrono::seconds period)

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -31,9 +32,9 @@ Order InState(OrderStatus s) {
 TEST(OrderIds, SixteenDigitsBelowUploadCertIdsOrderedByTheMillisecond) {
   const int64_t at = kOrderIdEpochMs + 334 * 86'400'000LL;  // 2026-12-01
   const int64_t first = OrderIdAt(at, 4095), next_ms = OrderIdAt(at + 1, 0);
-  EXPECT_LT(first, next_ms);  // a later millisecond sorts after, whatever the sequence
+  EXPECT_LT(first, next_ms);  // a later millisecond sorts after, whatever the low bits
   EXPECT_NE(OrderIdAt(at, 1), OrderIdAt(at, 2));
-  EXPECT_EQ(OrderIdAt(at, 7), OrderIdAt(at, 4096 + 7));  // the sequence wraps in its slot
+  EXPECT_EQ(OrderIdAt(at, 7), OrderIdAt(at, 4096 + 7));  // only 12 low bits count
   const int64_t in_62_years = kOrderIdEpochMs + int64_t{62} * 365 * 86'400'000;
   for (const int64_t ms : {int64_t{0}, kOrderIdEpochMs, at, in_62_years, INT64_MAX}) {
     for (const uint32_t seq : {0u, 4095u, UINT32_MAX}) {
@@ -53,6 +54,27 @@ TEST(OrderIds, SixteenDigitsBelowUploadCertIdsOrderedByTheMillisecond) {
   const int64_t after = now_ms();
   EXPECT_GE(made, OrderIdAt(before, 0));  // in the slots of the milliseconds it was made in
   EXPECT_LE(made, OrderIdAt(after, 4095));
+}
+
+// Many ids at once (more than 4,096 in a millisecond): none repeats, their milliseconds never go
+// back, and the low bits are drawn, not counted (consecutive ids one apart would tell how many
+// orders the node made between two of a client's).
+TEST(OrderIds, DrawnWithoutRepeatsInTimeOrder) {
+  constexpr int kIds = 20000;
+  std::set<int64_t> seen;
+  int64_t last_slot = 0;
+  int one_apart = 0;
+  int64_t previous = 0;
+  for (int i = 0; i < kIds; ++i) {
+    const int64_t id = NewOrderId();
+    EXPECT_TRUE(seen.insert(id).second) << id;
+    const int64_t slot = (id - 1'000'000'000'000'000) / 4096;
+    EXPECT_GE(slot, last_slot);
+    last_slot = slot;
+    if (previous != 0 && (id - previous) % 4096 == 1) ++one_apart;
+    previous = id;
+  }
+  EXPECT_LT(one_apart, kIds / 100);  // drawn: ~5 expected; counted: all
 }
 
 constexpr OrderStatus kAll[] = {OrderStatus::kDomainVerify, OrderStatus::kProcess,

@@ -343,7 +343,7 @@ ALTER TABLE orders DROP COLUMN certificate_pem;
 ALTER TABLE orders DROP COLUMN chain_pem;
 )sql",
     // 12: orders that gave their unit back (cancelled or deleted, holding nothing) by when they
-    // did, for their retention (orders.released_retention_days): the pruner finds the oldest
+    // did, for their retention (limits.released_order_retention_days): the pruner finds the oldest
     // without reading the table.
     R"sql(
 CREATE INDEX orders_released ON orders(updated_at)
