@@ -88,11 +88,15 @@ class OrderStore {
   virtual std::vector<Status> ApplyTransitions(const std::vector<PendingTransition>& batch) = 0;
   // Pending orders (domain_verify, process) whose next check is due at `now`, oldest first.
   virtual Result<std::vector<Order>> DueOrders(int64_t now, int limit) = 0;
-  // Deletes at most `max_rows` (≥ 1) orders that are cancelled or deleted, hold no unit and
-  // changed state before `updated_before` (unix seconds), oldest first, with their ACME order
-  // views; the per-state counts follow. Such orders hold no certificate, and a client can make
-  // them without end (Create*, then cancel): this is their bound. Returns how many it deleted.
-  virtual Result<int64_t> PruneReleasedOrders(int64_t updated_before, int64_t max_rows) = 0;
+  // Deletes orders that gave their unit back — at most `max_rows` (≥ 1) of each kind, oldest
+  // first — and returns how many: cancelled or deleted ones that changed state before `before`
+  // (unix seconds; they hold no certificate), then ones revoked with the unit refunded whose
+  // certificate expired before `before` — with their issued certificate, repository entry and
+  // revocation record (an expired certificate is on no CRL). ACME order views go with either;
+  // the per-state counts follow; the plan counters do not move (these orders count nothing). A
+  // client can make such orders without end (Create*, then cancel; issue, then revoke within
+  // the refund window): this is their bound.
+  virtual Result<int64_t> PruneReleasedOrders(int64_t before, int64_t max_rows) = 0;
   // One page of the account's orders matching `query`, and how many match in all, from one
   // snapshot. Paging and filtering happen in the store: the total comes from counters kept with
   // every write, the page's start from per-bucket counts of created_at, the page from an index

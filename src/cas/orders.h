@@ -100,11 +100,12 @@ class Orders {
   // Returns how many orders were looked at.
   Result<int> AdvanceDue(DomainChecker& checker, int limit);
 
-  // Housekeeping: deletes the orders that gave their unit back (cancelled or deleted, holding
-  // none) more than `retention_days` (≥ 1) ago, in batches of `batch` rows so no delete holds
-  // the writer long (OrderStore::PruneReleasedOrders); how many it deleted. Afterwards such an
-  // order is NotFoundOrder, like one that never existed. kInvalidParameter for retention_days
-  // < 1.
+  // Housekeeping: deletes the orders that gave their unit back — cancelled or deleted more than
+  // `retention_days` (≥ 1) ago, revoked with the unit refunded and expired more than that long
+  // ago (with their certificate, entry and revocation record) — in batches of `batch` rows of
+  // each kind so no delete holds the writer long (OrderStore::PruneReleasedOrders); how many it
+  // deleted. Afterwards such an order is NotFoundOrder, like one that never existed.
+  // kInvalidParameter for retention_days < 1.
   Result<int64_t> PruneReleased(int64_t retention_days, int64_t batch = 5000);
 
  private:

@@ -93,8 +93,9 @@ struct Config {
   int64_t max_uploads_per_account = cas::Certificates::kDefaultMaxUploads;
   // [limits] acme_accounts_per_eab_key: ACME accounts one EAB key binds over its life.
   int64_t max_acme_accounts_per_eab_key = acme::kDefaultMaxAccountsPerEabKey;
-  // [limits] released_order_retention_days: cancelled and deleted orders that hold no unit are
-  // deleted this long after they changed state (at start, then hourly, in bounded batches).
+  // [limits] released_order_retention_days: orders that gave their unit back are deleted this
+  // long after they were cancelled or deleted, or after the certificate of one revoked with a
+  // refund expired (at start, then hourly, in bounded batches; cas::Orders::PruneReleased).
   int64_t released_order_retention_days = 90;
 };
 

@@ -89,6 +89,39 @@ TEST_P(RevocationStoreContract, IssuedCertificatesAreFoundBySerialAndLearnOfThei
   EXPECT_EQ(r.not_after, kNow + 90 * kDay);
 }
 
+// limits.released_order_retention_days: an order revoked with its unit refunded goes once its
+// certificate has been expired that long, with the certificate, the repository entry and the
+// revocation record; one revoked after the refund window (it holds its unit) and one not revoked
+// stay, and the plan counters do not move.
+TEST_P(RevocationStoreContract, RefundedRevokedOrdersGoAfterTheirCertificateExpired) {
+  const cas::Order refunded = Issue("0B01");
+  ASSERT_TRUE(Revoke(refunded, kNow + kDay, "issuer-a"));
+  const cas::Order kept = Issue("0B02");
+  ASSERT_TRUE(Revoke(kept, kNow + 40 * kDay, "issuer-a"));  // past the refund window
+  const cas::Order live = Issue("0B03");
+  const cas::PackageCounters before = *plans_->GetPackageCounters(1001, kProduct, kNow);
+  const int64_t expiry = kNow + 90 * kDay;
+  Result<int64_t> none = orders_->PruneReleasedOrders(expiry, 10);  // expired only after it
+  ASSERT_TRUE(none) << none.error().detail;
+  EXPECT_EQ(*none, 0);
+  Result<int64_t> one = orders_->PruneReleasedOrders(expiry + 1, 10);
+  ASSERT_TRUE(one) << one.error().detail;
+  EXPECT_EQ(*one, 1);
+  EXPECT_FALSE(*orders_->FindOrder(1001, refunded.id));
+  EXPECT_FALSE(*revocations_->FindIssuedSerial("0B01"));
+  EXPECT_FALSE(*certificates_->FindCertificate(1001, refunded.id));
+  EXPECT_EQ(revocations_->VersionOfRevocations("issuer-a")->count, 1);  // kept's record
+  for (const cas::Order& o : {kept, live}) {
+    EXPECT_TRUE(*orders_->FindOrder(1001, o.id));
+    EXPECT_TRUE(*revocations_->FindIssuedSerial(o.serial_hex)) << o.serial_hex;
+    EXPECT_TRUE(*certificates_->FindCertificate(1001, o.id)) << o.serial_hex;
+  }
+  const cas::PackageCounters after = *plans_->GetPackageCounters(1001, kProduct, kNow);
+  EXPECT_EQ(after.used, before.used);
+  EXPECT_EQ(after.issued, before.issued);
+  EXPECT_EQ(*orders_->PruneReleasedOrders(expiry + 1, 10), 0);
+}
+
 TEST_P(RevocationStoreContract, RecordsAreListedForTheirIssuerUntilTheCertificateExpires) {
   ASSERT_TRUE(Revoke(Issue("0A01"), kNow + 10, "issuer-a"));
   ASSERT_TRUE(Revoke(Issue("0A02"), kNow + 20, "issuer-b"));

@@ -371,6 +371,12 @@ ALTER TABLE orders DROP COLUMN certificate_pem, DROP COLUMN chain_pem;
 CREATE INDEX orders_released ON orders(updated_at)
   WHERE status IN ('cancelled', 'deleted') AND NOT holds_unit;
 )sql",
+    // 14: orders revoked with their unit given back, by when their certificate expires: they go
+    // with their certificate, repository entry and revocation record that long after it expired.
+    R"sql(
+CREATE INDEX orders_refunded_revoked ON orders(not_after)
+  WHERE status = 'revoked' AND NOT holds_unit;
+)sql",
 };
 
 }  // namespace

@@ -1284,18 +1284,26 @@ Result<std::vector<cas::Order>> PostgresStore::DueOrders(int64_t now, int limit)
   return orders;
 }
 
-Result<int64_t> PostgresStore::PruneReleasedOrders(int64_t updated_before, int64_t max_rows) {
+Result<int64_t> PostgresStore::PruneReleasedOrders(int64_t before, int64_t max_rows) {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
-  // One statement: the orders (through orders_released, migration 13) and their ACME views;
-  // the deferred count triggers run at its commit.
+  // One statement: each kind through its partial index (migrations 13 and 14) and what hangs
+  // off it; the deferred count triggers run at its commit.
   Result<PgResultPtr> r = (*conn)->Exec(
-      "WITH gone AS (DELETE FROM orders WHERE id IN (SELECT id FROM orders WHERE status IN "
+      "WITH released AS (DELETE FROM orders WHERE id IN (SELECT id FROM orders WHERE status IN "
       "('cancelled', 'deleted') AND NOT holds_unit AND updated_at < $1 ORDER BY updated_at "
       "LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id), "
-      "views AS (DELETE FROM acme_orders WHERE order_id IN (SELECT id FROM gone)) "
+      "refunded AS (DELETE FROM orders WHERE id IN (SELECT id FROM orders WHERE status = "
+      "'revoked' AND NOT holds_unit AND not_after < $1 ORDER BY not_after "
+      "LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING id), "
+      "gone AS (SELECT id FROM released UNION ALL SELECT id FROM refunded), "
+      "views AS (DELETE FROM acme_orders WHERE order_id IN (SELECT id FROM gone)), "
+      "leaves AS (DELETE FROM issued_certificates WHERE order_id IN (SELECT id FROM refunded)), "
+      "entries AS (DELETE FROM certificates WHERE NOT upload AND order_id IN "
+      "(SELECT id FROM refunded)), "
+      "records AS (DELETE FROM revocations WHERE order_id IN (SELECT id FROM refunded)) "
       "SELECT COUNT(*) FROM gone",
-      {S(updated_before), S(max_rows)});
+      {S(before), S(max_rows)});
   if (!r) return r.error();
   return Int(r->get(), 0, 0);
 }

@@ -91,7 +91,7 @@ class PostgresStore final : public iam::IdentityStore,
   Status ApplyTransition(const cas::Transition& t, cas::OrderStatus expected) override;
   std::vector<Status> ApplyTransitions(const std::vector<cas::PendingTransition>& batch) override;
   Result<std::vector<cas::Order>> DueOrders(int64_t now, int limit) override;
-  Result<int64_t> PruneReleasedOrders(int64_t updated_before, int64_t max_rows) override;
+  Result<int64_t> PruneReleasedOrders(int64_t before, int64_t max_rows) override;
   Result<cas::OrderPage> ListOrders(int64_t account_id, const cas::OrderQuery& query) override;
   // EXPLAIN (FORMAT JSON) of the statements ListOrders runs for `query` when `total` orders
   // match, each planned for its values as ListOrders plans it: the count, the bucket counts a

@@ -349,6 +349,12 @@ ALTER TABLE orders DROP COLUMN chain_pem;
 CREATE INDEX orders_released ON orders(updated_at)
   WHERE status IN ('cancelled', 'deleted') AND holds_unit = 0;
 )sql",
+    // 13: orders revoked with their unit given back, by when their certificate expires: they go
+    // with their certificate, repository entry and revocation record that long after it expired.
+    R"sql(
+CREATE INDEX orders_refunded_revoked ON orders(not_after)
+  WHERE status = 'revoked' AND holds_unit = 0;
+)sql",
 };
 
 Result<int64_t> SchemaVersion(Connection& conn) {

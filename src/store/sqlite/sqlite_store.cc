@@ -561,23 +561,37 @@ std::vector<Status> SqliteStore::ApplyTransitions(const std::vector<PendingTrans
   return results;
 }
 
-Result<int64_t> SqliteStore::PruneReleasedOrders(int64_t updated_before, int64_t max_rows) {
+Result<int64_t> SqliteStore::PruneReleasedOrders(int64_t before, int64_t max_rows) {
   int64_t deleted = 0;
-  // One job of the group committer: the ACME views, then the orders (through orders_released,
-  // migration 12; the count triggers follow each row).
+  // One job of the group committer. Each kind through its partial index (migrations 12 and 13):
+  // the rows that go and what hangs off them, then the orders (the count triggers follow).
   Status s = Commit([&](Connection& conn) -> Status {
-    constexpr std::string_view kReleased =
-        "SELECT id FROM orders WHERE status IN ('cancelled', 'deleted') AND holds_unit = 0 AND "
-        "updated_at < ?1 ORDER BY updated_at LIMIT ?2";
-    for (const std::string_view head :
-         {std::string_view("DELETE FROM acme_orders WHERE order_id IN ("),
-          std::string_view("DELETE FROM orders WHERE id IN (")}) {
-      Result<Stmt> stmt = conn.Prepare(std::string(head) + std::string(kReleased) + ")");
-      if (!stmt) return stmt.error();
-      BindInt(*stmt, 1, updated_before);
-      BindInt(*stmt, 2, max_rows);
-      if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("prune released orders");
-      deleted = sqlite3_changes(conn.db());
+    struct Kind {
+      std::string_view doomed;
+      std::vector<std::string_view> with;  // DELETE … WHERE <column> IN (doomed)
+    };
+    const Kind kinds[] = {
+        {"SELECT id FROM orders WHERE status IN ('cancelled', 'deleted') AND holds_unit = 0 AND "
+         "updated_at < ?1 ORDER BY updated_at LIMIT ?2",
+         {"DELETE FROM acme_orders WHERE order_id IN ("}},
+        {"SELECT id FROM orders WHERE status = 'revoked' AND holds_unit = 0 AND not_after < ?1 "
+         "ORDER BY not_after LIMIT ?2",
+         {"DELETE FROM acme_orders WHERE order_id IN (",
+          "DELETE FROM issued_certificates WHERE order_id IN (",
+          "DELETE FROM certificates WHERE upload = 0 AND order_id IN (",
+          "DELETE FROM revocations WHERE order_id IN ("}},
+    };
+    for (const Kind& kind : kinds) {
+      std::vector<std::string_view> steps = kind.with;
+      steps.push_back("DELETE FROM orders WHERE id IN (");
+      for (const std::string_view head : steps) {
+        Result<Stmt> stmt = conn.Prepare(std::string(head) + std::string(kind.doomed) + ")");
+        if (!stmt) return stmt.error();
+        BindInt(*stmt, 1, before);
+        BindInt(*stmt, 2, max_rows);
+        if (sqlite3_step(*stmt) != SQLITE_DONE) return conn.Fail("prune released orders");
+        if (head.starts_with("DELETE FROM orders ")) deleted += sqlite3_changes(conn.db());
+      }
     }
     return Ok{};
   });
