@@ -55,4 +55,22 @@ std::optional<std::pair<int64_t, int64_t>> FindBucket(int64_t skip, int64_t befo
   return std::nullopt;  // the counts fell short (cannot happen while the triggers keep them)
 }
 
+// certplan fsck: the list counters (order_counts, order_buckets) next to a recount of the
+// orders, in one statement (one snapshot), the rows that differ — (account_id, status, level,
+// bucket, stored, actual), level -1 for the per-status count; a missing counter row counts as 0.
+// The same SQL on SQLite and PostgreSQL.
+inline constexpr const char* kAuditListCountsSql =
+    "SELECT account_id, status, level, bucket, SUM(stored), SUM(actual) FROM ("
+    "SELECT account_id, status, -1 AS level, 0 AS bucket, n AS stored, 0 AS actual "
+    "FROM order_counts "
+    "UNION ALL SELECT account_id, status, -1, 0, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status "
+    "UNION ALL SELECT account_id, status, level, bucket, n, 0 FROM order_buckets "
+    "UNION ALL SELECT account_id, status, 0, created_at >> 12, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status, created_at >> 12 "
+    "UNION ALL SELECT account_id, status, 1, created_at >> 20, 0, COUNT(*) FROM orders "
+    "GROUP BY account_id, status, created_at >> 20) counted "
+    "GROUP BY account_id, status, level, bucket HAVING SUM(stored) <> SUM(actual) "
+    "ORDER BY account_id, status, level, bucket";
+
 }  // namespace certplan::store

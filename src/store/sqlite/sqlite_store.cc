@@ -873,26 +873,6 @@ Result<std::vector<std::string>> SqliteStore::ExplainListOrders(int64_t account_
   return ExplainAll(**conn, statements);
 }
 
-namespace {
-
-// The list counters next to a recount of the orders (one statement: one snapshot), the rows
-// that differ; a missing counter row counts as 0.
-constexpr const char* kAuditListCountsSql =
-    "SELECT account_id, status, level, bucket, SUM(stored), SUM(actual) FROM ("
-    "SELECT account_id, status, -1 AS level, 0 AS bucket, n AS stored, 0 AS actual "
-    "FROM order_counts "
-    "UNION ALL SELECT account_id, status, -1, 0, 0, COUNT(*) FROM orders "
-    "GROUP BY account_id, status "
-    "UNION ALL SELECT account_id, status, level, bucket, n, 0 FROM order_buckets "
-    "UNION ALL SELECT account_id, status, 0, created_at >> 12, 0, COUNT(*) FROM orders "
-    "GROUP BY account_id, status, created_at >> 12 "
-    "UNION ALL SELECT account_id, status, 1, created_at >> 20, 0, COUNT(*) FROM orders "
-    "GROUP BY account_id, status, created_at >> 20) counted "
-    "GROUP BY account_id, status, level, bucket HAVING SUM(stored) <> SUM(actual) "
-    "ORDER BY account_id, status, level, bucket";
-
-}  // namespace
-
 Result<std::vector<cas::ListCountDrift>> SqliteStore::AuditListCounts() {
   Result<Lease> conn = Acquire();
   if (!conn) return conn.error();
