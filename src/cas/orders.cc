@@ -5,6 +5,7 @@
 
 #include "cas/certificates.h"
 #include "cas/domain_names.h"
+#include "core/batches.h"
 #include "core/checked.h"
 #include "core/log.h"
 #include "core/time_format.h"
@@ -170,13 +171,7 @@ Result<int64_t> Orders::PruneReleased(int64_t retention_days, int64_t batch) {
   if (retention_days < 1)
     return InvalidParameter("limits.released_order_retention_days", "at least 1.");
   const int64_t before = clock_.NowSeconds() - retention_days * 86400;
-  int64_t total = 0;
-  for (;;) {
-    Result<int64_t> deleted = store_.PruneReleasedOrders(before, batch);
-    if (!deleted) return deleted.error();
-    total += *deleted;
-    if (*deleted < batch) return total;
-  }
+  return DeleteInBatches(batch, [&] { return store_.PruneReleasedOrders(before, batch); });
 }
 
 Result<Order> Orders::Find(int64_t account_id, int64_t order_id) {

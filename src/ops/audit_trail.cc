@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "core/batches.h"
 #include "core/time_format.h"
 
 namespace certplan::ops {
@@ -55,13 +56,7 @@ Result<AuditPage> AuditTrail::Read(int64_t account_id, int64_t since, int64_t un
 Result<int64_t> AuditTrail::Prune(int64_t retention_days, int64_t batch) {
   if (retention_days < 1) return InvalidParameter("audit.retention_days", "at least 1.");
   const int64_t before = clock_.NowSeconds() - retention_days * 86400;
-  int64_t total = 0;
-  for (;;) {
-    Result<int64_t> deleted = log_.PruneAudit(before, batch);
-    if (!deleted) return deleted.error();
-    total += *deleted;
-    if (*deleted < batch) return total;
-  }
+  return DeleteInBatches(batch, [&] { return log_.PruneAudit(before, batch); });
 }
 
 std::vector<std::string_view> AuditFieldNames() {
