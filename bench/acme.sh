@@ -42,7 +42,7 @@ gocache=$(go env GOCACHE 2>/dev/null || true)
 [[ -z $gocache || $gocache == off ]] && gocache=$work/go-cache
 (cd bench/acmeload && GOCACHE=$gocache GOFLAGS=-mod=mod GOPROXY=off go build -o "$work/acmeload" .) >&2
 
-# free_port, wait_for_line, wait_for_port
+# free_port, wait_for_line, wait_for_answer
 source "$root/bench/lib.sh"
 json_field() { node -e 'const o = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(o[process.argv[1]])' "$1"; }
 
@@ -66,9 +66,9 @@ JSON
     PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_VA_ALWAYS_VALID=1 \
       taskset -c "$SERVER_CPU" pebble -config "$work/pebble.json" >"$work/pebble.log" 2>&1 &
     server_pid=$!
-    # pebble logs its address just before it listens: the line, then the port.
+    # pebble logs its address just before it listens: the line, then its directory's answer.
     wait_for_line "$work/pebble.log" "ACME directory available at" "$server_pid" pebble
-    wait_for_port "$port" "$server_pid" pebble
+    wait_for_answer "https://127.0.0.1:$port/dir" "$server_pid" pebble --cacert "$work/ca.pem"
     directory=https://127.0.0.1:$port/dir
     ca=$work/ca.pem
     ;;

@@ -26,12 +26,15 @@ wait_for_line() {
   done
 }
 
-# wait_for_port PORT PID WHAT: until 127.0.0.1:PORT accepts (for peers that print no ready line).
-wait_for_port() {
-  local port=$1 pid=$2 what=$3 deadline=$(( SECONDS + 60 ))
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    if ! kill -0 "$pid" 2>/dev/null; then echo "$bench_script: $what exited before it listened" >&2; return 1; fi
-    if (( SECONDS >= deadline )); then echo "$bench_script: $what not listening after 60 s" >&2; return 1; fi
+# wait_for_answer URL PID WHAT [CURL ARGS…]: until URL answers an HTTP request (any status: the
+# server parsed it and replied), for peers that print no ready line; fails naming WHAT if PID
+# exits first or 60 s pass.
+wait_for_answer() {
+  local url=$1 pid=$2 what=$3 deadline=$(( SECONDS + 60 ))
+  shift 3
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url") != 000 ]]; do
+    if ! kill -0 "$pid" 2>/dev/null; then echo "$bench_script: $what exited before it answered" >&2; return 1; fi
+    if (( SECONDS >= deadline )); then echo "$bench_script: $what not answering after 60 s" >&2; return 1; fi
     sleep 0.05
   done
 }

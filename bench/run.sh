@@ -60,7 +60,7 @@ wrk_load() {
   taskset -c "$LOAD_CPU" wrk -t1 -c"$2" -d"${SECONDS_PER}s" --latency "http://127.0.0.1:$1/" | wrk_json
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# free_port, wait_for_line, wait_for_port
+# free_port, wait_for_line, wait_for_answer
 source "$root/bench/lib.sh"
 # The body both nginx baselines answer every request with (as long as DescribePackageState's).
 body='{"RequestId":"3B7E4B51-2F0C-4E8B-9D55-1F2A6C0B9E17","TotalCount":20,"UsedCount":2,"IssuedCount":1,"ProductCode":"digicert-free-1-free","Padding":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}'
@@ -126,8 +126,9 @@ if want read; then
 nginx_port=$(free_port)
 nginx_conf "$work/nginx.conf" "127.0.0.1:$nginx_port"
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx.conf" -e "$work/nginx.err"
-# nginx daemonises once its socket listens: the pid file is written after bind and listen.
-wait_for_port "$nginx_port" "$(cat "$work/nginx.pid")" nginx
+# nginx prints no ready line: ready is its first answer (the pid file is written before it
+# returns).
+wait_for_answer "http://127.0.0.1:$nginx_port/" "$(cat "$work/nginx.pid")" nginx
 # The generator check: nginx's ceiling is what wrk reaches; loadgen (the generator of every
 # certplan figure) must reach >= 0.9x of it in the same run, or no ratio against it means anything
 # (bench/report.js prints both and marks the check). Twice each, alternating, the best kept.
@@ -162,7 +163,7 @@ nginx_conf "$work/nginx-tls.conf" "127.0.0.1:$nginx_tls_port ssl" \
   "    ssl_certificate $work/https/tls/server.crt;
     ssl_certificate_key $work/https/tls/server.key;"
 taskset -c "$SERVER_CPU" nginx -c "$work/nginx-tls.conf" -e "$work/nginx.err"
-wait_for_port "$nginx_tls_port" "$(cat "$work/nginx.pid")" "nginx (tls)"
+wait_for_answer "https://127.0.0.1:$nginx_tls_port/" "$(cat "$work/nginx.pid")" "nginx (tls)" --insecure
 wrk_tls() {  # wrk_tls PORT [SCRIPT FILE]: wrk over HTTPS, replaying FILE through SCRIPT if given
   local port=$1 script=() args=()
   [[ $# -ge 3 ]] && script=(-s "$2") args=(-- "$3")

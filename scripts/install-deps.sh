@@ -16,7 +16,8 @@ build_pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libsqlite3-
             nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libcurl4-openssl-dev libpq-dev libpsl-dev
             publicsuffix ccache)
 test_pkgs=(libgtest-dev libgmock-dev clang-format openssl dnsmasq-base sqlite3 postgresql)
-bench_pkgs=(libbenchmark-dev nginx golang-cfssl wrk)
+# curl: the readiness probe for peers that print no ready line (bench/lib.sh wait_for_answer).
+bench_pkgs=(libbenchmark-dev nginx golang-cfssl wrk curl)
 # clang-14 is Debian 12's clang; libclang-rt-14-dev holds libFuzzer and the ASan/UBSan runtimes,
 # llvm-14 the symbolizer for readable stack traces.
 fuzz_pkgs=(clang-14 libclang-rt-14-dev llvm-14)
